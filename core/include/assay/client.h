@@ -1,0 +1,99 @@
+/* assay/client.h — the client: one API over two transports.
+ *
+ * A client with no domain opens the embedded platform in a home directory
+ * ($ASSAY_HOME, default ~/.assay) and calls the platform's request router in
+ * process, acting as the home's bootstrap administrator. A client with a
+ * domain ("http://host:port" or "host:port") talks to an assayd server over
+ * HTTP(S) through libcurl, authenticated by an API token. Both paths go
+ * through the same router, so they answer the same records and errors.
+ *
+ * Every operation returns ASSAY_OK or a negative assay_error_code, with the
+ * detail in assay_error_last(). Records come back as assay_value objects
+ * (see docs/api/openapi.yaml for their fields). A client may be shared by
+ * threads; calls on one client are serialised. */
+#ifndef ASSAY_CLIENT_H
+#define ASSAY_CLIENT_H
+
+#include "common.h"
+#include "value.h"
+
+ASSAY_BEGIN_DECLS
+
+typedef struct assay_client assay_client;
+
+#define ASSAY_CLIENT_OPTIONS_VERSION 1
+
+/* Options for assay_client_new(). Start from ASSAY_CLIENT_OPTIONS_INIT so
+ * fields added later get their defaults. Strings are copied. */
+typedef struct assay_client_options {
+  unsigned int version;        /* ASSAY_CLIENT_OPTIONS_VERSION               */
+  const char *domain;          /* NULL or "": embedded platform              */
+  const char *api_key;         /* token for a server; ignored when embedded  */
+  double channel_timeout;      /* seconds for one HTTP request (default 180) */
+  int disable_tls;             /* domain without scheme: use http, not https */
+  const char *ssl_ca_cert;     /* CA bundle to verify the server with        */
+  const char *cert_file;       /* client certificate (PEM)                   */
+  const char *key_file;        /* client key (PEM)                           */
+  const char *assert_hostname; /* name the server certificate must carry when
+                                  it differs from the domain's host          */
+  const char *home;            /* embedded: home directory; NULL: $ASSAY_HOME
+                                  or ~/.assay                                */
+  int max_retries;             /* retries on 429/5xx (default 3; <0: none)   */
+} assay_client_options;
+
+#define ASSAY_CLIENT_OPTIONS_INIT \
+  { ASSAY_CLIENT_OPTIONS_VERSION, NULL, NULL, 180.0, 0, NULL, NULL, NULL, NULL, NULL, 3 }
+
+/* Open a client. opts may be NULL (embedded platform, defaults). */
+ASSAY_API int assay_client_new(assay_client **out, const assay_client_options *opts);
+/* Open a client from an options object with the field names of
+ * assay_client_options ({"domain", "api_key", "channel_timeout", ...}); what
+ * the bindings call. Unknown fields and wrong types are ASSAY_ERR_CONFIG.
+ * `options` may be NULL. */
+ASSAY_API int assay_client_new_with(assay_client **out, const assay_value *options);
+
+/* Close a client; NULL is accepted. */
+ASSAY_API void assay_client_free(assay_client *client);
+
+/* Non-zero when the client runs the platform in process. */
+ASSAY_API int assay_client_is_embedded(const assay_client *client);
+
+/* The platform's identity: {"version", "api_version", "home"?, ...}. */
+ASSAY_API int assay_client_platform_info(assay_value **out, assay_client *client);
+
+/* --- projects ---------------------------------------------------------- */
+
+/* Create a project in the caller's workspace. `model_task` is one of the
+ * MODEL_TASK_* names; `extra` (may be NULL) holds the optional fields
+ * use_case, ethical_consideration, profiling_config, general_access_role,
+ * run_time_info. Out: the project record. A name already used in the
+ * workspace is ASSAY_ERR_CONFLICT. */
+ASSAY_API int assay_client_create_project(assay_value **out, assay_client *client,
+                                          const char *name, const char *description,
+                                          const char *model_task, const assay_value *extra);
+
+/* The project record, or ASSAY_ERR_NOT_FOUND. */
+ASSAY_API int assay_client_get_project(assay_value **out, assay_client *client,
+                                       const char *project_id);
+
+/* An array of project records of the caller's workspace, oldest first. */
+ASSAY_API int assay_client_list_projects(assay_value **out, assay_client *client);
+
+/* Delete a project. A project that still holds datasets, models or test
+ * runs is refused with ASSAY_ERR_CONFLICT unless `force` is non-zero. */
+ASSAY_API int assay_client_delete_project(assay_client *client, const char *project_id,
+                                          int force);
+
+/* --- API tokens -------------------------------------------------------- */
+
+/* Create an API token. NULL workspace_id / user_id mean the caller's;
+ * expires_in_days <= 0 means the default (270). Out: {"token", "id", "name",
+ * "user_id", "workspace_id", "created_at", "expires_at"}; "token" is the
+ * secret, shown only here. */
+ASSAY_API int assay_client_create_api_token(assay_value **out, assay_client *client,
+                                            const char *workspace_id, const char *name,
+                                            const char *user_id, int expires_in_days);
+
+ASSAY_END_DECLS
+
+#endif

@@ -1,0 +1,55 @@
+/* assay/server.h — the platform as a library object, and its HTTP server.
+ *
+ * assay_platform is the platform of one home directory: its SQLite store,
+ * its files, its request router. assay_client_new() without a domain opens
+ * one privately; assayd (and `assay serve`) open one and serve its router
+ * over HTTP with assay_server_start(). Several processes may open the same
+ * home at once. */
+#ifndef ASSAY_SERVER_H
+#define ASSAY_SERVER_H
+
+#include "common.h"
+#include "value.h"
+
+ASSAY_BEGIN_DECLS
+
+typedef struct assay_platform assay_platform;
+typedef struct assay_server assay_server;
+
+/* Open (creating and bootstrapping if new) the platform in `home`; NULL
+ * means $ASSAY_HOME or ~/.assay. On the first start of a home this creates
+ * the admin user, the default workspace and an API token, which is written
+ * to <home>/admin.token with mode 0600. */
+ASSAY_API int assay_platform_open(assay_platform **out, const char *home);
+ASSAY_API void assay_platform_free(assay_platform *platform);
+/* The absolute home directory of an open platform. */
+ASSAY_API const char *assay_platform_home(const assay_platform *platform);
+
+#define ASSAY_SERVER_OPTIONS_VERSION 1
+
+typedef struct assay_server_options {
+  unsigned int version;     /* ASSAY_SERVER_OPTIONS_VERSION                    */
+  const char *listen;       /* "HOST:PORT"; default "127.0.0.1:8080"; port 0
+                               picks a free port (see assay_server_port)      */
+  size_t max_body_bytes;    /* larger request bodies get 413; default 16 MiB  */
+  unsigned int threads;     /* worker threads; default 4                      */
+  double request_timeout;   /* seconds a connection may idle; default 60      */
+  const char *tls_cert;     /* PEM certificate: serve HTTPS (with tls_key)    */
+  const char *tls_key;      /* PEM private key                                */
+} assay_server_options;
+
+#define ASSAY_SERVER_OPTIONS_INIT \
+  { ASSAY_SERVER_OPTIONS_VERSION, NULL, 0, 0, 0.0, NULL, NULL }
+
+/* Serve `platform`'s router over HTTP in background threads. The platform
+ * must outlive the server. */
+ASSAY_API int assay_server_start(assay_server **out, assay_platform *platform,
+                                 const assay_server_options *opts);
+/* The TCP port the server listens on. */
+ASSAY_API int assay_server_port(const assay_server *server);
+/* Stop accepting, finish requests in flight, free; NULL is accepted. */
+ASSAY_API void assay_server_stop(assay_server *server);
+
+ASSAY_END_DECLS
+
+#endif

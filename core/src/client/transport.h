@@ -1,0 +1,37 @@
+/* client/transport.h — how a client's requests reach the router.
+ *
+ * A transport sends one request (method, path with query, JSON body) and
+ * returns the HTTP status and parsed JSON body of the answer. It reports
+ * only failures to deliver (ASSAY_ERR_TRANSPORT, ASSAY_ERR_TIMEOUT, ...);
+ * error statuses from the router are decoded by the client (client.c). */
+#ifndef ASSAY_TRANSPORT_H
+#define ASSAY_TRANSPORT_H
+
+#include <jansson.h>
+
+#include "assay/client.h"
+
+typedef struct transport transport;
+
+typedef struct transport_ops {
+  /* `body` is borrowed (may be NULL). On ASSAY_OK, *status is set and
+   * *resp holds a new reference (NULL when the answer had no body). */
+  int (*request)(transport *t, const char *method, const char *path, json_t *body,
+                 int *status, json_t **resp);
+  void (*free)(transport *t);
+} transport_ops;
+
+struct transport {
+  const transport_ops *ops;
+};
+
+/* In-process: opens the platform of opts->home (or the default home). */
+int transport_local_new(transport **out, const assay_client_options *opts);
+/* The platform of a local transport (for platform_info). */
+struct assay_platform *transport_local_platform(transport *t);
+
+/* HTTP(S) through libcurl to opts->domain, with timeouts, retries with
+ * backoff on 429/5xx, and the TLS options wired through. */
+int transport_http_new(transport **out, const assay_client_options *opts);
+
+#endif

@@ -1,0 +1,67 @@
+/* platform/router.h — the one implementation of the REST API.
+ *
+ * Both transports end here: the local transport calls router_handle() in
+ * process with the embedded admin as principal; the HTTP server calls it
+ * with the bearer token of the request. The router authenticates, routes by
+ * method and path (all under /v1), validates, talks to the store and answers
+ * a status and a JSON body. Errors are answered as
+ *   {"error": {"code": -3, "name": "NotFoundError", "message": "...",
+ *              "status": 404}}
+ * so that a client rebuilds the same typed error on either transport. */
+#ifndef ASSAY_ROUTER_H
+#define ASSAY_ROUTER_H
+
+#include <jansson.h>
+
+#include "assay/server.h"
+
+#define ASSAY_API_VERSION "v1"
+
+/* Who is calling: the owner of a token, or the embedded admin. */
+typedef struct principal {
+  char user_id[37];
+  char workspace_id[37];
+  char token_id[37];   /* "" for the embedded admin */
+  int is_org_admin;
+} principal;
+
+typedef struct router_request {
+  const char *method;          /* "GET", "POST", "DELETE", ...               */
+  const char *path;            /* "/v1/projects/ID" (no query)               */
+  const char *query;           /* raw query string without '?', or NULL      */
+  const char *token;           /* bearer token, NULL if none was sent        */
+  const principal *principal;  /* pre-authenticated caller (local), or NULL  */
+  const char *body;            /* raw body bytes (HTTP), or NULL             */
+  size_t body_len;
+  json_t *body_json;           /* already-parsed body (local), or NULL       */
+} router_request;
+
+typedef struct router_response {
+  int status;                  /* HTTP status                                */
+  json_t *body;                /* owned by the response; NULL for no body    */
+  char allow[64];              /* for 405: the allowed methods               */
+} router_response;
+
+/* Handle one request. Always fills `resp` (errors become error bodies). */
+void router_handle(assay_platform *platform, const router_request *req,
+                   router_response *resp);
+/* Release what router_handle() put in `resp`. */
+void router_response_clear(router_response *resp);
+
+/* The route table: every method and path pattern the router serves, with
+ * path parameters in braces ("/v1/projects/{project_id}"). The OpenAPI
+ * document (docs/api/openapi.json) must list exactly these; a C test checks. */
+typedef struct router_route {
+  const char *method;
+  const char *pattern;
+  int needs_auth;
+} router_route;
+const router_route *router_routes(size_t *count);
+
+/* Build the JSON error body for the calling thread's last error. */
+json_t *router_error_body(void);
+
+/* The principal the embedded platform acts as (the bootstrap admin). */
+const principal *platform_admin_principal(assay_platform *platform);
+
+#endif

@@ -1,0 +1,34 @@
+/* swig/assay.i — the one interface both languages wrap.
+ *
+ * Included by swig/python/assay_python.i and swig/lua/assay_lua.i after
+ * their typemaps. It declares what the generated modules expose: the error
+ * table, the version, and the client operations. Everything crosses as plain
+ * strings, numbers and assay_value trees, which each language's typemaps turn
+ * into dicts/lists (Python) or tables (Lua). Functions returning int are
+ * return codes: a negative one raises the language's typed error built from
+ * assay_error_last(). */
+
+%{
+#include "assay.h"
+%}
+
+%include "common/handles.i"
+
+/* Version */
+const char *assay_version(void);
+
+/* Errors: the table the bindings build their classes from. */
+int assay_error_table_value(assay_value **out);
+
+/* Client */
+int assay_client_new_with(assay_client **out, const assay_value *options);
+int assay_client_platform_info(assay_value **out, assay_client *client);
+int assay_client_create_project(assay_value **out, assay_client *client,
+                                const char *name, const char *description,
+                                const char *model_task, const assay_value *extra);
+int assay_client_get_project(assay_value **out, assay_client *client, const char *project_id);
+int assay_client_list_projects(assay_value **out, assay_client *client);
+int assay_client_delete_project(assay_client *client, const char *project_id, int force);
+int assay_client_create_api_token(assay_value **out, assay_client *client,
+                                  const char *workspace_id, const char *name,
+                                  const char *user_id, int expires_in_days);
