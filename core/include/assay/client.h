@@ -61,6 +61,14 @@ ASSAY_API int assay_client_is_embedded(const assay_client *client);
 /* The platform's identity: {"version", "api_version", "home"?, ...}. */
 ASSAY_API int assay_client_platform_info(assay_value **out, assay_client *client);
 
+/* Send one raw REST request (method, path under /v1 with optional query,
+ * JSON body text or NULL) and return the decoded answer (NULL-valued when
+ * the answer has no body). The escape hatch for routes without a typed
+ * function, and how tests send malformed bodies: the router's errors come
+ * back typed exactly as for the typed calls. */
+ASSAY_API int assay_client_request(assay_value **out, assay_client *client, const char *method,
+                                   const char *path, const char *body, size_t body_len);
+
 /* --- projects ---------------------------------------------------------- */
 
 /* Create a project in the caller's workspace. `model_task` is one of the
@@ -87,7 +95,7 @@ ASSAY_API int assay_client_delete_project(assay_client *client, const char *proj
 /* --- API tokens -------------------------------------------------------- */
 
 /* Create an API token. NULL workspace_id / user_id mean the caller's;
- * expires_in_days <= 0 means the default (270). Out: {"token", "id", "name",
+ * expires_in_days 0 means the default (270); otherwise 1..3650. Out: {"token", "id", "name",
  * "user_id", "workspace_id", "created_at", "expires_at"}; "token" is the
  * secret, shown only here. */
 ASSAY_API int assay_client_create_api_token(assay_value **out, assay_client *client,

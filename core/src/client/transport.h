@@ -1,6 +1,6 @@
 /* client/transport.h — how a client's requests reach the router.
  *
- * A transport sends one request (method, path with query, JSON body) and
+ * A transport sends one request (method, path with query, JSON text body) and
  * returns the HTTP status and parsed JSON body of the answer. It reports
  * only failures to deliver (ASSAY_ERR_TRANSPORT, ASSAY_ERR_TIMEOUT, ...);
  * error statuses from the router are decoded by the client (client.c). */
@@ -14,10 +14,12 @@
 typedef struct transport transport;
 
 typedef struct transport_ops {
-  /* `body` is borrowed (may be NULL). On ASSAY_OK, *status is set and
-   * *resp holds a new reference (NULL when the answer had no body). */
-  int (*request)(transport *t, const char *method, const char *path, json_t *body,
-                 int *status, json_t **resp);
+  /* `body` is the request body as JSON text of `body_len` bytes, or NULL
+   * for none (the client serialises typed calls itself, so raw and typed
+   * requests take one path). On ASSAY_OK, *status is set and *resp holds a
+   * new reference (NULL when the answer had no body or it was not JSON). */
+  int (*request)(transport *t, const char *method, const char *path, const char *body,
+                 size_t body_len, int *status, json_t **resp);
   void (*free)(transport *t);
 } transport_ops;
 

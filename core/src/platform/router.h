@@ -31,9 +31,8 @@ typedef struct router_request {
   const char *query;           /* raw query string without '?', or NULL      */
   const char *token;           /* bearer token, NULL if none was sent        */
   const principal *principal;  /* pre-authenticated caller (local), or NULL  */
-  const char *body;            /* raw body bytes (HTTP), or NULL             */
+  const char *body;            /* raw body bytes (JSON text), or NULL        */
   size_t body_len;
-  json_t *body_json;           /* already-parsed body (local), or NULL       */
 } router_request;
 
 typedef struct router_response {

@@ -1,0 +1,338 @@
+/* client/client.c — the client API: options, the choice of transport, the
+ * typed operations (paths and bodies of the REST API), and the decoding of
+ * error answers into the same typed errors on either transport. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client/transport.h"
+#include "internal.h"
+
+struct assay_client {
+  transport *t;
+  int embedded;
+  pthread_mutex_t lock; /* one request at a time per client */
+};
+
+/* --- options ------------------------------------------------------------ */
+
+static const char *const option_fields[] = {
+  "domain", "api_key", "channel_timeout", "disable_tls", "ssl_ca_cert", "cert_file",
+  "key_file", "assert_hostname", "home", "max_retries", NULL};
+
+static int opt_string(const json_t *o, const char *k, const char **out) {
+  json_t *v = json_object_get(o, k);
+  if (!v || json_is_null(v)) return ASSAY_OK;
+  if (!json_is_string(v))
+    return assay__err(ASSAY_ERR_CONFIG, "client option %s must be a string or null", k);
+  *out = json_string_value(v);
+  return ASSAY_OK;
+}
+
+static int check_file(const char *option, const char *path) {
+  if (path && *path && access(path, R_OK) != 0)
+    return assay__err(ASSAY_ERR_CONFIG, "client option %s: cannot read file '%s'", option, path);
+  return ASSAY_OK;
+}
+
+static int options_from_value(const json_t *o, assay_client_options *opts) {
+  if (!o || json_is_null(o)) return ASSAY_OK;
+  if (!json_is_object(o)) return assay__err(ASSAY_ERR_CONFIG, "client options must be an object");
+  const char *key;
+  json_t *v;
+  json_object_foreach((json_t *)o, key, v) {
+    int known = 0;
+    for (const char *const *f = option_fields; *f && !known; f++) known = !strcmp(*f, key);
+    if (!known)
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "unknown client option '%s'; expected domain, api_key, channel_timeout, "
+                        "disable_tls, ssl_ca_cert, cert_file, key_file, assert_hostname, home, "
+                        "max_retries",
+                        key);
+  }
+  int rc = opt_string(o, "domain", &opts->domain);
+  if (!rc) rc = opt_string(o, "api_key", &opts->api_key);
+  if (!rc) rc = opt_string(o, "ssl_ca_cert", &opts->ssl_ca_cert);
+  if (!rc) rc = opt_string(o, "cert_file", &opts->cert_file);
+  if (!rc) rc = opt_string(o, "key_file", &opts->key_file);
+  if (!rc) rc = opt_string(o, "assert_hostname", &opts->assert_hostname);
+  if (!rc) rc = opt_string(o, "home", &opts->home);
+  if (rc) return rc;
+  v = json_object_get(o, "channel_timeout");
+  if (v && !json_is_null(v)) {
+    if (!json_is_number(v))
+      return assay__err(ASSAY_ERR_CONFIG, "client option channel_timeout must be a number of seconds");
+    opts->channel_timeout = json_number_value(v);
+  }
+  v = json_object_get(o, "disable_tls");
+  if (v && !json_is_null(v)) {
+    if (!json_is_boolean(v))
+      return assay__err(ASSAY_ERR_CONFIG, "client option disable_tls must be a boolean");
+    opts->disable_tls = json_is_true(v);
+  }
+  v = json_object_get(o, "max_retries");
+  if (v && !json_is_null(v)) {
+    if (!json_is_integer(v))
+      return assay__err(ASSAY_ERR_CONFIG, "client option max_retries must be an integer");
+    opts->max_retries = (int)json_integer_value(v);
+  }
+  return ASSAY_OK;
+}
+
+static int check_options(const assay_client_options *o) {
+  if (o->version != ASSAY_CLIENT_OPTIONS_VERSION)
+    return assay__err(ASSAY_ERR_CONFIG, "assay_client_options.version is %u; expected %d",
+                      o->version, ASSAY_CLIENT_OPTIONS_VERSION);
+  if (!(o->channel_timeout > 0) || o->channel_timeout > 86400)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "channel_timeout must be a number of seconds in (0, 86400]; got %g",
+                      o->channel_timeout);
+  if (o->max_retries > 10)
+    return assay__err(ASSAY_ERR_CONFIG, "max_retries must be at most 10; got %d", o->max_retries);
+  if ((o->cert_file && *o->cert_file) != (o->key_file && *o->key_file))
+    return assay__err(ASSAY_ERR_CONFIG, "cert_file and key_file must be given together");
+  int rc = check_file("ssl_ca_cert", o->ssl_ca_cert);
+  if (!rc) rc = check_file("cert_file", o->cert_file);
+  if (!rc) rc = check_file("key_file", o->key_file);
+  return rc;
+}
+
+int assay_client_new(assay_client **out, const assay_client_options *opts) {
+  assay_client_options defaults = ASSAY_CLIENT_OPTIONS_INIT;
+  if (!opts) opts = &defaults;
+  if (!out) return assay__err(ASSAY_ERR_CONFIG, "out must not be NULL");
+  int rc = check_options(opts);
+  if (rc) return rc;
+  rc = assay_init();
+  if (rc) return rc;
+  assay_client *c = calloc(1, sizeof *c);
+  if (!c) {
+    assay_shutdown();
+    return assay__nomem();
+  }
+  pthread_mutex_init(&c->lock, NULL);
+  c->embedded = !opts->domain || !*opts->domain;
+  rc = c->embedded ? transport_local_new(&c->t, opts) : transport_http_new(&c->t, opts);
+  if (rc) {
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    assay_shutdown();
+    return rc;
+  }
+  *out = c;
+  return ASSAY_OK;
+}
+
+int assay_client_new_with(assay_client **out, const assay_value *options) {
+  assay_client_options opts = ASSAY_CLIENT_OPTIONS_INIT;
+  int rc = options_from_value(JV(options), &opts);
+  return rc ? rc : assay_client_new(out, &opts);
+}
+
+void assay_client_free(assay_client *c) {
+  if (!c) return;
+  c->t->ops->free(c->t);
+  pthread_mutex_destroy(&c->lock);
+  free(c);
+  assay_shutdown();
+}
+
+int assay_client_is_embedded(const assay_client *c) { return c && c->embedded; }
+
+/* --- one request ------------------------------------------------------------ */
+
+/* The error code for an HTTP status when the answer carried no error body. */
+static int code_for_status(int status) {
+  switch (status) {
+  case 400: return ASSAY_ERR_CONFIG;
+  case 401: return ASSAY_ERR_AUTH;
+  case 403: return ASSAY_ERR_PERMISSION_DENIED;
+  case 404: return ASSAY_ERR_NOT_FOUND;
+  case 405: return ASSAY_ERR_METHOD_NOT_ALLOWED;
+  case 409: return ASSAY_ERR_CONFLICT;
+  case 413: return ASSAY_ERR_PAYLOAD_TOO_LARGE;
+  case 429:
+  case 503: return ASSAY_ERR_UNAVAILABLE;
+  case 504: return ASSAY_ERR_TIMEOUT;
+  default: return status >= 500 ? ASSAY_ERR_INTERNAL : ASSAY_ERR_GENERIC;
+  }
+}
+
+/* Turn an error answer into the calling thread's last error. */
+static int decode_error(int status, json_t *resp) {
+  json_t *e = json_object_get(resp, "error");
+  const char *name = json_string_value(json_object_get(e, "name"));
+  const char *message = json_string_value(json_object_get(e, "message"));
+  const assay_error_info *info = assay_error_info_by_name(name);
+  int code = info ? info->code : code_for_status(status);
+  if (!message) return assay__err_status(code, status, "the server answered HTTP %d", status);
+  return assay__err_status(code, status, "%s", message);
+}
+
+static int call_raw(assay_client *c, const char *method, const char *path, const char *body,
+                    size_t body_len, json_t **out) {
+  if (!c) return assay__err(ASSAY_ERR_CONFIG, "client must not be NULL");
+  int status = 0;
+  json_t *resp = NULL;
+  pthread_mutex_lock(&c->lock);
+  int rc = c->t->ops->request(c->t, method, path, body, body_len, &status, &resp);
+  pthread_mutex_unlock(&c->lock);
+  if (rc) return rc;
+  if (status >= 400 || status < 200) {
+    rc = decode_error(status, resp);
+    json_decref(resp);
+    return rc;
+  }
+  if (out) *out = resp;
+  else json_decref(resp);
+  return ASSAY_OK;
+}
+
+/* A typed request: `body` (stolen; may be NULL) is serialised to text. */
+static int call(assay_client *c, const char *method, const char *path, json_t *body,
+                json_t **out) {
+  char *text = NULL;
+  if (body) {
+    text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) return assay__nomem();
+  }
+  int rc = call_raw(c, method, path, text, text ? strlen(text) : 0, out);
+  free(text);
+  return rc;
+}
+
+/* Percent-encode one path segment (ids go into URLs). */
+static char *escape_segment(const char *s) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = strlen(s);
+  char *out = malloc(3 * n + 1), *o = out;
+  if (!out) return NULL;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+        *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+      *o++ = (char)*p;
+    } else {
+      *o++ = '%';
+      *o++ = hex[*p >> 4];
+      *o++ = hex[*p & 15];
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+static int require_id(const char *what, const char *id) {
+  if (!id || !*id) return assay__err(ASSAY_ERR_CONFIG, "%s must be a non-empty string", what);
+  return ASSAY_OK;
+}
+
+/* Build "/v1/<collection>/<escaped id><suffix>". */
+static int id_path(char **out, const char *collection, const char *id, const char *suffix) {
+  char *e = escape_segment(id);
+  if (!e) return assay__nomem();
+  int n = asprintf(out, "/v1/%s/%s%s", collection, e, suffix ? suffix : "");
+  free(e);
+  return n < 0 ? assay__nomem() : ASSAY_OK;
+}
+
+static int wrap_out(assay_value **out, json_t *j) {
+  if (out) *out = AV(j);
+  else json_decref(j);
+  return ASSAY_OK;
+}
+
+/* --- operations --------------------------------------------------------------- */
+
+int assay_client_request(assay_value **out, assay_client *c, const char *method,
+                         const char *path, const char *body, size_t body_len) {
+  if (!method || !*method) return assay__err(ASSAY_ERR_CONFIG, "method must be given");
+  if (!path || path[0] != '/')
+    return assay__err(ASSAY_ERR_CONFIG, "path must start with '/'; got '%s'", path ? path : "");
+  json_t *resp = NULL;
+  int rc = call_raw(c, method, path, body, body ? body_len : 0, &resp);
+  if (rc) return rc;
+  return wrap_out(out, resp ? resp : json_null());
+}
+
+int assay_client_platform_info(assay_value **out, assay_client *c) {
+  json_t *resp = NULL;
+  int rc = call(c, "GET", "/v1/platform", NULL, &resp);
+  if (rc) return rc;
+  if (c->embedded) {
+    assay_platform *p = transport_local_platform(c->t);
+    json_object_set_new(resp, "home", json_string(assay_platform_home(p)));
+  }
+  return wrap_out(out, resp);
+}
+
+int assay_client_create_project(assay_value **out, assay_client *c, const char *name,
+                                const char *description, const char *model_task,
+                                const assay_value *extra) {
+  json_t *body;
+  if (extra && !json_is_null(JV(extra))) {
+    if (!json_is_object(JV(extra)))
+      return assay__err(ASSAY_ERR_CONFIG, "project options must be an object");
+    body = json_deep_copy(JV(extra));
+  } else {
+    body = json_object();
+  }
+  if (!body) return assay__nomem();
+  /* NULL arguments are left out, so the router reports them as missing. */
+  if (name) json_object_set_new(body, "name", json_string(name));
+  if (description) json_object_set_new(body, "description", json_string(description));
+  if (model_task) json_object_set_new(body, "model_task", json_string(model_task));
+  json_t *resp = NULL;
+  int rc = call(c, "POST", "/v1/projects", body, &resp);
+  return rc ? rc : wrap_out(out, resp);
+}
+
+int assay_client_get_project(assay_value **out, assay_client *c, const char *project_id) {
+  char *path;
+  int rc = require_id("project_id", project_id);
+  if (!rc) rc = id_path(&path, "projects", project_id, NULL);
+  if (rc) return rc;
+  json_t *resp = NULL;
+  rc = call(c, "GET", path, NULL, &resp);
+  free(path);
+  return rc ? rc : wrap_out(out, resp);
+}
+
+int assay_client_list_projects(assay_value **out, assay_client *c) {
+  json_t *resp = NULL;
+  int rc = call(c, "GET", "/v1/projects", NULL, &resp);
+  if (rc) return rc;
+  json_t *list = json_incref(json_object_get(resp, "projects"));
+  json_decref(resp);
+  if (!json_is_array(list)) {
+    json_decref(list);
+    return assay__err(ASSAY_ERR_INTERNAL, "the server's project list had no 'projects' array");
+  }
+  return wrap_out(out, list);
+}
+
+int assay_client_delete_project(assay_client *c, const char *project_id, int force) {
+  char *path;
+  int rc = require_id("project_id", project_id);
+  if (!rc) rc = id_path(&path, "projects", project_id, force ? "?force=true" : NULL);
+  if (rc) return rc;
+  rc = call(c, "DELETE", path, NULL, NULL);
+  free(path);
+  return rc;
+}
+
+int assay_client_create_api_token(assay_value **out, assay_client *c, const char *workspace_id,
+                                  const char *name, const char *user_id, int expires_in_days) {
+  json_t *body = json_object();
+  if (!body) return assay__nomem();
+  if (name) json_object_set_new(body, "name", json_string(name));
+  if (workspace_id) json_object_set_new(body, "workspace_id", json_string(workspace_id));
+  if (user_id) json_object_set_new(body, "user_id", json_string(user_id));
+  if (expires_in_days != 0)
+    json_object_set_new(body, "expires_in_days", json_integer(expires_in_days));
+  json_t *resp = NULL;
+  int rc = call(c, "POST", "/v1/api-tokens", body, &resp);
+  return rc ? rc : wrap_out(out, resp);
+}

@@ -1,0 +1,215 @@
+/* platform/platform.c — opening a home directory: its folders, its store
+ * (migrated at open), first-start bootstrap (admin user, default workspace,
+ * admin token in <home>/admin.token), and the pool of store connections. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "platform/platform.h"
+
+#define POOL_IDLE_MAX 8
+
+struct assay_platform {
+  char *home;
+  char *db_path;
+  size_t max_body;
+  principal admin;
+  pthread_mutex_t lock;
+  store *idle[POOL_IDLE_MAX];
+  int n_idle;
+};
+
+const char *assay_platform_home(const assay_platform *p) { return p ? p->home : NULL; }
+size_t platform_max_body(const assay_platform *p) { return p->max_body; }
+const principal *platform_admin_principal(assay_platform *p) { return &p->admin; }
+
+/* --- the home directory --------------------------------------------------- */
+
+static int mkdir_p(const char *path, mode_t mode) {
+  char buf[PATH_MAX];
+  if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+    return assay__err(ASSAY_ERR_CONFIG, "home path is too long: %s", path);
+  for (char *c = buf + 1; *c; c++) {
+    if (*c != '/') continue;
+    *c = '\0';
+    if (mkdir(buf, mode) != 0 && errno != EEXIST)
+      return assay__err(ASSAY_ERR_STORE, "cannot create %s: %s", buf, strerror(errno));
+    *c = '/';
+  }
+  if (mkdir(buf, mode) != 0 && errno != EEXIST)
+    return assay__err(ASSAY_ERR_STORE, "cannot create %s: %s", buf, strerror(errno));
+  struct stat st;
+  if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+    return assay__err(ASSAY_ERR_CONFIG, "%s exists and is not a directory", buf);
+  return ASSAY_OK;
+}
+
+static int resolve_home(const char *home, char **out) {
+  char buf[PATH_MAX];
+  if (home && !*home) return assay__err(ASSAY_ERR_CONFIG, "home must not be an empty string");
+  if (!home) home = getenv("ASSAY_HOME");
+  if (home && !*home) home = NULL;
+  if (!home) {
+    const char *h = getenv("HOME");
+    if (!h || !*h)
+      return assay__err(ASSAY_ERR_CONFIG, "no home directory: set ASSAY_HOME or HOME");
+    if (snprintf(buf, sizeof buf, "%s/.assay", h) >= (int)sizeof buf)
+      return assay__err(ASSAY_ERR_CONFIG, "HOME is too long");
+    home = buf;
+  }
+  int rc = mkdir_p(home, 0700);
+  if (rc) return rc;
+  char real[PATH_MAX];
+  if (!realpath(home, real))
+    return assay__err(ASSAY_ERR_STORE, "cannot resolve %s: %s", home, strerror(errno));
+  *out = strdup(real);
+  return *out ? ASSAY_OK : assay__nomem();
+}
+
+/* Write `text` to `path` with mode 0600, atomically (temp file + rename). */
+static int write_private_file(const char *path, const char *text) {
+  char tmp[PATH_MAX + 32];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return assay__err(ASSAY_ERR_STORE, "cannot write %s: %s", tmp, strerror(errno));
+  size_t len = strlen(text);
+  ssize_t n = write(fd, text, len);
+  int ok = n == (ssize_t)len && fsync(fd) == 0;
+  close(fd);
+  if (!ok || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return assay__err(ASSAY_ERR_STORE, "cannot write %s: %s", path, strerror(errno));
+  }
+  return ASSAY_OK;
+}
+
+/* --- bootstrap --------------------------------------------------------------- */
+
+typedef struct bootstrap_ctx {
+  assay_platform *p;
+  int created; /* this call bootstrapped the home */
+} bootstrap_ctx;
+
+static int load_admin(store *s, principal *admin) {
+  char *user = NULL, *ws = NULL;
+  int rc = s->ops->meta_get(s, "bootstrap_admin_user", &user);
+  if (!rc) rc = s->ops->meta_get(s, "default_workspace", &ws);
+  if (!rc) {
+    memset(admin, 0, sizeof *admin);
+    snprintf(admin->user_id, sizeof admin->user_id, "%s", user);
+    snprintf(admin->workspace_id, sizeof admin->workspace_id, "%s", ws);
+    admin->is_org_admin = 1;
+  }
+  free(user);
+  free(ws);
+  return rc;
+}
+
+static int bootstrap(store *s, void *vctx) {
+  bootstrap_ctx *ctx = vctx;
+  int rc = load_admin(s, &ctx->p->admin);
+  if (rc != ASSAY_ERR_NOT_FOUND) return rc; /* already bootstrapped (or failed) */
+  assay_error_clear();
+
+  char user[37], ws[37], token_id[37], token[ASSAY_TOKEN_LEN];
+  int64_t now = assay__now();
+  assay__uuid(user);
+  assay__uuid(ws);
+  rc = s->ops->user_insert(s, user, "admin", "Administrator", 1, now);
+  if (!rc) rc = s->ops->workspace_insert(s, ws, "default", now);
+  if (!rc) rc = s->ops->member_insert(s, ws, user, "WORKSPACE_ROLE_ADMIN");
+  /* The bootstrap token does not expire: it is the key to the home. */
+  if (!rc) rc = token_mint(s, user, ws, "bootstrap admin", 0, token, token_id);
+  if (!rc) rc = s->ops->meta_set(s, "bootstrap_admin_user", user);
+  if (!rc) rc = s->ops->meta_set(s, "default_workspace", ws);
+  if (!rc) rc = load_admin(s, &ctx->p->admin);
+  if (!rc) {
+    char path[PATH_MAX + 16], text[ASSAY_TOKEN_LEN + 1];
+    snprintf(path, sizeof path, "%s/admin.token", ctx->p->home);
+    snprintf(text, sizeof text, "%s\n", token);
+    rc = write_private_file(path, text);
+  }
+  sodium_memzero(token, sizeof token);
+  ctx->created = rc == ASSAY_OK;
+  return rc;
+}
+
+/* --- open / free ------------------------------------------------------------ */
+
+int assay_platform_open(assay_platform **out, const char *home) {
+  int rc = assay_init();
+  if (rc) return rc;
+  assay_platform *p = calloc(1, sizeof *p);
+  if (!p) {
+    assay_shutdown();
+    return assay__nomem();
+  }
+  pthread_mutex_init(&p->lock, NULL);
+  p->max_body = ASSAY_DEFAULT_MAX_BODY;
+  rc = resolve_home(home, &p->home);
+  if (!rc) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/files", p->home);
+    rc = mkdir_p(path, 0700);
+  }
+  if (!rc && asprintf(&p->db_path, "%s/assay.db", p->home) < 0) {
+    p->db_path = NULL;
+    rc = assay__nomem();
+  }
+  store *s = NULL;
+  if (!rc) rc = platform_store_acquire(p, &s);
+  if (!rc) {
+    bootstrap_ctx ctx = {p, 0};
+    rc = store_tx(s, 1, bootstrap, &ctx);
+    platform_store_release(p, s);
+  }
+  if (rc) {
+    assay_platform_free(p);
+    return rc;
+  }
+  *out = p;
+  return ASSAY_OK;
+}
+
+void assay_platform_free(assay_platform *p) {
+  if (!p) return;
+  for (int i = 0; i < p->n_idle; i++) p->idle[i]->ops->close(p->idle[i]);
+  pthread_mutex_destroy(&p->lock);
+  free(p->db_path);
+  free(p->home);
+  free(p);
+  assay_shutdown();
+}
+
+/* --- the pool ----------------------------------------------------------------- */
+
+int platform_store_acquire(assay_platform *p, store **out) {
+  pthread_mutex_lock(&p->lock);
+  store *s = p->n_idle > 0 ? p->idle[--p->n_idle] : NULL;
+  pthread_mutex_unlock(&p->lock);
+  if (s) {
+    *out = s;
+    return ASSAY_OK;
+  }
+  return store_sqlite_open(out, p->db_path);
+}
+
+void platform_store_release(assay_platform *p, store *s) {
+  if (!s) return;
+  s->ops->rollback(s); /* never hand on an open transaction */
+  pthread_mutex_lock(&p->lock);
+  if (p->n_idle < POOL_IDLE_MAX) {
+    p->idle[p->n_idle++] = s;
+    s = NULL;
+  }
+  pthread_mutex_unlock(&p->lock);
+  if (s) s->ops->close(s);
+}

@@ -1,0 +1,43 @@
+/* platform/platform.h — the platform object's internals: its home, its pool
+ * of store connections, its limits, and the helpers the route handlers
+ * share (tokens, enumerations). Not installed. */
+#ifndef ASSAY_PLATFORM_H
+#define ASSAY_PLATFORM_H
+
+#include <jansson.h>
+
+#include "internal.h"
+#include "platform/router.h"
+#include "store/store.h"
+
+#define ASSAY_DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
+#define ASSAY_TOKEN_DEFAULT_DAYS 270
+#define ASSAY_TOKEN_MAX_DAYS 3650
+/* "asy_" + 43 characters of base64url (32 random bytes) + NUL */
+#define ASSAY_TOKEN_LEN 48
+
+/* Take a store connection from the platform's pool (opening one if none is
+ * idle) and give it back when done. */
+int platform_store_acquire(assay_platform *p, store **out);
+void platform_store_release(assay_platform *p, store *s);
+
+/* The largest request body the router accepts. */
+size_t platform_max_body(const assay_platform *p);
+
+/* tokens.c: mint a token for user/workspace inside the caller's write
+ * transaction; `token` receives the secret text, `id` the token's id. */
+int token_mint(store *s, const char *user_id, const char *workspace_id, const char *name,
+               int64_t expires_at, char token[ASSAY_TOKEN_LEN], char id[37]);
+/* The hash under which a token is stored and looked up. */
+void token_hash(const char *token, unsigned char out[32]);
+
+/* auth.c: who is calling with `token` (NULL: none sent). */
+int auth_principal(store *s, const char *token, principal *out);
+
+/* enums.c: check `value` of `field` against a NULL-terminated list; the
+ * error lists the valid values. */
+int enum_check(const char *field, const char *value, const char *const *valid);
+extern const char *const enum_model_tasks[];
+extern const char *const enum_actor_roles[];
+
+#endif

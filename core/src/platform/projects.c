@@ -1,0 +1,118 @@
+/* platform/projects.c — projects: create (validated as rime-sdk's
+ * create_project), get, list, delete (refusing a non-empty project unless
+ * force). Projects live in the caller's workspace. */
+#include <stdio.h>
+#include <string.h>
+
+#include "platform/handlers.h"
+
+#define PROJECT_NAME_MAX 256
+#define PROJECT_DESCRIPTION_MAX 10000
+
+static const char *const project_fields[] = {
+  "name", "description", "model_task", "use_case", "ethical_consideration",
+  "profiling_config", "general_access_role", "run_time_info", NULL};
+
+static int check_text(const char *field, const char *v, size_t max, int allow_empty) {
+  size_t n = strlen(v);
+  if (!allow_empty) {
+    size_t i = 0;
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i == n) return assay__err(ASSAY_ERR_CONFIG, "%s must not be empty", field);
+  }
+  if (n > max)
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be at most %zu bytes; got %zu", field, max, n);
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)v[i] < 0x20 && v[i] != '\n' && v[i] != '\t' && v[i] != '\r')
+      return assay__err(ASSAY_ERR_CONFIG, "%s must not contain control characters", field);
+  return ASSAY_OK;
+}
+
+/* POST /v1/projects */
+int h_projects_create(route_ctx *c) {
+  json_t *b = c->body;
+  const char *name = NULL, *description = NULL, *model_task = NULL, *use_case = NULL,
+             *ethical = NULL, *role = "ACTOR_ROLE_NONE";
+  json_t *profiling = NULL, *run_time = NULL;
+  int rc = body_check_fields(b, project_fields, "a project");
+  if (!rc) rc = body_string(b, "name", 1, &name);
+  if (!rc) rc = body_string(b, "description", 1, &description);
+  if (!rc) rc = body_string(b, "model_task", 1, &model_task);
+  if (!rc) rc = body_string(b, "use_case", 0, &use_case);
+  if (!rc) rc = body_string(b, "ethical_consideration", 0, &ethical);
+  if (!rc) rc = body_string(b, "general_access_role", 0, &role);
+  if (!rc) rc = body_object(b, "profiling_config", &profiling);
+  if (!rc) rc = body_object(b, "run_time_info", &run_time);
+  if (!rc) rc = check_text("name", name, PROJECT_NAME_MAX, 0);
+  if (!rc) rc = check_text("description", description, PROJECT_DESCRIPTION_MAX, 1);
+  if (!rc && use_case) rc = check_text("use_case", use_case, PROJECT_DESCRIPTION_MAX, 1);
+  if (!rc && ethical)
+    rc = check_text("ethical_consideration", ethical, PROJECT_DESCRIPTION_MAX, 1);
+  if (!rc) rc = enum_check("model_task", model_task, enum_model_tasks);
+  if (!rc) rc = enum_check("general_access_role", role, enum_actor_roles);
+  if (rc) return rc;
+
+  char id[37], created[32];
+  int64_t now = assay__now();
+  assay__uuid(id);
+  assay__rfc3339(created, now);
+  json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:O?, s:s, s:O?, s:s, s:s, s:I}",
+                        "project_id", id, "workspace_id", c->who->workspace_id, "name", name,
+                        "description", description, "model_task", model_task, "use_case",
+                        use_case, "ethical_consideration", ethical, "profiling_config",
+                        profiling, "general_access_role", role, "run_time_info", run_time,
+                        "owner_id", c->who->user_id, "created_at", created,
+                        "created_at_secs", (json_int_t)now);
+  if (!p) return assay__nomem();
+  store *s = c->store;
+  rc = s->ops->begin(s, 1);
+  if (!rc) rc = s->ops->project_insert(s, p);
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) {
+    s->ops->rollback(s);
+    json_decref(p);
+    return rc;
+  }
+  json_object_del(p, "created_at_secs");
+  c->resp->status = 201;
+  c->resp->body = p;
+  return ASSAY_OK;
+}
+
+/* GET /v1/projects */
+int h_projects_list(route_ctx *c) {
+  json_t *list = NULL;
+  int rc = c->store->ops->project_list(c->store, c->who->workspace_id, &list);
+  if (rc) return rc;
+  c->resp->body = json_pack("{s:o}", "projects", list);
+  return c->resp->body ? ASSAY_OK : assay__nomem();
+}
+
+/* GET /v1/projects/{project_id} */
+int h_project_get(route_ctx *c) {
+  return c->store->ops->project_get(c->store, c->who->workspace_id, c->params[0],
+                                    &c->resp->body);
+}
+
+/* DELETE /v1/projects/{project_id}?force=true */
+int h_project_delete(route_ctx *c) {
+  int force = 0;
+  int rc = query_bool(c->req->query, "force", &force);
+  if (rc) return rc;
+  store *s = c->store;
+  json_t *p = NULL;
+  int64_t children = 0;
+  rc = s->ops->begin(s, 1);
+  if (!rc) rc = s->ops->project_get(s, c->who->workspace_id, c->params[0], &p);
+  if (!rc) rc = s->ops->project_child_count(s, c->params[0], &children);
+  if (!rc && children > 0 && !force)
+    rc = assay__err(ASSAY_ERR_CONFLICT,
+                    "project '%s' still holds %lld datasets, models or test runs; delete "
+                    "them first or pass force=true",
+                    json_string_value(json_object_get(p, "name")), (long long)children);
+  if (!rc) rc = s->ops->project_delete(s, c->who->workspace_id, c->params[0]);
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) s->ops->rollback(s);
+  json_decref(p);
+  return rc;
+}

@@ -1,0 +1,307 @@
+/* platform/router.c — the REST API's one implementation: route table,
+ * matching (404 unknown route, 405 wrong method), body limits and parsing,
+ * authentication, dispatch to handlers, and errors as JSON bodies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "platform/handlers.h"
+
+typedef struct route {
+  router_route pub;
+  route_handler fn;
+} route;
+
+static const route routes[] = {
+  {{"GET", "/v1/health", 0}, h_health},
+  {{"GET", "/v1/platform", 1}, h_platform},
+  {{"GET", "/v1/projects", 1}, h_projects_list},
+  {{"POST", "/v1/projects", 1}, h_projects_create},
+  {{"GET", "/v1/projects/{project_id}", 1}, h_project_get},
+  {{"DELETE", "/v1/projects/{project_id}", 1}, h_project_delete},
+  {{"POST", "/v1/api-tokens", 1}, h_api_tokens_create},
+};
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+const router_route *router_routes(size_t *count) {
+  static router_route pub[N_ROUTES];
+  for (size_t i = 0; i < N_ROUTES; i++) pub[i] = routes[i].pub;
+  *count = N_ROUTES;
+  return pub;
+}
+
+/* --- helpers for handlers ------------------------------------------------ */
+
+const char *json_type_name(const json_t *j) {
+  switch (json_typeof(j)) {
+  case JSON_OBJECT: return "object";
+  case JSON_ARRAY: return "array";
+  case JSON_STRING: return "string";
+  case JSON_INTEGER: return "integer";
+  case JSON_REAL: return "number";
+  case JSON_TRUE:
+  case JSON_FALSE: return "boolean";
+  default: return "null";
+  }
+}
+
+int body_check_fields(json_t *body, const char *const *allowed, const char *what) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(body, key, v) {
+    int known = 0;
+    for (const char *const *a = allowed; *a && !known; a++) known = strcmp(*a, key) == 0;
+    if (known) continue;
+    char list[512] = "";
+    size_t used = 0;
+    for (const char *const *a = allowed; *a && used < sizeof list; a++)
+      used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                               a == allowed ? "" : ", ", *a);
+    return assay__err(ASSAY_ERR_CONFIG, "unknown field '%s' in %s; expected only: %s", key,
+                      what, list);
+  }
+  return ASSAY_OK;
+}
+
+int body_string(json_t *body, const char *field, int required, const char **out) {
+  json_t *v = json_object_get(body, field);
+  if (!v || json_is_null(v)) {
+    if (required) return assay__err(ASSAY_ERR_CONFIG, "%s is required (a string)", field);
+    return ASSAY_OK;
+  }
+  if (!json_is_string(v))
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be a string; got %s", field,
+                      json_type_name(v));
+  *out = json_string_value(v);
+  return ASSAY_OK;
+}
+
+int body_int(json_t *body, const char *field, json_int_t *out) {
+  json_t *v = json_object_get(body, field);
+  if (!v || json_is_null(v)) return ASSAY_OK;
+  if (!json_is_integer(v))
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be an integer; got %s", field,
+                      json_type_name(v));
+  *out = json_integer_value(v);
+  return ASSAY_OK;
+}
+
+int body_object(json_t *body, const char *field, json_t **out) {
+  json_t *v = json_object_get(body, field);
+  if (!v || json_is_null(v)) return ASSAY_OK;
+  if (!json_is_object(v))
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be an object; got %s", field,
+                      json_type_name(v));
+  *out = v;
+  return ASSAY_OK;
+}
+
+int query_bool(const char *query, const char *name, int *out) {
+  size_t n = strlen(name);
+  for (const char *q = query; q && *q;) {
+    const char *end = strchr(q, '&');
+    size_t len = end ? (size_t)(end - q) : strlen(q);
+    if (len > n && strncmp(q, name, n) == 0 && q[n] == '=') {
+      const char *v = q + n + 1;
+      size_t vl = len - n - 1;
+      if ((vl == 4 && strncasecmp(v, "true", 4) == 0) || (vl == 1 && *v == '1')) *out = 1;
+      else if ((vl == 5 && strncasecmp(v, "false", 5) == 0) || (vl == 1 && *v == '0')) *out = 0;
+      else
+        return assay__err(ASSAY_ERR_CONFIG, "query parameter %s must be true or false; got '%.*s'",
+                          name, (int)vl, v);
+    }
+    q = end ? end + 1 : NULL;
+  }
+  return ASSAY_OK;
+}
+
+/* --- matching ----------------------------------------------------------- */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decode a path segment; NULL if malformed or it decodes to '/',
+ * NUL or an empty string. */
+static char *decode_segment(const char *s, size_t len) {
+  char *out = malloc(len + 1);
+  if (!out) return NULL;
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (s[i] == '%') {
+      if (i + 2 >= len) {
+        free(out);
+        return NULL;
+      }
+      int a = hexval(s[i + 1]), b = hexval(s[i + 2]);
+      char c = (char)(a * 16 + b);
+      if (a < 0 || b < 0 || c == '\0' || c == '/') {
+        free(out);
+        return NULL;
+      }
+      out[o++] = c;
+      i += 2;
+    } else {
+      out[o++] = s[i];
+    }
+  }
+  out[o] = '\0';
+  if (o == 0) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* Does `path` match `pattern`? On a match, fills params (caller frees). */
+static int match(const char *pattern, const char *path, char **params) {
+  int np = 0;
+  const char *p = pattern, *q = path;
+  while (*p && *q) {
+    if (*p != '/' || *q != '/') return 0;
+    p++;
+    q++;
+    const char *pe = strchr(p, '/'), *qe = strchr(q, '/');
+    size_t pl = pe ? (size_t)(pe - p) : strlen(p), ql = qe ? (size_t)(qe - q) : strlen(q);
+    if (*p == '{') {
+      if (ql == 0 || np >= ROUTE_MAX_PARAMS) goto nomatch;
+      params[np] = decode_segment(q, ql);
+      if (!params[np]) goto nomatch;
+      np++;
+    } else if (pl != ql || strncmp(p, q, pl) != 0) {
+      goto nomatch;
+    }
+    p += pl;
+    q += ql;
+  }
+  if (*p == '\0' && *q == '\0') return 1;
+nomatch:
+  for (int i = 0; i < np; i++) {
+    free(params[i]);
+    params[i] = NULL;
+  }
+  return 0;
+}
+
+/* --- errors as bodies ------------------------------------------------------ */
+
+json_t *router_error_body(void) {
+  const assay_error *e = assay_error_last();
+  int code = e ? e->code : ASSAY_ERR_INTERNAL;
+  const char *name = e ? e->name : "InternalError";
+  const char *message = e ? e->message : "unknown error";
+  int status = e && e->http_status ? e->http_status : 500;
+  return json_pack("{s:{s:i, s:s, s:s, s:i}}", "error", "code", code, "name", name,
+                   "message", message, "status", status);
+}
+
+static void answer_error(router_response *resp) {
+  const assay_error *e = assay_error_last();
+  json_decref(resp->body);
+  resp->status = e && e->http_status ? e->http_status : 500;
+  resp->body = router_error_body();
+}
+
+void router_response_clear(router_response *resp) {
+  json_decref(resp->body);
+  memset(resp, 0, sizeof *resp);
+}
+
+static int method_has_body(const char *m) {
+  return strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
+}
+
+static int parse_body(const router_request *req, json_t **out) {
+  if (!req->body || req->body_len == 0) {
+    *out = json_object(); /* no body: an empty object, so required fields report */
+    return *out ? ASSAY_OK : assay__nomem();
+  }
+  json_error_t e;
+  json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+  if (!j)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "request body is not valid JSON (line %d, column %d: %s); expected a "
+                      "JSON object",
+                      e.line, e.column, e.text);
+  if (!json_is_object(j)) {
+    int rc = assay__err(ASSAY_ERR_CONFIG, "request body must be a JSON object; got %s",
+                        json_type_name(j));
+    json_decref(j);
+    return rc;
+  }
+  *out = j;
+  return ASSAY_OK;
+}
+
+static int dispatch(assay_platform *p, const router_request *req, router_response *resp) {
+  const char *method = req->method ? req->method : "";
+  const char *path = req->path ? req->path : "";
+  route_ctx c;
+  memset(&c, 0, sizeof c);
+  c.platform = p;
+  c.req = req;
+  c.resp = resp;
+
+  const route *found = NULL;
+  char allow[64] = "";
+  for (size_t i = 0; i < N_ROUTES && !found; i++) {
+    char *params[ROUTE_MAX_PARAMS] = {0};
+    if (!match(routes[i].pub.pattern, path, params)) continue;
+    if (strcmp(routes[i].pub.method, method) == 0) {
+      found = &routes[i];
+      memcpy(c.params, params, sizeof params);
+    } else {
+      for (int k = 0; k < ROUTE_MAX_PARAMS; k++) free(params[k]);
+      size_t used = strlen(allow);
+      snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "",
+               routes[i].pub.method);
+    }
+  }
+  int rc;
+  if (!found && *allow) {
+    snprintf(resp->allow, sizeof resp->allow, "%s", allow);
+    return assay__err(ASSAY_ERR_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s",
+                      method, path, allow);
+  }
+  if (!found)
+    return assay__err(ASSAY_ERR_NOT_FOUND, "no route for %s %s (the API lives under /%s)",
+                      method, path, ASSAY_API_VERSION);
+
+  if (req->body_len > platform_max_body(p)) {
+    rc = assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
+                    "request body is %zu bytes; the limit is %zu bytes", req->body_len,
+                    platform_max_body(p));
+    goto done;
+  }
+  if (method_has_body(method)) {
+    rc = parse_body(req, &c.body);
+    if (rc) goto done;
+  }
+  principal who;
+  c.who = req->principal; /* the embedded admin on the local transport */
+  rc = platform_store_acquire(p, &c.store);
+  if (rc) goto done;
+  if (found->pub.needs_auth && !c.who) {
+    rc = auth_principal(c.store, req->token, &who);
+    if (rc) goto done;
+    c.who = &who;
+  }
+  rc = found->fn(&c);
+done:
+  platform_store_release(p, c.store);
+  json_decref(c.body);
+  for (int k = 0; k < ROUTE_MAX_PARAMS; k++) free(c.params[k]);
+  return rc;
+}
+
+void router_handle(assay_platform *p, const router_request *req, router_response *resp) {
+  memset(resp, 0, sizeof *resp);
+  assay_error_clear();
+  int rc = dispatch(p, req, resp);
+  if (rc != ASSAY_OK) answer_error(resp);
+  else if (!resp->status) resp->status = resp->body ? 200 : 204;
+}

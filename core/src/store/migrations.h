@@ -1,0 +1,55 @@
+/* store/migrations.h — the numbered schema migrations of the SQLite store.
+ * Migration N brings the schema from version N-1 to N (PRAGMA user_version).
+ * Append new ones; never edit one that has shipped. */
+#ifndef ASSAY_MIGRATIONS_H
+#define ASSAY_MIGRATIONS_H
+
+static const char *const sqlite_migrations[] = {
+  /* 1: platform metadata, users, workspaces, membership, tokens, projects */
+  "CREATE TABLE platform_meta ("
+  "  key TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL);"
+  "CREATE TABLE users ("
+  "  id TEXT PRIMARY KEY,"
+  "  username TEXT NOT NULL UNIQUE,"
+  "  display_name TEXT,"
+  "  is_org_admin INTEGER NOT NULL DEFAULT 0,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE TABLE workspaces ("
+  "  id TEXT PRIMARY KEY,"
+  "  name TEXT NOT NULL UNIQUE,"
+  "  created_at INTEGER NOT NULL);"
+  "CREATE TABLE workspace_members ("
+  "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+  "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+  "  role TEXT NOT NULL,"
+  "  PRIMARY KEY (workspace_id, user_id));"
+  "CREATE TABLE api_tokens ("
+  "  id TEXT PRIMARY KEY,"
+  "  user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+  "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+  "  name TEXT NOT NULL,"
+  "  token_hash BLOB NOT NULL UNIQUE,"
+  "  created_at INTEGER NOT NULL,"
+  "  expires_at INTEGER NOT NULL DEFAULT 0,"
+  "  revoked_at INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE projects ("
+  "  id TEXT PRIMARY KEY,"
+  "  workspace_id TEXT NOT NULL REFERENCES workspaces(id),"
+  "  name TEXT NOT NULL,"
+  "  description TEXT NOT NULL,"
+  "  model_task TEXT NOT NULL,"
+  "  owner_id TEXT REFERENCES users(id),"
+  "  extra TEXT NOT NULL DEFAULT '{}',"
+  "  created_at INTEGER NOT NULL,"
+  "  UNIQUE (workspace_id, name));"
+  "CREATE INDEX projects_by_workspace ON projects(workspace_id, created_at);",
+};
+
+#define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
+
+/* Tables whose rows belong to a project (column project_id): a project
+ * holding any is not deleted without force. Later migrations add theirs. */
+static const char *const sqlite_project_children[] = {NULL};
+
+#endif

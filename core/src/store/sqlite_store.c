@@ -1,0 +1,491 @@
+/* store/sqlite_store.c — the SQLite backend of store_ops.
+ *
+ * One connection per `store`. WAL journal, foreign keys on, a 30 s busy
+ * timeout, and write transactions started with BEGIN IMMEDIATE, so that
+ * several threads and processes sharing one home wait for each other
+ * instead of failing with "database is locked". store_tx() retries a whole
+ * transaction if SQLite still reports contention. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "store/migrations.h"
+#include "store/store.h"
+
+#define BUSY_TIMEOUT_MS 30000
+
+typedef struct sqlite_store {
+  store base;
+  sqlite3 *db;
+  int busy; /* the last failure was contention: worth retrying */
+} sqlite_store;
+
+static sqlite3 *DB(store *s) { return ((sqlite_store *)s)->db; }
+
+static int is_busy(int rc) {
+  int primary = rc & 0xff;
+  return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+/* Turn an SQLite failure into an assay error (constraint → conflict). */
+static int fail(store *s, int rc, const char *what) {
+  sqlite_store *ss = (sqlite_store *)s;
+  ss->busy = is_busy(rc);
+  if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    return assay__err(ASSAY_ERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(ss->db));
+  return assay__err(ASSAY_ERR_STORE, "%s: %s", what, sqlite3_errmsg(ss->db));
+}
+
+static int exec(store *s, const char *sql, const char *what) {
+  int rc = sqlite3_exec(DB(s), sql, NULL, NULL, NULL);
+  return rc == SQLITE_OK ? ASSAY_OK : fail(s, rc, what);
+}
+
+static int prepare(store *s, sqlite3_stmt **st, const char *sql) {
+  int rc = sqlite3_prepare_v2(DB(s), sql, -1, st, NULL);
+  return rc == SQLITE_OK ? ASSAY_OK : fail(s, rc, "prepare");
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+  if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+  else sqlite3_bind_null(st, i);
+}
+
+/* Step a statement that returns no rows. */
+static int step_done(store *s, sqlite3_stmt *st, const char *what) {
+  int rc = sqlite3_step(st);
+  int out = rc == SQLITE_DONE ? ASSAY_OK : fail(s, rc, what);
+  sqlite3_finalize(st);
+  return out;
+}
+
+/* --- transactions ------------------------------------------------------ */
+
+static int sq_begin(store *s, int write) {
+  ((sqlite_store *)s)->busy = 0;
+  return exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+}
+static int sq_commit(store *s) { return exec(s, "COMMIT", "commit"); }
+static void sq_rollback(store *s) {
+  if (!sqlite3_get_autocommit(DB(s))) sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+}
+
+int store_tx(store *s, int write, int (*fn)(store *s, void *ctx), void *ctx) {
+  int rc = ASSAY_OK;
+  for (int attempt = 0; attempt < 20; attempt++) {
+    rc = s->ops->begin(s, write);
+    if (rc == ASSAY_OK) {
+      rc = fn(s, ctx);
+      if (rc == ASSAY_OK) rc = s->ops->commit(s);
+      if (rc != ASSAY_OK) s->ops->rollback(s);
+    }
+    if (rc == ASSAY_OK || !((sqlite_store *)s)->busy) return rc;
+    usleep((useconds_t)(10000 * (attempt + 1))); /* contention: back off, retry */
+  }
+  return rc;
+}
+
+static int sq_schema_version(store *s, int *out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "PRAGMA user_version");
+  if (rc) return rc;
+  rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    rc = fail(s, rc, "read schema version");
+    sqlite3_finalize(st);
+    return rc;
+  }
+  *out = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return ASSAY_OK;
+}
+
+/* --- metadata ------------------------------------------------------------ */
+
+static int sq_meta_get(store *s, const char *key, char **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "SELECT value FROM platform_meta WHERE key = ?");
+  if (rc) return rc;
+  bind_text(st, 1, key);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *out = strdup((const char *)sqlite3_column_text(st, 0));
+    rc = *out ? ASSAY_OK : assay__nomem();
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "no platform setting '%s'", key);
+  } else {
+    rc = fail(s, rc, "read platform setting");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_meta_set(store *s, const char *key, const char *value) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "INSERT INTO platform_meta(key, value) VALUES (?, ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  if (rc) return rc;
+  bind_text(st, 1, key);
+  bind_text(st, 2, value);
+  return step_done(s, st, "write platform setting");
+}
+
+/* --- users, workspaces ----------------------------------------------------- */
+
+static int sq_user_insert(store *s, const char *id, const char *username,
+                          const char *display_name, int is_org_admin, int64_t now) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "INSERT INTO users(id, username, display_name, is_org_admin, created_at) "
+                   "VALUES (?, ?, ?, ?, ?)");
+  if (rc) return rc;
+  bind_text(st, 1, id);
+  bind_text(st, 2, username);
+  bind_text(st, 3, display_name);
+  sqlite3_bind_int(st, 4, is_org_admin != 0);
+  sqlite3_bind_int64(st, 5, now);
+  return step_done(s, st, "create user");
+}
+
+static int sq_workspace_insert(store *s, const char *id, const char *name, int64_t now) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "INSERT INTO workspaces(id, name, created_at) VALUES (?, ?, ?)");
+  if (rc) return rc;
+  bind_text(st, 1, id);
+  bind_text(st, 2, name);
+  sqlite3_bind_int64(st, 3, now);
+  return step_done(s, st, "create workspace");
+}
+
+static int sq_member_insert(store *s, const char *workspace_id, const char *user_id,
+                            const char *role) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "INSERT INTO workspace_members(workspace_id, user_id, role) VALUES (?, ?, ?)");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  bind_text(st, 2, user_id);
+  bind_text(st, 3, role);
+  return step_done(s, st, "add workspace member");
+}
+
+static int sq_user_exists(store *s, const char *user_id, int *is_org_admin) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "SELECT is_org_admin FROM users WHERE id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, user_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    if (is_org_admin) *is_org_admin = sqlite3_column_int(st, 0);
+    rc = ASSAY_OK;
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "user '%s' not found", user_id);
+  } else {
+    rc = fail(s, rc, "read user");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_workspace_exists(store *s, const char *workspace_id) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "SELECT 1 FROM workspaces WHERE id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) rc = ASSAY_OK;
+  else if (rc == SQLITE_DONE)
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "workspace '%s' not found", workspace_id);
+  else rc = fail(s, rc, "read workspace");
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* --- tokens ------------------------------------------------------------ */
+
+static int sq_token_insert(store *s, const char *id, const char *user_id,
+                           const char *workspace_id, const char *name,
+                           const unsigned char hash[32], int64_t created_at,
+                           int64_t expires_at) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "INSERT INTO api_tokens(id, user_id, workspace_id, name, token_hash, "
+                   "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (rc) return rc;
+  bind_text(st, 1, id);
+  bind_text(st, 2, user_id);
+  bind_text(st, 3, workspace_id);
+  bind_text(st, 4, name);
+  sqlite3_bind_blob(st, 5, hash, 32, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 6, created_at);
+  sqlite3_bind_int64(st, 7, expires_at);
+  return step_done(s, st, "create API token");
+}
+
+static void copy_id(char dst[37], const unsigned char *src) {
+  snprintf(dst, 37, "%s", src ? (const char *)src : "");
+}
+
+static int sq_token_lookup(store *s, const unsigned char hash[32], token_row *out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT t.id, t.user_id, t.workspace_id, t.expires_at, t.revoked_at, "
+                   "u.is_org_admin FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                   "WHERE t.token_hash = ?");
+  if (rc) return rc;
+  sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    copy_id(out->id, sqlite3_column_text(st, 0));
+    copy_id(out->user_id, sqlite3_column_text(st, 1));
+    copy_id(out->workspace_id, sqlite3_column_text(st, 2));
+    out->expires_at = sqlite3_column_int64(st, 3);
+    out->revoked_at = sqlite3_column_int64(st, 4);
+    out->user_is_org_admin = sqlite3_column_int(st, 5);
+    rc = ASSAY_OK;
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "no such API token");
+  } else {
+    rc = fail(s, rc, "read API token");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* --- projects ---------------------------------------------------------- */
+
+/* The optional fields of a project record, kept together as JSON. */
+static const char *const project_extra_fields[] = {
+  "use_case", "ethical_consideration", "profiling_config", "general_access_role",
+  "run_time_info", NULL};
+
+static int sq_project_insert(store *s, json_t *p) {
+  json_t *extra = json_object();
+  if (!extra) return assay__nomem();
+  for (const char *const *f = project_extra_fields; *f; f++) {
+    json_t *v = json_object_get(p, *f);
+    if (v) json_object_set(extra, *f, v);
+  }
+  char *extra_text = json_dumps(extra, JSON_COMPACT | JSON_SORT_KEYS);
+  json_decref(extra);
+  if (!extra_text) return assay__nomem();
+
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "INSERT INTO projects(id, workspace_id, name, description, model_task, "
+                   "owner_id, extra, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  if (rc) {
+    free(extra_text);
+    return rc;
+  }
+  bind_text(st, 1, json_string_value(json_object_get(p, "project_id")));
+  bind_text(st, 2, json_string_value(json_object_get(p, "workspace_id")));
+  bind_text(st, 3, json_string_value(json_object_get(p, "name")));
+  bind_text(st, 4, json_string_value(json_object_get(p, "description")));
+  bind_text(st, 5, json_string_value(json_object_get(p, "model_task")));
+  bind_text(st, 6, json_string_value(json_object_get(p, "owner_id")));
+  bind_text(st, 7, extra_text);
+  sqlite3_bind_int64(st, 8, json_integer_value(json_object_get(p, "created_at_secs")));
+  free(extra_text);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc == SQLITE_DONE) return ASSAY_OK;
+  if (rc == SQLITE_CONSTRAINT_UNIQUE)
+    return assay__err(ASSAY_ERR_CONFLICT,
+                      "a project named '%s' already exists in this workspace; "
+                      "project names must be unique within a workspace",
+                      json_string_value(json_object_get(p, "name")));
+  return fail(s, rc, "create project");
+}
+
+#define PROJECT_COLUMNS \
+  "id, workspace_id, name, description, model_task, owner_id, extra, created_at"
+
+static json_t *project_from_row(sqlite3_stmt *st) {
+  char when[32];
+  assay__rfc3339(when, sqlite3_column_int64(st, 7));
+  json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s}",
+                        "project_id", (const char *)sqlite3_column_text(st, 0),
+                        "workspace_id", (const char *)sqlite3_column_text(st, 1),
+                        "name", (const char *)sqlite3_column_text(st, 2),
+                        "description", (const char *)sqlite3_column_text(st, 3),
+                        "model_task", (const char *)sqlite3_column_text(st, 4),
+                        "owner_id", (const char *)sqlite3_column_text(st, 5),
+                        "created_at", when);
+  if (!p) return NULL;
+  json_t *extra = json_loads((const char *)sqlite3_column_text(st, 6), 0, NULL);
+  for (const char *const *f = project_extra_fields; *f; f++) {
+    json_t *v = extra ? json_object_get(extra, *f) : NULL;
+    json_object_set(p, *f, v ? v : json_null());
+  }
+  json_decref(extra);
+  return p;
+}
+
+static int sq_project_get(store *s, const char *workspace_id, const char *project_id,
+                          json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT " PROJECT_COLUMNS " FROM projects WHERE workspace_id = ? AND id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  bind_text(st, 2, project_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *out = project_from_row(st);
+    rc = *out ? ASSAY_OK : assay__nomem();
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "project '%s' not found", project_id);
+  } else {
+    rc = fail(s, rc, "read project");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_project_list(store *s, const char *workspace_id, json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT " PROJECT_COLUMNS " FROM projects WHERE workspace_id = ? "
+                   "ORDER BY created_at, rowid");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  json_t *arr = json_array();
+  if (!arr) {
+    sqlite3_finalize(st);
+    return assay__nomem();
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *p = project_from_row(st);
+    if (!p || json_array_append_new(arr, p) != 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    rc = rc == SQLITE_NOMEM ? assay__nomem() : fail(s, rc, "list projects");
+  } else {
+    *out = arr;
+    rc = ASSAY_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int sq_project_child_count(store *s, const char *project_id, int64_t *out) {
+  *out = 0;
+  for (const char *const *t = sqlite_project_children; *t; t++) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE project_id = ?", *t);
+    sqlite3_stmt *st;
+    int rc = prepare(s, &st, sql);
+    if (rc) return rc;
+    bind_text(st, 1, project_id);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out += sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) return fail(s, rc, "count project contents");
+  }
+  return ASSAY_OK;
+}
+
+static int sq_project_delete(store *s, const char *workspace_id, const char *project_id) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "DELETE FROM projects WHERE workspace_id = ? AND id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  bind_text(st, 2, project_id);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(s, rc, "delete project");
+  if (sqlite3_changes(DB(s)) == 0)
+    return assay__err(ASSAY_ERR_NOT_FOUND, "project '%s' not found", project_id);
+  return ASSAY_OK;
+}
+
+/* --- open, migrate, close ------------------------------------------------ */
+
+static void sq_close(store *s) {
+  if (!s) return;
+  sqlite3_close_v2(DB(s));
+  free(s);
+}
+
+static const store_ops sqlite_ops = {
+  .backend = "sqlite",
+  .close = sq_close,
+  .begin = sq_begin,
+  .commit = sq_commit,
+  .rollback = sq_rollback,
+  .schema_version = sq_schema_version,
+  .meta_get = sq_meta_get,
+  .meta_set = sq_meta_set,
+  .user_insert = sq_user_insert,
+  .workspace_insert = sq_workspace_insert,
+  .member_insert = sq_member_insert,
+  .user_exists = sq_user_exists,
+  .workspace_exists = sq_workspace_exists,
+  .token_insert = sq_token_insert,
+  .token_lookup = sq_token_lookup,
+  .project_insert = sq_project_insert,
+  .project_get = sq_project_get,
+  .project_list = sq_project_list,
+  .project_child_count = sq_project_child_count,
+  .project_delete = sq_project_delete,
+};
+
+static int migrate(store *s, void *ctx) {
+  (void)ctx;
+  int version = 0;
+  int rc = sq_schema_version(s, &version);
+  if (rc) return rc;
+  if (version > SQLITE_SCHEMA_VERSION)
+    return assay__err(ASSAY_ERR_STORE,
+                      "the database has schema version %d but this assay knows only up to "
+                      "%d; upgrade assay to open it",
+                      version, SQLITE_SCHEMA_VERSION);
+  for (int v = version; v < SQLITE_SCHEMA_VERSION; v++) {
+    rc = exec(s, sqlite_migrations[v], "apply schema migration");
+    if (rc) return rc;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+    rc = exec(s, sql, "record schema version");
+    if (rc) return rc;
+  }
+  return ASSAY_OK;
+}
+
+int store_sqlite_open(store **out, const char *path) {
+  sqlite_store *ss = calloc(1, sizeof *ss);
+  if (!ss) return assay__nomem();
+  ss->base.ops = &sqlite_ops;
+  int rc = sqlite3_open_v2(path, &ss->db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           NULL);
+  if (rc != SQLITE_OK) {
+    int err = assay__err(ASSAY_ERR_STORE, "cannot open the database %s: %s", path,
+                         ss->db ? sqlite3_errmsg(ss->db) : sqlite3_errstr(rc));
+    sqlite3_close_v2(ss->db);
+    free(ss);
+    return err;
+  }
+  sqlite3_busy_timeout(ss->db, BUSY_TIMEOUT_MS);
+  sqlite3_extended_result_codes(ss->db, 1);
+  store *s = &ss->base;
+  /* journal_mode=WAL is persistent; setting it may meet a concurrent
+   * opener, hence the busy timeout above. */
+  rc = exec(s, "PRAGMA journal_mode = WAL", "enable WAL");
+  if (!rc) rc = exec(s, "PRAGMA foreign_keys = ON", "enable foreign keys");
+  if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL", "set synchronous");
+  if (!rc) rc = store_tx(s, 1, migrate, NULL);
+  if (rc) {
+    sq_close(s);
+    return rc;
+  }
+  *out = s;
+  return ASSAY_OK;
+}
