@@ -22,6 +22,8 @@ int assay_error_table_value(assay_value **out);
 
 /* Client */
 int assay_client_new_with(assay_client **out, const assay_value *options);
+int assay_client_request(assay_value **out, assay_client *client, const char *method,
+                         const char *path, const char *body, size_t body_len);
 int assay_client_platform_info(assay_value **out, assay_client *client);
 int assay_client_create_project(assay_value **out, assay_client *client,
                                 const char *name, const char *description,
