@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -277,6 +279,58 @@ static void oversized_body(void **state) {
   free(big);
 }
 
+/* Several processes opening one fresh home at once: exactly one bootstraps,
+ * all of them work, nothing is lost. */
+static void concurrent_first_open(void **state) {
+  (void)state;
+  char *home = make_home();
+  enum { N = 5, EACH = 10 };
+  pid_t pids[N];
+  for (int i = 0; i < N; i++) {
+    pids[i] = fork();
+    assert_true(pids[i] >= 0);
+    if (pids[i] == 0) {
+      assay_platform *p;
+      if (assay_platform_open(&p, home) != ASSAY_OK) _exit(10);
+      int bad = 0;
+      for (int k = 0; k < EACH; k++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"name\":\"p%d-%d\",\"description\":\"\",\"model_task\":"
+                 "\"MODEL_TASK_REGRESSION\"}", i, k);
+        router_request req = {"POST", "/v1/projects", NULL, NULL, platform_admin_principal(p),
+                              body, strlen(body)};
+        router_response r;
+        router_handle(p, &req, &r);
+        if (r.status != 201) bad++;
+        router_response_clear(&r);
+      }
+      assay_platform_free(p);
+      _exit(bad ? 11 : 0);
+    }
+  }
+  for (int i = 0; i < N; i++) {
+    int status = 0;
+    waitpid(pids[i], &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+  }
+  char db[4096];
+  snprintf(db, sizeof db, "%s/assay.db", home);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(h, "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM projects),"
+                        " (SELECT count(DISTINCT workspace_id) FROM projects)", -1, &st, NULL);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 1);
+  assert_int_equal(sqlite3_column_int(st, 1), N * EACH);
+  assert_int_equal(sqlite3_column_int(st, 2), 1);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  rm_home(home);
+}
+
 static void routes_are_unique(void **state) {
   (void)state;
   size_t n = 0;
@@ -296,6 +350,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(projects_crud, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_inputs, setup, teardown),
     cmocka_unit_test_setup_teardown(oversized_body, setup, teardown),
+    cmocka_unit_test(concurrent_first_open),
     cmocka_unit_test(routes_are_unique),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
