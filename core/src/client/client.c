@@ -238,6 +238,14 @@ static int id_path(char **out, const char *collection, const char *id, const cha
   return n < 0 ? assay__nomem() : ASSAY_OK;
 }
 
+/* body[key] = value when value is given; invalid UTF-8 is a ConfigError. */
+static int set_text(json_t *body, const char *key, const char *value) {
+  if (!value) return ASSAY_OK;
+  json_t *j = json_string(value);
+  if (!j) return assay__err(ASSAY_ERR_CONFIG, "%s must be valid UTF-8 text", key);
+  return json_object_set_new(body, key, j) ? assay__nomem() : ASSAY_OK;
+}
+
 static int wrap_out(assay_value **out, json_t *j) {
   if (out) *out = AV(j);
   else json_decref(j);
@@ -281,11 +289,15 @@ int assay_client_create_project(assay_value **out, assay_client *c, const char *
   }
   if (!body) return assay__nomem();
   /* NULL arguments are left out, so the router reports them as missing. */
-  if (name) json_object_set_new(body, "name", json_string(name));
-  if (description) json_object_set_new(body, "description", json_string(description));
-  if (model_task) json_object_set_new(body, "model_task", json_string(model_task));
+  int rc = set_text(body, "name", name);
+  if (!rc) rc = set_text(body, "description", description);
+  if (!rc) rc = set_text(body, "model_task", model_task);
+  if (rc) {
+    json_decref(body);
+    return rc;
+  }
   json_t *resp = NULL;
-  int rc = call(c, "POST", "/v1/projects", body, &resp);
+  rc = call(c, "POST", "/v1/projects", body, &resp);
   return rc ? rc : wrap_out(out, resp);
 }
 
@@ -327,12 +339,16 @@ int assay_client_create_api_token(assay_value **out, assay_client *c, const char
                                   const char *name, const char *user_id, int expires_in_days) {
   json_t *body = json_object();
   if (!body) return assay__nomem();
-  if (name) json_object_set_new(body, "name", json_string(name));
-  if (workspace_id) json_object_set_new(body, "workspace_id", json_string(workspace_id));
-  if (user_id) json_object_set_new(body, "user_id", json_string(user_id));
-  if (expires_in_days != 0)
+  int rc = set_text(body, "name", name);
+  if (!rc) rc = set_text(body, "workspace_id", workspace_id);
+  if (!rc) rc = set_text(body, "user_id", user_id);
+  if (!rc && expires_in_days != 0)
     json_object_set_new(body, "expires_in_days", json_integer(expires_in_days));
+  if (rc) {
+    json_decref(body);
+    return rc;
+  }
   json_t *resp = NULL;
-  int rc = call(c, "POST", "/v1/api-tokens", body, &resp);
+  rc = call(c, "POST", "/v1/api-tokens", body, &resp);
   return rc ? rc : wrap_out(out, resp);
 }
