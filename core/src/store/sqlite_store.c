@@ -476,9 +476,21 @@ int store_sqlite_open(store **out, const char *path) {
   sqlite3_busy_timeout(ss->db, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes(ss->db, 1);
   store *s = &ss->base;
-  /* journal_mode=WAL is persistent; setting it may meet a concurrent
-   * opener, hence the busy timeout above. */
-  rc = exec(s, "PRAGMA journal_mode = WAL", "enable WAL");
+  /* journal_mode=WAL is persistent. Setting it may meet a concurrent
+   * opener, and SQLite answers SQLITE_BUSY to this pragma without calling
+   * the busy handler: retry by hand for up to the busy timeout. */
+  for (int waited = 0;; waited += 10) {
+    int src = sqlite3_exec(ss->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    if (src == SQLITE_OK) {
+      rc = ASSAY_OK;
+      break;
+    }
+    if (!is_busy(src) || waited >= BUSY_TIMEOUT_MS) {
+      rc = fail(s, src, "enable WAL");
+      break;
+    }
+    sqlite3_sleep(10);
+  }
   if (!rc) rc = exec(s, "PRAGMA foreign_keys = ON", "enable foreign keys");
   if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL", "set synchronous");
   if (!rc) rc = store_tx(s, 1, migrate, NULL);
