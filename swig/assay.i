@@ -17,6 +17,10 @@
 /* Version */
 const char *assay_version(void);
 
+/* Values: a native dict/table as JSON text, by the core's serialiser (what
+ * client.request() sends as a body). */
+int assay_value_dump(char **out, const assay_value *v, int sorted);
+
 /* Errors: the table the bindings build their classes from. */
 int assay_error_table_value(assay_value **out);
 

@@ -1,0 +1,152 @@
+"""pytest fixtures for the Python module: real platforms, no mocks.
+
+Every test that takes ``client`` (or ``platform``) runs twice: against the
+embedded platform (``Client(home=tmp_path)``) and against a real ``assayd``
+started on a free loopback port with its own home. ``ASSAY_BUILD_DIR``
+(default /work/main/build) names the build whose ``assayd``, ``assay`` CLI
+and ``python/assay`` package are used; an ``assay`` package found through
+PYTHONPATH wins over the build's (one installed in site-packages does not).
+"""
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+BUILD_DIR = Path(os.environ.get("ASSAY_BUILD_DIR", "/work/main/build")).resolve()
+PYTHON_DIR = BUILD_DIR / "python"
+ASSAYD = BUILD_DIR / "core" / "tools" / "assayd"
+ASSAY_CLI = BUILD_DIR / "core" / "tools" / "assay"
+
+_pythonpath = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+if not any(Path(p, "assay", "__init__.py").exists() for p in _pythonpath if p):
+    sys.path.insert(0, str(PYTHON_DIR))
+
+try:
+    import assay  # noqa: E402
+except ImportError as exc:
+    raise ImportError("cannot import assay (%s): build it with `ninja -C %s` or set "
+                      "ASSAY_BUILD_DIR / PYTHONPATH" % (exc, BUILD_DIR)) from exc
+
+LISTENING = re.compile(r"^assayd listening on (https?)://([^ ]+):(\d+) \(home (.*)\)$")
+
+
+def child_env():
+    """Environment for a child Python process that must import the same assay."""
+    env = dict(os.environ)
+    package_root = str(Path(assay.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    return env
+
+
+class Assayd:
+    """A real assayd process on a free loopback port, with its own home."""
+
+    def __init__(self, home, *extra_args):
+        if not ASSAYD.exists():
+            pytest.skip("assayd is not built at %s (set ASSAY_BUILD_DIR)" % ASSAYD)
+        self.home = Path(home)
+        self.proc = subprocess.Popen(
+            [str(ASSAYD), "--home", str(self.home), "--listen", "127.0.0.1:0", *extra_args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self._first_line(timeout=30)
+        match = LISTENING.match(line.rstrip("\n"))
+        if not match:
+            self.proc.kill()
+            err = self.proc.communicate()[1]
+            raise RuntimeError("assayd did not start: %r (stderr: %s)" % (line, err))
+        self.port = int(match.group(3))
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.token = (self.home / "admin.token").read_text().strip()
+
+    def _first_line(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                return self.proc.stdout.readline()
+            if self.proc.poll() is not None:
+                break
+        return ""
+
+    def client(self, api_key=None, **kwargs):
+        return assay.Client(self.url, api_key=self.token if api_key is None else api_key,
+                            **kwargs)
+
+    def stop(self):
+        """SIGTERM; returns the exit code (the fixture asserts it is 0)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return self.proc.returncode
+
+
+class Embedded:
+    """The embedded platform of a temporary home."""
+
+    kind = "embedded"
+
+    def __init__(self, home):
+        self.home = Path(home)
+
+    def client(self, **kwargs):
+        return assay.Client(home=self.home, **kwargs)
+
+
+@pytest.fixture
+def assayd(tmp_path):
+    """A running assayd (its own home); stopped with SIGTERM, exit code 0."""
+    server = Assayd(tmp_path / "server-home")
+    server.kind = "assayd"
+    yield server
+    assert server.stop() == 0
+
+
+@pytest.fixture(params=["embedded", "assayd"])
+def platform(request, tmp_path):
+    """One platform of each kind: .kind, .home and .client(**kwargs)."""
+    if request.param == "embedded":
+        yield Embedded(tmp_path / "home")
+    else:
+        yield request.getfixturevalue("assayd")
+
+
+@pytest.fixture
+def client(platform):
+    """A Client of `platform`, closed after the test."""
+    with platform.client() as c:
+        yield c
+
+
+@pytest.fixture
+def python_env():
+    """Environment for a child Python process that imports the same assay."""
+    return child_env()
+
+
+@pytest.fixture
+def assay_cli():
+    """Path of the `assay` CLI of the build (the test is skipped without it)."""
+    if not ASSAY_CLI.exists():
+        pytest.skip("the assay CLI is not built at %s" % ASSAY_CLI)
+    return ASSAY_CLI
+
+
+@pytest.fixture
+def unique():
+    """A name no other test uses: unique("fraud") -> "fraud-<n>"."""
+    counter = iter(range(1, 1 << 30))
+    return lambda prefix="p": "%s-%d-%d" % (prefix, os.getpid(), next(counter))
