@@ -85,9 +85,13 @@ static void bootstrap_writes_private_token(void **state) {
   fclose(fp);
   token2[strcspn(token2, "\n")] = '\0';
   assert_string_equal(token2, f->token);
-  /* the database holds no token text, only its hash */
+  /* the database is private too, and holds no token text, only its hash */
   char db[4096];
   snprintf(db, sizeof db, "%s/assay.db", f->home);
+  assert_int_equal(stat(db, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+  assert_int_equal(stat(f->home, &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
   FILE *dbf = fopen(db, "rb");
   assert_non_null(dbf);
   static char buf[1 << 20];

@@ -9,7 +9,7 @@
  *
  * Every operation returns ASSAY_OK or a negative assay_error_code, with the
  * detail in assay_error_last(). Records come back as assay_value objects
- * (see docs/api/openapi.yaml for their fields). A client may be shared by
+ * (see docs/api/openapi.json for their fields). A client may be shared by
  * threads; calls on one client are serialised. */
 #ifndef ASSAY_CLIENT_H
 #define ASSAY_CLIENT_H

@@ -164,6 +164,13 @@ int assay_platform_open(assay_platform **out, const char *home) {
     p->db_path = NULL;
     rc = assay__nomem();
   }
+  if (!rc) {
+    /* Create the database private (SQLite gives its -wal and -shm files the
+     * same mode) before SQLite would create it with the umask's. */
+    int fd = open(p->db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) rc = assay__err(ASSAY_ERR_STORE, "cannot open %s: %s", p->db_path, strerror(errno));
+    else close(fd);
+  }
   store *s = NULL;
   if (!rc) rc = platform_store_acquire(p, &s);
   if (!rc) {
