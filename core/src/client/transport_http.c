@@ -1,0 +1,386 @@
+/* transport_http.c — the HTTP(S) transport: one libcurl easy handle per
+ * client, guarded by a mutex, that sends a request to assayd and reads back
+ * the status and JSON body.
+ *
+ * Timeouts come from channel_timeout; 429/500/502/503/504 are retried with
+ * exponential backoff (honouring Retry-After); nothing else is retried. The
+ * TLS options of the client (CA bundle, client certificate, asserted host
+ * name) are wired into curl. The API key only ever travels in the
+ * Authorization header: it is never part of a URL, an error message or a
+ * log line. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/transport.h"
+#include "internal.h"
+
+#define HTTP_DEFAULT_TIMEOUT_S 180.0
+#define HTTP_MAX_CONNECT_TIMEOUT_MS 10000L
+#define HTTP_FIRST_BACKOFF_MS 250L
+#define HTTP_MAX_BACKOFF_MS 8000L
+#define HTTP_MAX_RETRY_AFTER_MS 10000L
+/* An answer larger than this is refused rather than buffered. */
+#define HTTP_MAX_RESPONSE_BYTES ((size_t)1 << 30)
+
+typedef struct http_transport {
+  transport base;
+  pthread_mutex_t lock;
+  CURL *curl;
+  char *base_url;     /* what requests are sent to (asserted host name)    */
+  char *shown_base;   /* what error messages show (the domain as given)    */
+  struct curl_slist *headers;
+  struct curl_slist *connect_to;
+  long timeout_ms;
+  double timeout_s;
+  char timeout_text[32]; /* "2.0", "0.25": as error messages show it */
+  int max_retries;
+  char errbuf[CURL_ERROR_SIZE];
+} http_transport;
+
+/* The answer being read. */
+typedef struct http_buffer {
+  char *data;
+  size_t len, cap;
+  int too_large;
+  int nomem;
+} http_buffer;
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  http_buffer *b = userdata;
+  size_t n = size * nmemb;
+  if (n == 0) return 0;
+  if (b->len + n + 1 > HTTP_MAX_RESPONSE_BYTES) {
+    b->too_large = 1;
+    return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+  }
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1) cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p) {
+      b->nomem = 1;
+      return 0;
+    }
+    b->data = p;
+    b->cap = cap;
+  }
+  memcpy(b->data + b->len, ptr, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return n;
+}
+
+static int is_retryable(long status) {
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* Milliseconds to wait before retry number `attempt` (0-based). */
+static long backoff_ms(CURL *curl, int attempt) {
+  long ms = HTTP_FIRST_BACKOFF_MS;
+  for (int i = 0; i < attempt && ms < HTTP_MAX_BACKOFF_MS; i++) ms *= 2;
+  if (ms > HTTP_MAX_BACKOFF_MS) ms = HTTP_MAX_BACKOFF_MS;
+#if LIBCURL_VERSION_NUM >= 0x074200
+  curl_off_t retry_after = 0;
+  if (curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+      retry_after > 0) {
+    ms = retry_after >= HTTP_MAX_RETRY_AFTER_MS / 1000 ? HTTP_MAX_RETRY_AFTER_MS
+                                                       : (long)retry_after * 1000L;
+  }
+#endif
+  return ms;
+}
+
+/* Set the method and body of the next request on the easy handle. */
+static void set_method(CURL *curl, const char *method, const char *body, size_t body_len) {
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL);
+  curl_easy_setopt(curl, CURLOPT_NOBODY, 0L);
+  if (strcmp(method, "GET") == 0 && !body) {
+    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    return;
+  }
+  if (strcmp(method, "HEAD") == 0) {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    return;
+  }
+  /* POST mechanics send the body from memory; the verb is overridden for
+   * anything but POST. */
+  curl_easy_setopt(curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body_len : 0));
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+  if (strcmp(method, "POST") != 0) curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+}
+
+/* Turn a finished exchange into *status / *resp: a JSON body is parsed;
+ * an empty one, or one that is not JSON (a proxy's HTML page, ...), gives
+ * NULL and the client decodes the status alone. */
+static void decode_answer(long status, http_buffer *buf, int *out_status, json_t **resp) {
+  *out_status = (int)status;
+  *resp = buf->len ? json_loadb(buf->data, buf->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL)
+                   : NULL;
+}
+
+static int http_request(transport *t, const char *method, const char *path, const char *body,
+                        size_t body_len, int *status, json_t **resp) {
+  http_transport *h = (http_transport *)t;
+  *resp = NULL;
+  *status = 0;
+  if (!method || !*method || !path || path[0] != '/')
+    return assay__err(ASSAY_ERR_CONFIG, "a request needs a method and a path starting with '/'");
+
+  size_t url_len = strlen(h->base_url) + strlen(path) + 1;
+  char *url = malloc(url_len);
+  if (!url) return assay__nomem();
+  snprintf(url, url_len, "%s%s", h->base_url, path);
+
+  int rc = ASSAY_OK;
+  pthread_mutex_lock(&h->lock);
+  CURL *curl = h->curl;
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  set_method(curl, method, body, body_len);
+  for (int attempt = 0;; attempt++) {
+    http_buffer buf = {0};
+    h->errbuf[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+    CURLcode cc = curl_easy_perform(curl);
+    if (cc != CURLE_OK) {
+      if (buf.too_large)
+        rc = assay__err(ASSAY_ERR_TRANSPORT, "the answer of %s%s is larger than %zu bytes",
+                        h->shown_base, path, HTTP_MAX_RESPONSE_BYTES);
+      else if (cc == CURLE_OPERATION_TIMEDOUT)
+        rc = assay__err(ASSAY_ERR_TIMEOUT, "request to %s%s timed out after %s s (channel_timeout)",
+                        h->shown_base, path, h->timeout_text);
+      else if (cc == CURLE_OUT_OF_MEMORY || buf.nomem)
+        rc = assay__nomem();
+      else {
+        size_t n = strlen(h->errbuf);
+        while (n > 0 && (h->errbuf[n - 1] == ' ' || h->errbuf[n - 1] == '\n'))
+          h->errbuf[--n] = '\0';
+        rc = assay__err(ASSAY_ERR_TRANSPORT, "request to %s%s failed: %s", h->shown_base, path,
+                        n ? h->errbuf : curl_easy_strerror(cc));
+      }
+      free(buf.data);
+      break;
+    }
+    long code = 0;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    if (is_retryable(code) && attempt < h->max_retries) {
+      free(buf.data);
+      sleep_ms(backoff_ms(curl, attempt));
+      continue;
+    }
+    decode_answer(code, &buf, status, resp);
+    free(buf.data);
+    break;
+  }
+  /* Do not keep pointers to our buffers in the handle between requests. */
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+  pthread_mutex_unlock(&h->lock);
+  free(url);
+  return rc;
+}
+
+static void http_free(transport *t) {
+  http_transport *h = (http_transport *)t;
+  if (!h) return;
+  if (h->curl) curl_easy_cleanup(h->curl);
+  curl_slist_free_all(h->headers);
+  curl_slist_free_all(h->connect_to);
+  free(h->base_url);
+  free(h->shown_base);
+  pthread_mutex_destroy(&h->lock);
+  free(h);
+}
+
+static const transport_ops http_ops = {http_request, http_free};
+
+static void strip_trailing_slashes(char *s) {
+  size_t n = strlen(s);
+  while (n > 0 && s[n - 1] == '/') s[--n] = '\0';
+}
+
+/* Build the base URL from the domain: scheme added when missing, trailing
+ * slashes removed. */
+static int make_base(char **out, const char *domain, int disable_tls) {
+  const char *scheme = "";
+  const char *sep = strstr(domain, "://");
+  if (sep) {
+    size_t n = (size_t)(sep - domain);
+    if (!((n == 4 && strncasecmp(domain, "http", 4) == 0) ||
+          (n == 5 && strncasecmp(domain, "https", 5) == 0)))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "domain '%s': only http:// and https:// are supported", domain);
+    if (sep[3] == '\0' || sep[3] == '/')
+      return assay__err(ASSAY_ERR_CONFIG, "domain '%s' has no host", domain);
+  } else {
+    scheme = disable_tls ? "http://" : "https://";
+    if (domain[0] == '/' || domain[0] == ':')
+      return assay__err(ASSAY_ERR_CONFIG, "domain '%s' has no host", domain);
+  }
+  size_t len = strlen(scheme) + strlen(domain) + 1;
+  char *s = malloc(len);
+  if (!s) return assay__nomem();
+  snprintf(s, len, "%s%s", scheme, domain);
+  strip_trailing_slashes(s);
+  *out = s;
+  return ASSAY_OK;
+}
+
+/* For assert_hostname: the URL with its host replaced by `name`, and a
+ * CURLOPT_CONNECT_TO entry that sends connections for that name to the
+ * real host and port. */
+static int assert_host(http_transport *h, const char *name) {
+  int rc = ASSAY_OK;
+  char *host = NULL, *port = NULL, *url = NULL;
+  CURLU *u = curl_url();
+  if (!u) return assay__nomem();
+  if (curl_url_set(u, CURLUPART_URL, h->base_url, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    rc = assay__err(ASSAY_ERR_CONFIG, "domain '%s' is not a valid URL", h->shown_base);
+    goto done;
+  }
+  if (curl_url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+    rc = assay__err(ASSAY_ERR_CONFIG, "assert_hostname '%s' is not a valid host name", name);
+    goto done;
+  }
+  char entry[1024];
+  int n = snprintf(entry, sizeof entry, "%s:%s:%s:%s", name, port, host, port);
+  if (n < 0 || (size_t)n >= sizeof entry) {
+    rc = assay__err(ASSAY_ERR_CONFIG, "assert_hostname '%s' is too long", name);
+    goto done;
+  }
+  struct curl_slist *l = curl_slist_append(NULL, entry);
+  char *base = strdup(url);
+  if (!l || !base) {
+    curl_slist_free_all(l);
+    free(base);
+    rc = assay__nomem();
+    goto done;
+  }
+  strip_trailing_slashes(base);
+  free(h->base_url);
+  h->base_url = base;
+  h->connect_to = l;
+done:
+  curl_free(host);
+  curl_free(port);
+  curl_free(url);
+  curl_url_cleanup(u);
+  return rc;
+}
+
+static int check_readable(const char *what, const char *path) {
+  if (access(path, R_OK) != 0)
+    return assay__err(ASSAY_ERR_CONFIG, "%s '%s' cannot be read: %s", what, path, strerror(errno));
+  return ASSAY_OK;
+}
+
+static int configure(http_transport *h, const assay_client_options *opts) {
+  CURL *c = h->curl;
+  int rc;
+  if (opts->ssl_ca_cert && *opts->ssl_ca_cert &&
+      (rc = check_readable("ssl_ca_cert", opts->ssl_ca_cert)) < 0)
+    return rc;
+  if (opts->cert_file && *opts->cert_file &&
+      (rc = check_readable("cert_file", opts->cert_file)) < 0)
+    return rc;
+  if (opts->key_file && *opts->key_file && (rc = check_readable("key_file", opts->key_file)) < 0)
+    return rc;
+  if (opts->assert_hostname && *opts->assert_hostname &&
+      (rc = assert_host(h, opts->assert_hostname)) < 0)
+    return rc;
+
+  /* Headers. The key is only ever copied into this list. */
+  const char *key = opts->api_key ? opts->api_key : "";
+  if (strpbrk(key, "\r\n"))
+    return assay__err(ASSAY_ERR_CONFIG, "api_key must not contain line breaks");
+  struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+  if (l) l = curl_slist_append(l, "Accept: application/json");
+  if (l) l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
+  if (l && *key) {
+    size_t n = strlen(key) + sizeof "Authorization: Bearer ";
+    char *hdr = malloc(n);
+    if (!hdr) {
+      curl_slist_free_all(l);
+      return assay__nomem();
+    }
+    snprintf(hdr, n, "Authorization: Bearer %s", key);
+    struct curl_slist *l2 = curl_slist_append(l, hdr);
+    memset(hdr, 0, n);
+    free(hdr);
+    if (!l2) curl_slist_free_all(l);
+    l = l2;
+  }
+  if (!l) return assay__nomem();
+  h->headers = l;
+
+  double t = opts->channel_timeout > 0 ? opts->channel_timeout : HTTP_DEFAULT_TIMEOUT_S;
+  h->timeout_s = t;
+  snprintf(h->timeout_text, sizeof h->timeout_text,
+           t * 10 == (double)(long long)(t * 10) ? "%.1f" : "%g", t);
+  h->timeout_ms = (long)(t * 1000.0 + 0.5);
+  if (h->timeout_ms < 1) h->timeout_ms = 1;
+  long connect_ms = h->timeout_ms < HTTP_MAX_CONNECT_TIMEOUT_MS ? h->timeout_ms
+                                                                : HTTP_MAX_CONNECT_TIMEOUT_MS;
+  h->max_retries = opts->max_retries < 0 ? 0 : opts->max_retries;
+
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/" ASSAY_VERSION);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (opts->ssl_ca_cert && *opts->ssl_ca_cert)
+    curl_easy_setopt(c, CURLOPT_CAINFO, opts->ssl_ca_cert);
+  if (opts->cert_file && *opts->cert_file) curl_easy_setopt(c, CURLOPT_SSLCERT, opts->cert_file);
+  if (opts->key_file && *opts->key_file) curl_easy_setopt(c, CURLOPT_SSLKEY, opts->key_file);
+  if (h->connect_to) curl_easy_setopt(c, CURLOPT_CONNECT_TO, h->connect_to);
+  return ASSAY_OK;
+}
+
+int transport_http_new(transport **out, const assay_client_options *opts) {
+  *out = NULL;
+  if (!opts || !opts->domain || !*opts->domain)
+    return assay__err(ASSAY_ERR_CONFIG, "an HTTP client needs a domain (\"http://host:port\")");
+  http_transport *h = calloc(1, sizeof *h);
+  if (!h) return assay__nomem();
+  h->base.ops = &http_ops;
+  pthread_mutex_init(&h->lock, NULL);
+  int rc = make_base(&h->base_url, opts->domain, opts->disable_tls);
+  if (rc == ASSAY_OK) {
+    h->shown_base = strdup(h->base_url);
+    h->curl = curl_easy_init();
+    if (!h->shown_base || !h->curl) rc = assay__nomem();
+  }
+  if (rc == ASSAY_OK) rc = configure(h, opts);
+  if (rc < 0) {
+    http_free(&h->base);
+    return rc;
+  }
+  *out = &h->base;
+  return ASSAY_OK;
+}
