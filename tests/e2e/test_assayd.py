@@ -1,7 +1,7 @@
 """End-to-end tests of the real ``assayd`` binary and the ``assay`` CLI.
 
-Each test starts ``$ASSAY_BUILD_DIR/core/tools/assayd`` (default build dir
-/work/main/build) on a free loopback port with a temporary home, reads the
+Each test starts ``$ASSAY_BUILD_DIR/core/tools/assayd`` (default ``build/``
+of this checkout) on a free loopback port with a temporary home, reads the
 port from its first stdout line, and talks to it with plain HTTP (urllib)
 and with the ``assay`` CLI: the documented error bodies, tokens, clean
 shutdown on SIGTERM/SIGINT, and several processes sharing one home.
@@ -22,52 +22,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from e2e_support import ASSAY, ASSAYD, Daemon
 
-BUILD_DIR = Path(os.environ.get("ASSAY_BUILD_DIR", "/work/main/build")).resolve()
-ASSAYD = BUILD_DIR / "core" / "tools" / "assayd"
-ASSAY = BUILD_DIR / "core" / "tools" / "assay"
-LISTENING = re.compile(r"^assayd listening on (https?)://(\S+):(\d+) \(home (.*)\)$")
 TASK = "MODEL_TASK_BINARY_CLASSIFICATION"
-
-pytestmark = pytest.mark.skipif(
-    not ASSAYD.exists() or not ASSAY.exists(),
-    reason="assayd / assay are not built in %s (set ASSAY_BUILD_DIR)" % BUILD_DIR)
-
-
-class Daemon:
-    """A running assayd (or `assay serve`) process."""
-
-    def __init__(self, home, *args, command=None):
-        self.home = Path(home)
-        cmd = command or [str(ASSAYD)]
-        self.proc = subprocess.Popen(
-            [*cmd, "--home", str(self.home), "--listen", "127.0.0.1:0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline() if ready else ""
-        match = LISTENING.match(line.rstrip("\n"))
-        if not match:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-            raise AssertionError("assayd did not start: %r; stderr: %s" % (line, err))
-        assert Path(match.group(4)) == self.home.resolve()
-        self.port = int(match.group(3))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.token = (self.home / "admin.token").read_text().strip()
-
-    def stop(self, sig=signal.SIGTERM, timeout=5):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-        self.stderr = self.proc.stderr.read()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return self.proc.returncode
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 Every test that takes ``client`` (or ``platform``) runs twice: against the
 embedded platform (``Client(home=tmp_path)``) and against a real ``assayd``
 started on a free loopback port with its own home. ``ASSAY_BUILD_DIR``
-(default /work/main/build) names the build whose ``assayd``, ``assay`` CLI
+(default: ``build/`` of this checkout) names the build whose ``assayd``, ``assay`` CLI
 and ``python/assay`` package are used; an ``assay`` package found through
 PYTHONPATH wins over the build's (one installed in site-packages does not).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-BUILD_DIR = Path(os.environ.get("ASSAY_BUILD_DIR", "/work/main/build")).resolve()
+BUILD_DIR = Path(os.environ.get("ASSAY_BUILD_DIR") or Path(__file__).resolve().parents[2] / "build").resolve()
 PYTHON_DIR = BUILD_DIR / "python"
 ASSAYD = BUILD_DIR / "core" / "tools" / "assayd"
 ASSAY_CLI = BUILD_DIR / "core" / "tools" / "assay"
