@@ -136,6 +136,8 @@ static void options_are_checked(void **state) {
     {"{\"domain\":5}", "domain must be a string"},
     {"{\"domain\":\"localhost:1\",\"cert_file\":\"/etc/hostname\"}", "together"},
     {"{\"domain\":\"localhost:1\",\"ssl_ca_cert\":\"/no/such/ca.pem\"}", "cannot read"},
+    {"{\"assert_hostname\":true}", "got true"},
+    {"{\"assert_hostname\":7}", "assert_hostname must be a string"},
     {"[]", "must be an object"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

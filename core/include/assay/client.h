@@ -39,10 +39,13 @@ typedef struct assay_client_options {
   const char *home;            /* embedded: home directory; NULL: $ASSAY_HOME
                                   or ~/.assay                                */
   int max_retries;             /* retries on 429/5xx (default 3; <0: none)   */
+  int skip_hostname_check;     /* non-zero: accept a server certificate for
+                                  any name (rime-sdk's assert_hostname=False);
+                                  the chain is still verified               */
 } assay_client_options;
 
 #define ASSAY_CLIENT_OPTIONS_INIT \
-  { ASSAY_CLIENT_OPTIONS_VERSION, NULL, NULL, 180.0, 0, NULL, NULL, NULL, NULL, NULL, 3 }
+  { ASSAY_CLIENT_OPTIONS_VERSION, NULL, NULL, 180.0, 0, NULL, NULL, NULL, NULL, NULL, 3, 0 }
 
 /* Open a client. opts may be NULL (embedded platform, defaults). */
 ASSAY_API int assay_client_new(assay_client **out, const assay_client_options *opts);

@@ -57,7 +57,17 @@ static int options_from_value(const json_t *o, assay_client_options *opts) {
   if (!rc) rc = opt_string(o, "ssl_ca_cert", &opts->ssl_ca_cert);
   if (!rc) rc = opt_string(o, "cert_file", &opts->cert_file);
   if (!rc) rc = opt_string(o, "key_file", &opts->key_file);
-  if (!rc) rc = opt_string(o, "assert_hostname", &opts->assert_hostname);
+  /* assert_hostname: a name, or false to skip the host name check. */
+  v = json_object_get(o, "assert_hostname");
+  if (!rc && json_is_boolean(v)) {
+    if (json_is_true(v))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "client option assert_hostname must be a host name, false or null; "
+                        "got true");
+    opts->skip_hostname_check = 1;
+  } else if (!rc) {
+    rc = opt_string(o, "assert_hostname", &opts->assert_hostname);
+  }
   if (!rc) rc = opt_string(o, "home", &opts->home);
   if (rc) return rc;
   v = json_object_get(o, "channel_timeout");
