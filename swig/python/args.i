@@ -22,16 +22,16 @@
     const char *s = PyUnicode_AsUTF8AndSize($input, &len);
     if (!s) {
       PyErr_Clear();
-      PyErr_SetString(PyExc_ValueError, "$1_name cannot be encoded as UTF-8 (it holds a lone surrogate)");
+      assay_py_config_error("$1_name cannot be encoded as UTF-8 (it holds a lone surrogate)");
       SWIG_fail;
     }
     if (strlen(s) != (size_t)len) {
-      PyErr_SetString(PyExc_ValueError, "$1_name must not contain NUL characters");
+      assay_py_config_error("$1_name must not contain NUL characters");
       SWIG_fail;
     }
     $1 = ($1_ltype)s;
   } else {
-    PyErr_Format(PyExc_TypeError, "$1_name must be a str, not %.100s", Py_TYPE($input)->tp_name);
+    assay_py_config_error("$1_name must be a str, not %.100s", Py_TYPE($input)->tp_name);
     SWIG_fail;
   }
 }
@@ -41,13 +41,13 @@
 %typemap(in) int {
   long v;
   if (!PyLong_Check($input)) {
-    PyErr_Format(PyExc_TypeError, "$1_name must be an int, not %.100s", Py_TYPE($input)->tp_name);
+    assay_py_config_error("$1_name must be an int, not %.100s", Py_TYPE($input)->tp_name);
     SWIG_fail;
   }
   v = PyLong_AsLong($input);
   if ((v == -1 && PyErr_Occurred()) || v < INT_MIN || v > INT_MAX) {
     PyErr_Clear();
-    PyErr_Format(PyExc_ValueError, "$1_name: %R is out of range", $input);
+    assay_py_config_error("$1_name: %R is out of range", $input);
     SWIG_fail;
   }
   $1 = (int)v;
@@ -62,7 +62,7 @@
     const char *s = PyUnicode_AsUTF8AndSize($input, &len);
     if (!s) {
       PyErr_Clear();
-      PyErr_SetString(PyExc_ValueError, "body cannot be encoded as UTF-8 (it holds a lone surrogate)");
+      assay_py_config_error("body cannot be encoded as UTF-8 (it holds a lone surrogate)");
       SWIG_fail;
     }
     $1 = ($1_ltype)s;
@@ -74,7 +74,7 @@
     $1 = s;
     $2 = (size_t)len;
   } else {
-    PyErr_Format(PyExc_TypeError, "body must be str, bytes or None, not %.100s",
+    assay_py_config_error("body must be str, bytes or None, not %.100s",
                  Py_TYPE($input)->tp_name);
     SWIG_fail;
   }

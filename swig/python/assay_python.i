@@ -34,8 +34,8 @@
   }
 %}
 
-%include "values.i"
 %include "errors.i"
+%include "values.i"
 %include "args.i"
 
 /* Trivial calls that never wait keep the GIL. */

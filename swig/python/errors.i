@@ -10,9 +10,12 @@
  * The classes are built in Python from the core's error table
  * (assay/errors.py) and handed over once with _register_error_classes(),
  * a dict {code: class}. A code without a registered class falls back to its
- * nearest registered ancestor in the table, then to RuntimeError. */
+ * nearest registered ancestor in the table, then to RuntimeError.
+ * Arguments the typemaps cannot convert raise ConfigError the same way. */
 
 %{
+#include <stdarg.h>
+
 static PyObject *assay_py_error_classes = NULL; /* dict: int code -> class */
 
 /* The registered class for `code` or its nearest ancestor (borrowed). */
@@ -39,23 +42,12 @@ static int assay_py_set_attr(PyObject *exc, const char *attr, PyObject *value) {
   return rc;
 }
 
-/* Raise the exception for return code `rc` from the thread's last error. */
-static void assay_py_raise_code(int rc) {
-  const assay_error *e = assay_error_last();
-  const assay_error_info *info = assay_error_info_for(rc);
-  const char *name = info ? info->name : "Error";
-  const char *message = info ? info->description : "unknown assay error";
-  int http_status = info ? info->http_status : 0;
-  PyObject *cls, *text, *exc;
-  if (e && e->code == rc) { /* else the slot is stale: use the table */
-    if (e->message) message = e->message;
-    if (e->name) name = e->name;
-    http_status = e->http_status;
-  }
-  cls = assay_py_error_class(rc);
-  text = PyUnicode_DecodeUTF8(message, (Py_ssize_t)strlen(message), "replace");
+/* Raise the class registered for `rc` with message `text` (stolen) and the
+ * attributes code, name, message and http_status. */
+static void assay_py_raise(int rc, PyObject *text, const char *name, int http_status) {
+  PyObject *exc;
   if (!text) return;
-  exc = PyObject_CallOneArg(cls, text);
+  exc = PyObject_CallOneArg(assay_py_error_class(rc), text);
   if (!exc) {
     Py_DECREF(text);
     return;
@@ -69,6 +61,33 @@ static void assay_py_raise_code(int rc) {
   }
   PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
   Py_DECREF(exc);
+}
+
+/* Raise the exception for return code `rc` from the thread's last error. */
+static void assay_py_raise_code(int rc) {
+  const assay_error *e = assay_error_last();
+  const assay_error_info *info = assay_error_info_for(rc);
+  const char *name = info ? info->name : "Error";
+  const char *message = info ? info->description : "unknown assay error";
+  int http_status = info ? info->http_status : 0;
+  if (e && e->code == rc) { /* else the slot is stale: use the table */
+    if (e->message) message = e->message;
+    if (e->name) name = e->name;
+    http_status = e->http_status;
+  }
+  assay_py_raise(rc, PyUnicode_DecodeUTF8(message, (Py_ssize_t)strlen(message), "replace"),
+                 name, http_status);
+}
+
+/* An argument that cannot be converted (wrong type, NaN, bad text, ...) is
+ * a ConfigError, as in Lua and as the core itself reports bad values.
+ * Formats like PyUnicode_FromFormat (%R, %.100s, ...). */
+static void assay_py_config_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  PyObject *text = PyUnicode_FromFormatV(fmt, ap);
+  va_end(ap);
+  assay_py_raise(ASSAY_ERR_CONFIG, text, "ConfigError", 0);
 }
 
 /* _register_error_classes({code: class}): the classes to raise. */

@@ -69,7 +69,7 @@ static int assay_py_to_value_at(PyObject *obj, assay_value **out, assay_py_path 
     int overflow = 0;
     long long i = PyLong_AsLongLongAndOverflow(obj, &overflow);
     if (overflow) {
-      PyErr_Format(PyExc_ValueError, "%s: integer %R is outside the 64-bit range", path->text, obj);
+      assay_py_config_error("%s: integer %R is outside the 64-bit range", path->text, obj);
       return -1;
     }
     if (i == -1 && PyErr_Occurred()) return -1;
@@ -79,7 +79,7 @@ static int assay_py_to_value_at(PyObject *obj, assay_value **out, assay_py_path 
   if (PyFloat_Check(obj)) {
     double d = PyFloat_AS_DOUBLE(obj);
     if (!isfinite(d)) {
-      PyErr_Format(PyExc_ValueError, "%s: %R cannot be represented in JSON (NaN and infinity are not allowed)",
+      assay_py_config_error("%s: %R cannot be represented in JSON (NaN and infinity are not allowed)",
                    path->text, obj);
       return -1;
     }
@@ -91,7 +91,7 @@ static int assay_py_to_value_at(PyObject *obj, assay_value **out, assay_py_path 
     const char *s = PyUnicode_AsUTF8AndSize(obj, &len);
     if (!s) {
       PyErr_Clear();
-      PyErr_Format(PyExc_ValueError, "%s: the string cannot be encoded as UTF-8 (it holds a lone surrogate)",
+      assay_py_config_error("%s: the string cannot be encoded as UTF-8 (it holds a lone surrogate)",
                    path->text);
       return -1;
     }
@@ -112,7 +112,7 @@ static int assay_py_to_value_at(PyObject *obj, assay_value **out, assay_py_path 
         const char *k;
         assay_value *child = NULL;
         if (!PyUnicode_Check(key)) {
-          PyErr_Format(PyExc_TypeError, "%s: dict keys must be str, not %.100s (key %R)", path->text,
+          assay_py_config_error("%s: dict keys must be str, not %.100s (key %R)", path->text,
                        Py_TYPE(key)->tp_name, key);
           failed = -1;
           break;
@@ -120,7 +120,7 @@ static int assay_py_to_value_at(PyObject *obj, assay_value **out, assay_py_path 
         k = PyUnicode_AsUTF8AndSize(key, &klen);
         if (!k || strlen(k) != (size_t)klen) {
           PyErr_Clear();
-          PyErr_Format(PyExc_ValueError, "%s: dict key %R is not valid text (NUL character or lone surrogate)",
+          assay_py_config_error("%s: dict key %R is not valid text (NUL character or lone surrogate)",
                        path->text, key);
           failed = -1;
           break;
@@ -158,8 +158,7 @@ static int assay_py_to_value_at(PyObject *obj, assay_value **out, assay_py_path 
     }
     return 0;
   }
-  PyErr_Format(PyExc_TypeError,
-               "%s: cannot convert %.100s to a JSON value "
+  assay_py_config_error("%s: cannot convert %.100s to a JSON value "
                "(expected dict, list, tuple, str, int, float, bool or None)",
                path->text, Py_TYPE(obj)->tp_name);
   return -1;

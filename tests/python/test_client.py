@@ -75,7 +75,7 @@ def test_bad_options_are_config_errors(tmp_path, kwargs, words):
 
 
 def test_bad_option_types_are_clear(tmp_path):
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(assay.ConfigError) as info:
         assay.Client("127.0.0.1:9", channel_timeout=object())
     assert "channel_timeout" in str(info.value)
     with pytest.raises(assay.ConfigError) as info:

@@ -131,19 +131,19 @@ def test_delete_twice_is_not_found(client, unique):
 
 
 @pytest.mark.parametrize("kwargs, exc, words", [
-    (dict(name=5), TypeError, ["name", "str", "int"]),
-    (dict(description=b"bytes"), TypeError, ["description", "str", "bytes"]),
-    (dict(model_task=["MODEL_TASK_RANKING"]), TypeError, ["model_task", "list"]),
-    (dict(name="a\0b"), ValueError, ["name", "NUL"]),
-    (dict(name="\ud800"), ValueError, ["name", "UTF-8"]),
-    (dict(profiling_config={"when": object()}), TypeError,
+    (dict(name=5), assay.ConfigError, ["name", "str", "int"]),
+    (dict(description=b"bytes"), assay.ConfigError, ["description", "str", "bytes"]),
+    (dict(model_task=["MODEL_TASK_RANKING"]), assay.ConfigError, ["model_task", "list"]),
+    (dict(name="a\0b"), assay.ConfigError, ["name", "NUL"]),
+    (dict(name="\ud800"), assay.ConfigError, ["name", "UTF-8"]),
+    (dict(profiling_config={"when": object()}), assay.ConfigError,
      ["profiling_config", "'when'", "object"]),
-    (dict(profiling_config={1: "x"}), TypeError, ["profiling_config", "keys", "str"]),
-    (dict(profiling_config={"x": [0, float("nan")]}), ValueError,
+    (dict(profiling_config={1: "x"}), assay.ConfigError, ["profiling_config", "keys", "str"]),
+    (dict(profiling_config={"x": [0, float("nan")]}), assay.ConfigError,
      ["profiling_config", "['x'][1]", "nan"]),
-    (dict(profiling_config={"x": float("inf")}), ValueError, ["inf"]),
-    (dict(run_time_info={"n": 2**64}), ValueError, ["run_time_info", "64-bit"]),
-    (dict(run_time_info={"s": {1, 2}}), TypeError, ["run_time_info", "set"]),
+    (dict(profiling_config={"x": float("inf")}), assay.ConfigError, ["inf"]),
+    (dict(run_time_info={"n": 2**64}), assay.ConfigError, ["run_time_info", "64-bit"]),
+    (dict(run_time_info={"s": {1, 2}}), assay.ConfigError, ["run_time_info", "set"]),
 ])
 def test_bad_types_are_clear_errors(client, unique, kwargs, exc, words):
     args = dict(name=unique("typed"), description="", model_task=TASK)
@@ -181,7 +181,7 @@ def test_cyclic_config_is_refused(client, unique):
 
 def test_force_must_be_bool_or_int(client, unique):
     project = client.create_project(unique("f"), "", TASK)
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(assay.ConfigError) as info:
         client.delete_project(project.project_id, force="yes")
     assert "force" in str(info.value)
     client.delete_project(project.project_id, force=True)

@@ -74,10 +74,10 @@ def test_oversized_body_is_payload_too_large(client):
 def test_bad_request_arguments(client):
     with pytest.raises(assay.ConfigError):
         client.request("GET", "v1/health")  # the core wants a leading '/'
-    with pytest.raises(TypeError) as info:
+    with pytest.raises(assay.ConfigError) as info:
         client.request("GET", 42)
     assert "path" in str(info.value)
-    with pytest.raises(TypeError):
+    with pytest.raises(assay.ConfigError):
         client.request("POST", "/v1/projects", body={"x": object()})
 
 
