@@ -50,7 +50,7 @@ class Assayd:
 
     def __init__(self, home, *extra_args):
         if not ASSAYD.exists():
-            pytest.skip("assayd is not built at %s (set ASSAY_BUILD_DIR)" % ASSAYD)
+            pytest.fail("assayd is not built at %s (set ASSAY_BUILD_DIR)" % ASSAYD)
         self.home = Path(home)
         self.proc = subprocess.Popen(
             [str(ASSAYD), "--home", str(self.home), "--listen", "127.0.0.1:0", *extra_args],
@@ -113,6 +113,23 @@ def assayd(tmp_path):
     server.kind = "assayd"
     yield server
     assert server.stop() == 0
+
+
+@pytest.fixture
+def start_assayd():
+    """start_assayd(home) -> a running Assayd on that home; all are stopped
+    (SIGTERM, exit code 0) after the test."""
+    started = []
+
+    def start(home):
+        server = Assayd(home)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.proc.poll() is None:
+            assert server.stop() == 0
 
 
 @pytest.fixture(params=["embedded", "assayd"])

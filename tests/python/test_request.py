@@ -81,6 +81,23 @@ def test_bad_request_arguments(client):
         client.request("POST", "/v1/projects", body={"x": object()})
 
 
-def test_create_api_token_returns_the_secret(client):
-    token = client.create_api_token(name="ci")
-    assert isinstance(token, str) and len(token) >= 20
+def test_create_api_token_returns_a_working_secret(platform, client, start_assayd):
+    token = client.create_api_token(name="ci", expires_in_days=2)
+    assert isinstance(token, str) and token.startswith("asy_")
+    # the token opens any assayd serving the same home
+    server = start_assayd(platform.home)
+    with server.client(api_key=token) as remote:
+        assert remote.platform_info()["user_id"] == client.platform_info()["user_id"]
+    # it is stored hashed: the database does not hold the secret
+    assert token.encode() not in (platform.home / "assay.db").read_bytes()
+
+
+def test_create_api_token_bad_inputs(client):
+    with pytest.raises(assay.ConfigError, match="name is required"):
+        client.create_api_token()
+    with pytest.raises(assay.ConfigError, match="expires_in_days"):
+        client.create_api_token(name="x", expires_in_days=-1)
+    with pytest.raises(assay.ConfigError, match="expires_in_days"):
+        client.create_api_token(name="x", expires_in_days=4000)
+    with pytest.raises(assay.NotFoundError):
+        client.create_api_token(name="x", user_id="no-such-user")

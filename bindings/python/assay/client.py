@@ -73,7 +73,7 @@ class Client:
 
     # --- tokens and platform ---------------------------------------------
 
-    def create_api_token(self, workspace_id=None, name="", user_id=None, expires_in_days=270):
+    def create_api_token(self, workspace_id=None, name=None, user_id=None, expires_in_days=270):
         """Create an API token and return its secret (shown only now)."""
         record = _core.assay_client_create_api_token(self._handle, workspace_id, name, user_id,
                                                      expires_in_days)
