@@ -41,6 +41,29 @@ def test_created_token_works_and_admin_token_too(assayd):
         assert other.list_projects() == [project]
 
 
+def test_expired_and_revoked_tokens_are_auth_errors(assayd):
+    """Expiry and revocation are set in the real store (there is no API to
+    backdate a token); the server must refuse the token and say why."""
+    import sqlite3
+    with assayd.client() as admin:
+        token = admin.create_api_token(name="short", expires_in_days=1)
+    with assayd.client(api_key=token) as c:
+        assert c.list_projects() == []
+    db = sqlite3.connect(assayd.home / "assay.db")
+    with db:
+        db.execute("UPDATE api_tokens SET expires_at = 1000 WHERE name = 'short'")
+    with assayd.client(api_key=token) as c:
+        with pytest.raises(assay.AuthError, match="expired") as info:
+            c.list_projects()
+        assert info.value.http_status == 401
+    with db:
+        db.execute("UPDATE api_tokens SET expires_at = 0, revoked_at = 5 WHERE name = 'short'")
+    db.close()
+    with assayd.client(api_key=token) as c:
+        with pytest.raises(assay.AuthError, match="revoked"):
+            c.list_projects()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
