@@ -86,19 +86,6 @@ static void read_token(const char *dir, char *buf, size_t size) {
   assert_true(strlen(buf) > 0);
 }
 
-/* A port nothing listens on (bound, then closed). */
-static int free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {0};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, (struct sockaddr *)&a, &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 /* --- test doubles: a silent server and a scripted HTTP server ----------- */
 
 typedef struct fake_server {
@@ -424,12 +411,14 @@ static void test_concurrent_clients(void **state) {
 
 static void test_connection_refused(void **state) {
   char u[64];
-  snprintf(u, sizeof u, "http://127.0.0.1:%d", free_port());
+  /* port 1: nobody listens there (a port bound and released could be
+   * handed to a server started meanwhile) */
+  snprintf(u, sizeof u, "http://127.0.0.1:%d", 1);
   assay_client *c = client_for(u, SECRET_KEY, 0);
   assay_value *v = NULL;
   double t0 = now_s();
   expect_error(assay_client_list_projects(&v, c), ASSAY_ERR_TRANSPORT, -1);
-  assert_true(now_s() - t0 < 2.0); /* not retried */
+  assert_true(now_s() - t0 < 1.5); /* not retried: retries would back off 1.75 s */
   assert_non_null(strstr(assay_error_last()->message, "127.0.0.1"));
   assay_client_free(c);
 }
@@ -446,7 +435,7 @@ static void test_timeout(void **state) {
   expect_error(assay_client_list_projects(&v, c), ASSAY_ERR_TIMEOUT, -1);
   double elapsed = now_s() - t0;
   assert_true(elapsed >= 0.4);
-  assert_true(elapsed < 2.0);
+  assert_true(elapsed < 10.0); /* bounded, with room for a loaded machine */
   const char *msg = assay_error_last()->message;
   assert_non_null(strstr(msg, "timed out after 0.5 s"));
   assert_non_null(strstr(msg, "/v1/projects"));
@@ -472,7 +461,7 @@ static void test_retry_then_success(void **state) {
   assay_client_free(c);
   assert_int_equal(fake_stop(&f), 3);
   assert_true(elapsed >= 0.7); /* 250 ms + 500 ms of backoff */
-  assert_true(elapsed < 3.0);
+  assert_true(elapsed < 10.0);
 }
 
 static void test_retry_gives_up(void **state) {
@@ -514,7 +503,7 @@ static void test_retry_after(void **state) {
   assay_client_free(c);
   assert_int_equal(fake_stop(&f), 2);
   assert_true(elapsed >= 0.95); /* Retry-After: 1, not the 250 ms backoff */
-  assert_true(elapsed < 3.0);
+  assert_true(elapsed < 10.0);
 }
 
 static void test_no_retry_on_400(void **state) {
@@ -529,6 +518,39 @@ static void test_no_retry_on_400(void **state) {
   assay_value *v = NULL;
   expect_error(assay_client_request(&v, c, "POST", "/v1/projects", "{}", 2), ASSAY_ERR_CONFIG,
                400);
+  assay_client_free(c);
+  assert_int_equal(fake_stop(&f), 1);
+}
+
+/* Every retryable status is retried once here; other 5xx are not. */
+static void test_retry_statuses(void **state) {
+  static const int retryable[] = {429, 500, 502, 503, 504};
+  for (size_t i = 0; i < sizeof retryable / sizeof retryable[0]; i++) {
+    int script[] = {retryable[i], 200};
+    fake_server f = {0};
+    f.statuses = script;
+    f.nstatuses = 2;
+    fake_start(&f);
+    char u[64];
+    snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
+    assay_client *c = client_for(u, SECRET_KEY, 5);
+    assay_value *v = NULL;
+    assert_int_equal(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0), 0);
+    assay_value_free(v);
+    assay_client_free(c);
+    assert_int_equal(fake_stop(&f), 2);
+  }
+  int script[] = {501, 200};
+  fake_server f = {0};
+  f.statuses = script;
+  f.nstatuses = 2;
+  fake_start(&f);
+  char u[64];
+  snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
+  assay_client *c = client_for(u, SECRET_KEY, 5);
+  assay_value *v = NULL;
+  assert_true(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0) < 0);
+  assert_int_equal(assay_error_last()->http_status, 501);
   assay_client_free(c);
   assert_int_equal(fake_stop(&f), 1);
 }
@@ -586,8 +608,11 @@ static int make_cert(const char *name, const char *cn, const char *san) {
 }
 
 static void test_tls(void **state) {
-  if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) skip();
-  if (run_quiet("openssl version >/dev/null 2>&1") != 0) skip();
+  /* scripts/setup installs openssl, and Debian's libmicrohttpd has TLS:
+   * missing either is a broken set-up, not a reason to pass quietly. */
+  if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+    fail_msg("libmicrohttpd was built without TLS support");
+  if (run_quiet("openssl version >/dev/null 2>&1") != 0) fail_msg("the openssl CLI is missing");
   assert_int_equal(make_cert("local", "localhost", "DNS:localhost,IP:127.0.0.1"), 0);
   assert_int_equal(make_cert("other", "assay.test", "DNS:assay.test"), 0);
   char cert[4096], key[4096], ocert[4096], okey[4096];
@@ -723,6 +748,7 @@ int main(void) {
       cmocka_unit_test(test_retry_gives_up),
       cmocka_unit_test(test_retry_after),
       cmocka_unit_test(test_no_retry_on_400),
+      cmocka_unit_test(test_retry_statuses),
       cmocka_unit_test(test_bad_domains),
       cmocka_unit_test(test_domain_forms),
       cmocka_unit_test(test_tls),

@@ -27,17 +27,23 @@ class Daemon:
         self.proc = subprocess.Popen(
             [*cmd, "--home", str(self.home), "--listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline() if ready else ""
-        match = LISTENING.match(line.rstrip("\n"))
-        if not match:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-            raise AssertionError("assayd did not start: %r; stderr: %s" % (line, err))
-        assert Path(match.group(4)) == self.home.resolve()
-        self.port = int(match.group(3))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.token = (self.home / "admin.token").read_text().strip()
+        try:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+            line = self.proc.stdout.readline() if ready else ""
+            match = LISTENING.match(line.rstrip("\n"))
+            if not match:
+                self.proc.kill()
+                _, err = self.proc.communicate()
+                raise AssertionError("assayd did not start: %r; stderr: %s" % (line, err))
+            assert Path(match.group(4)) == self.home.resolve()
+            self.port = int(match.group(3))
+            self.url = "http://127.0.0.1:%d" % self.port
+            self.token = (self.home / "admin.token").read_text().strip()
+        except BaseException:
+            if self.proc.poll() is None:  # never leave a half-started server behind
+                self.proc.kill()
+                self.proc.wait()
+            raise
 
     def stop(self, sig=signal.SIGTERM, timeout=5):
         if self.proc.poll() is None:

@@ -117,7 +117,7 @@ def test_version_and_bad_options(tmp_path):
         out = subprocess.run([str(ASSAYD), "--home", str(tmp_path / "h"), *bad],
                              capture_output=True, text=True, timeout=30)
         assert out.returncode == 2, bad
-        assert "usage" in out.stderr or "--" in out.stderr
+        assert out.stderr.startswith("assayd: ") and bad[0] in out.stderr, (bad, out.stderr)
     # An address that cannot be served is a runtime error (1), not usage.
     out = subprocess.run([str(ASSAYD), "--home", str(tmp_path / "h"), "--listen", "127.0.0.1:x"],
                          capture_output=True, text=True, timeout=30)
@@ -252,10 +252,8 @@ def test_cli_errors(daemon):
     assert "wrong-token-456" not in out.stderr
     out = cli("project", "create", "x", "--model-task", "MODEL_TASK_NOPE", **remote)
     assert out.returncode == 1 and out.stderr.startswith("assay: ConfigError: ")
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        free = s.getsockname()[1]
-    out = cli("project", "list", url="http://127.0.0.1:%d" % free, token="t")
+    # port 1: nobody listens there
+    out = cli("project", "list", url="http://127.0.0.1:1", token="t")
     assert out.returncode == 1 and out.stderr.startswith("assay: TransportError: ")
 
 

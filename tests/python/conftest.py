@@ -55,15 +55,19 @@ class Assayd:
         self.proc = subprocess.Popen(
             [str(ASSAYD), "--home", str(self.home), "--listen", "127.0.0.1:0", *extra_args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self._first_line(timeout=30)
-        match = LISTENING.match(line.rstrip("\n"))
-        if not match:
-            self.proc.kill()
+        try:
+            line = self._first_line(timeout=30)
+            match = LISTENING.match(line.rstrip("\n"))
+            if not match:
+                raise RuntimeError("assayd did not start: %r" % line)
+            self.port = int(match.group(3))
+            self.url = "http://127.0.0.1:%d" % self.port
+            self.token = (self.home / "admin.token").read_text().strip()
+        except BaseException:
+            self.proc.kill()  # never leave a half-started server behind
             err = self.proc.communicate()[1]
-            raise RuntimeError("assayd did not start: %r (stderr: %s)" % (line, err))
-        self.port = int(match.group(3))
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.token = (self.home / "admin.token").read_text().strip()
+            print("assayd stderr:", err, file=sys.stderr)
+            raise
 
     def _first_line(self, timeout):
         deadline = time.monotonic() + timeout
@@ -127,9 +131,8 @@ def start_assayd():
         return server
 
     yield start
-    for server in started:
-        if server.proc.poll() is None:
-            assert server.stop() == 0
+    codes = [server.stop() for server in started if server.proc.poll() is None]
+    assert codes == [0] * len(codes)
 
 
 @pytest.fixture(params=["embedded", "assayd"])
@@ -156,9 +159,9 @@ def python_env():
 
 @pytest.fixture
 def assay_cli():
-    """Path of the `assay` CLI of the build (the test is skipped without it)."""
+    """Path of the `assay` CLI of the build (a test needing it fails without it)."""
     if not ASSAY_CLI.exists():
-        pytest.skip("the assay CLI is not built at %s" % ASSAY_CLI)
+        pytest.fail("the assay CLI is not built at %s" % ASSAY_CLI)
     return ASSAY_CLI
 
 

@@ -22,6 +22,18 @@ def test_embedded_default_uses_assay_home(tmp_path, monkeypatch):
         assert again.list_projects() == [project]
 
 
+def test_embedded_default_without_assay_home_is_dot_assay(tmp_path, monkeypatch):
+    monkeypatch.delenv("ASSAY_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with assay.Client() as client:
+        client.create_project("Home", "", TASK)
+        assert client.platform_info()["home"] == str(tmp_path / ".assay")
+    home = tmp_path / ".assay"
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    assert oct((home / "admin.token").stat().st_mode & 0o777) == "0o600"
+    assert oct((home / "assay.db").stat().st_mode & 0o777) == "0o600"
+
+
 def test_version():
     assert assay.__version__ == "0.1.0"
 

@@ -48,7 +48,7 @@ def test_gil_is_released_while_waiting_on_the_network():
     assert outcome["seconds"] >= 1.5
     # The main thread kept running the whole time.
     assert ticks > 1000
-    assert max(gaps) < 0.5, max(gaps)
+    assert max(gaps) < 1.0, max(gaps)  # the C call waits 2 s; the GIL is free meanwhile
 
 
 def test_threads_share_one_client(platform):
