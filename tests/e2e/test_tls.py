@@ -1,11 +1,19 @@
 """HTTPS end to end: ``assayd --tls-cert/--tls-key`` with a certificate made
 here by the ``openssl`` CLI, and the TLS options of ``Client(...)`` —
 ``ssl_ca_cert``, ``assert_hostname`` (a name, or ``False``), ``cert_file`` /
-``key_file`` — from Python and from Lua (a real ``lua5.4`` child)."""
+``key_file`` — from Python and from Lua (a real ``lua5.4`` child).
+
+assayd never asks for a client certificate, so ``cert_file`` / ``key_file``
+are checked against a test double instead: a TLS server in a thread of the
+test that requires one."""
 
 import os
+import socket
+import ssl
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 from e2e_support import BUILD_DIR, Daemon
@@ -48,11 +56,113 @@ def test_python_trusts_the_given_ca_and_checks_the_name(tls):
     lax = assay.Client(tls.url, api_key=tls.token, ssl_ca_cert=str(tls.cert),
                        assert_hostname=False)
     assert len(lax.list_projects()) == 1
-    # a client certificate is presented without complaint
-    with_cert = assay.Client(tls.url, api_key=tls.token, ssl_ca_cert=str(tls.cert),
-                             assert_hostname=NAME, cert_file=str(tls.client_cert),
-                             key_file=str(tls.client_key))
-    assert len(with_cert.list_projects()) == 1
+
+
+class ClientCertServer:
+    """A test double for a server that requires a client certificate: TLS on
+    127.0.0.1 (a free port) with the server certificate of ``tls``, trusting
+    only ``tls.client_cert``. Each connection it accepts adds to ``seen``
+    either ``{"cn": ..., "head": ...}`` (the client certificate's subject CN
+    and the request head, up to the blank line), answered with
+    ``{"projects": []}``, or ``{"error": ...}`` when the handshake or the
+    exchange failed. Every socket has a timeout and the accept loop stops at
+    ``stop()`` or after a deadline, so it cannot hang the test."""
+
+    ANSWER_BODY = b'{"projects": []}'
+
+    def __init__(self, tls, deadline_s=60.0):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(tls.cert), str(tls.key))
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.load_verify_locations(cafile=str(tls.client_cert))
+        self._ctx = ctx
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(8)
+        self._listener.settimeout(0.1)
+        self.port = self._listener.getsockname()[1]
+        self.seen = []
+        self._seen_changed = threading.Condition()
+        self._deadline = time.monotonic() + deadline_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        with self._listener:
+            while not self._stopping.is_set() and time.monotonic() < self._deadline:
+                try:
+                    raw, _ = self._listener.accept()
+                except socket.timeout:
+                    continue
+                raw.settimeout(10)
+                outcome = self._answer(raw)
+                with self._seen_changed:
+                    self.seen.append(outcome)
+                    self._seen_changed.notify_all()
+
+    def _answer(self, raw):
+        try:
+            with self._ctx.wrap_socket(raw, server_side=True) as conn:  # the handshake
+                subject = dict(rdn[0] for rdn in conn.getpeercert()["subject"])
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    head += chunk
+                body = self.ANSWER_BODY
+                conn.sendall(b"HTTP/1.1 200 OK\r\n"
+                             b"Content-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n" % len(body) + body)
+                return {"cn": subject.get("commonName"), "head": head.decode("latin-1")}
+        except (ssl.SSLError, OSError) as e:
+            return {"error": e}
+        finally:
+            raw.close()  # already detached after a handshake; harmless then
+
+    def wait_seen(self, count, timeout=10):
+        """``seen`` once it has ``count`` entries: the client may have its
+        answer (or its error) before the double has recorded the exchange."""
+        with self._seen_changed:
+            self._seen_changed.wait_for(lambda: len(self.seen) >= count, timeout)
+            return list(self.seen)
+
+    def stop(self):
+        self._stopping.set()
+        self._thread.join(timeout=10)
+        assert not self._thread.is_alive(), "the TLS test double did not stop"
+
+
+def test_client_certificate_is_presented(tls):
+    double = ClientCertServer(tls)
+    try:
+        url = "https://127.0.0.1:%d" % double.port
+        with_cert = assay.Client(url, api_key="k", ssl_ca_cert=str(tls.cert),
+                                 assert_hostname=NAME, cert_file=str(tls.client_cert),
+                                 key_file=str(tls.client_key))
+        assert with_cert.list_projects() == []
+        seen = double.wait_seen(1)
+        assert len(seen) == 1, seen
+        seen = seen[0]
+        assert "error" not in seen, seen
+        assert seen["cn"] == "client"
+        lines = seen["head"].split("\r\n")
+        assert lines[0].startswith("GET /v1/projects "), lines[0]
+        assert "Authorization: Bearer k" in lines[1:], lines
+
+        # without a client certificate the double refuses the handshake
+        without = assay.Client(url, api_key="k", ssl_ca_cert=str(tls.cert),
+                               assert_hostname=NAME)
+        with pytest.raises(assay.TransportError):
+            without.list_projects()
+        seen = double.wait_seen(2)
+        assert len(seen) == 2, seen
+        assert isinstance(seen[1].get("error"), ssl.SSLError), seen[1]
+        assert "certificate" in str(seen[1]["error"]), seen[1]
+    finally:
+        double.stop()
 
 
 def test_python_refuses_untrusted_or_misnamed_servers(tls):
