@@ -68,25 +68,24 @@ describe("the assay module", function()
 
   it("opens an embedded client from no options but a home", function()
     local home = support.tmpdir()
-    local c = assay.Client { home = home }
+    finally(function() support.rmtree(home) end)
+    local c <close> = assay.Client { home = home }
     assert.are.equal("assay.Client(embedded)", tostring(c))
     local info = c:platform_info()
     assert.is_true(info.embedded)
     assert.are.equal("v1", info.api_version)
-    c:close()
-    support.rmtree(home)
   end)
 
   it("takes the options table after a nil domain", function()
     local home = support.tmpdir()
-    local c = assay.Client(nil, nil, { home = home })
+    finally(function() support.rmtree(home) end)
+    local c <close> = assay.Client(nil, nil, { home = home })
     assert.is_true(c:platform_info().embedded)
-    c:close()
-    support.rmtree(home)
   end)
 
   it("closes a client at the end of a <close> block", function()
     local home = support.tmpdir()
+    finally(function() support.rmtree(home) end)
     local escaped
     do
       local c <close> = assay.Client { home = home }
@@ -95,21 +94,118 @@ describe("the assay module", function()
     end
     local e = support.expect_error("ConfigError", escaped.list_projects, escaped)
     assert.truthy(e.message:find("closed", 1, true))
-    support.rmtree(home)
   end)
 
   it("frees clients nobody holds", function()
+    local N = 20
     local home = support.tmpdir()
-    for _ = 1, 20 do
-      local c = assay.Client { home = home }
+    local held = {}
+    finally(function()
+      for _, c in pairs(held) do
+        c:close()
+      end
+      held = nil
+      collectgarbage("collect")
+      support.rmtree(home)
+    end)
+    -- Anything opened once per process (not per client) is opened here.
+    do
+      local c <close> = assay.Client { home = home }
       c:list_projects()
     end
-    collectgarbage()
-    collectgarbage()
-    local c = assay.Client { home = home }
+    collectgarbage("collect")
+    collectgarbage("collect")
+    local baseline = support.count_fds()
+
+    local weak = setmetatable({}, { __mode = "v" })
+    -- Opened in a function of its own, so no dead register of this one
+    -- keeps the last client reachable.
+    local function open_clients()
+      for i = 1, N do
+        local c = assay.Client { home = home }
+        c:list_projects() -- the store is open: SQLite holds descriptors
+        held[i] = c
+        weak[i] = c
+      end
+    end
+    open_clients()
+    local grown = support.count_fds()
+    -- Each embedded client holds at least its database file open.
+    assert.is_true(grown >= baseline + N,
+      string.format("%d clients: %d descriptors, baseline %d", N, grown, baseline))
+
+    held = {} -- drop them without close()
+    collectgarbage("collect")
+    collectgarbage("collect")
+    assert.is_nil(next(weak), "a client survived two full collections")
+    local after = support.count_fds()
+    assert.is_true(after <= baseline + 2,
+      string.format("after collection: %d descriptors, baseline %d (%d with the clients)",
+                    after, baseline, grown))
+
+    -- The home is intact and usable.
+    local c <close> = assay.Client { home = home }
     assert.are.same({}, c:list_projects())
-    c:close()
-    support.rmtree(home)
+  end)
+
+  describe("with no options", function()
+    local BINARY = "MODEL_TASK_BINARY_CLASSIFICATION"
+    local dirs = {}
+    local function tmpdir()
+      local d = support.tmpdir()
+      dirs[#dirs + 1] = d
+      return d
+    end
+    after_each(function()
+      for _, d in ipairs(dirs) do
+        support.rmtree(d)
+      end
+      dirs = {}
+    end)
+
+    -- A child lua5.4 that opens assay.Client() and creates project `name`.
+    local function child_creates(name, env)
+      local ok, code, out, err = support.run_lua(string.format([[
+        local assay = require "assay"
+        local c = assay.Client()
+        assert(c:platform_info().embedded, "not embedded")
+        local p = c:create_project(%q, "", %q)
+        io.write(p.project_id)
+        c:close()
+      ]], name, BINARY), env)
+      assert.is_true(ok, string.format("child exited %s: %s", tostring(code), err))
+      assert.truthy(out:match("^%S+$"), "child printed no project id: " .. out)
+      return out
+    end
+
+    local function project_ids(home)
+      local c <close> = assay.Client { home = home }
+      local ids = {}
+      for _, p in ipairs(c:list_projects()) do
+        ids[p.project_id] = p.name
+      end
+      return ids
+    end
+
+    it("uses $ASSAY_HOME", function()
+      local home, user_home = tmpdir(), tmpdir()
+      local name = support.unique("env-home")
+      local id = child_creates(name, { ASSAY_HOME = home, HOME = user_home })
+      assert.is_true(support.exists(home .. "/assay.db"))
+      assert.are.equal(name, project_ids(home)[id])
+      -- $ASSAY_HOME wins over $HOME: nothing was made in HOME.
+      assert.is_false(support.exists(user_home .. "/.assay"))
+    end)
+
+    it("uses $HOME/.assay without $ASSAY_HOME, creating it", function()
+      local user_home = tmpdir()
+      assert.is_false(support.exists(user_home .. "/.assay"))
+      local name = support.unique("home-dot-assay")
+      local id = child_creates(name, { ASSAY_HOME = false, HOME = user_home })
+      assert.is_true(support.is_dir(user_home .. "/.assay"))
+      assert.is_true(support.exists(user_home .. "/.assay/assay.db"))
+      assert.are.equal(name, project_ids(user_home .. "/.assay")[id])
+    end)
   end)
 
   it("marks arrays", function()

@@ -25,8 +25,10 @@ describe("a client of assayd", function()
       c:close()
     end
     if server then
-      server:stop()
+      local status = server:stop()
+      local err = support.read_file(server.home .. "/assayd.err") or ""
       support.rmtree(server.home)
+      assert.are.equal("0", status, "exit status of assayd on SIGTERM; its stderr: " .. err)
     end
   end)
 
@@ -54,11 +56,38 @@ describe("a client of assayd", function()
 
   it("raises TransportError when the server cannot be reached", function()
     -- Port 1 on loopback: nothing listens there, the connection is refused.
+    -- (Never a port that was bound and released: another test could take it.)
     local c = open("http://127.0.0.1:1", "token", { channel_timeout = 5, max_retries = 0 })
     local e = support.expect_error("TransportError", c.list_projects, c)
     assert.are.equal(-7, e.code)
     assert.is_true(assay.is_error(e, "TransportError"))
-    assert.is_true(#e.message > 0)
+    assert.is_false(assay.is_error(e, "TimeoutError"))
+    assert.truthy(e.message:find("127.0.0.1:1", 1, true))
+    local t = open { domain = "http://127.0.0.1:1", api_key = "token" }
+    support.expect_error("TransportError", t.platform_info, t)
+  end)
+
+  it("raises TimeoutError when the server never answers", function()
+    local silent = support.start_silent_server()
+    finally(silent.stop)
+    local c = open { domain = silent.url, api_key = "k", channel_timeout = 1 }
+    local t0 = support.now()
+    local ok, e = pcall(c.list_projects, c)
+    local elapsed = support.now() - t0
+    assert.is_false(ok)
+    assert.is_true(assay.is_error(e), "not an assay error: " .. tostring(e))
+    assert.are.equal("TimeoutError", e.name)
+    assert.are.equal(-8, e.code)
+    assert.are.equal(504, e.http_status)
+    assert.is_true(assay.is_error(e, "TimeoutError"))
+    assert.is_true(assay.is_error(e, "TransportError"))
+    assert.is_true(assay.is_error(e, "Error"))
+    assert.truthy(e.message:find("timed out", 1, true))
+    -- It waited for the timeout on a connection the server took ...
+    assert.is_true(silent.accepted() >= 1, "the silent server saw no connection")
+    assert.is_true(elapsed >= 0.9, "gave up after " .. elapsed .. " s, before channel_timeout")
+    -- ... and not much longer.
+    assert.is_true(elapsed < 15, "took " .. elapsed .. " s with channel_timeout = 1")
   end)
 
   it("accepts the positional and the table form of the options", function()

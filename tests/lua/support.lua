@@ -51,6 +51,162 @@ function M.rmtree(path)
   end
 end
 
+function M.write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+function M.exists(path)
+  return os.execute("test -e " .. quote(path)) == true
+end
+
+function M.is_dir(path)
+  return os.execute("test -d " .. quote(path)) == true
+end
+
+--- Wall-clock seconds (from /proc/uptime, 10 ms resolution): for durations.
+function M.now()
+  local f = assert(io.open("/proc/uptime"))
+  local t = f:read("n")
+  f:close()
+  return t
+end
+
+--- The pid of this Lua process.
+function M.pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return math.tointeger(pid)
+end
+
+--- How many file descriptors this Lua process has open right now.
+function M.count_fds()
+  local p = assert(io.popen("ls /proc/" .. M.pid() .. "/fd"))
+  local n = 0
+  for _ in p:lines() do
+    n = n + 1
+  end
+  p:close()
+  return n
+end
+
+-- Child Lua processes ---------------------------------------------------------
+
+M.lua_exe = "lua5.4"
+
+--- Run `script` (Lua source) in a child `lua5.4` that finds the same assay
+--- module as this process. `env` maps variable names to values, or to false
+--- to unset them. Returns ok, exit code, stdout, stderr.
+function M.run_lua(script, env)
+  local dir = M.tmpdir()
+  local file, err = dir .. "/child.lua", dir .. "/child.err"
+  M.write_file(file, script)
+  local words = { "env" }
+  local vars = {
+    LUA_PATH = package.path, LUA_PATH_5_4 = package.path,
+    LUA_CPATH = package.cpath, LUA_CPATH_5_4 = package.cpath,
+  }
+  for k, v in pairs(env or {}) do
+    vars[k] = v
+  end
+  local names = {}
+  for k in pairs(vars) do
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    if vars[k] == false then
+      words[#words + 1] = "-u " .. k
+    end
+  end
+  for _, k in ipairs(names) do
+    if vars[k] then
+      words[#words + 1] = k .. "=" .. quote(vars[k])
+    end
+  end
+  words[#words + 1] = quote(M.lua_exe) .. " " .. quote(file) .. " 2>" .. quote(err) .. " </dev/null"
+  local p = assert(io.popen(table.concat(words, " "), "r"))
+  local out = p:read("a")
+  local ok, _, code = p:close()
+  local errtext = M.read_file(err) or ""
+  M.rmtree(dir)
+  return ok == true, code, out, errtext
+end
+
+-- A silent TCP server ---------------------------------------------------------
+
+local SILENT_SERVER = [[
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+s.settimeout(0.5)
+print(s.getsockname()[1], flush=True)
+held = []
+deadline = time.monotonic() + 300  # never outlives a crashed test run by long
+while time.monotonic() < deadline:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    held.append(c)  # keep it open, never read nor answer
+    print("accepted", flush=True)
+]]
+
+--- Start a child that listens on a free loopback port, accepts connections
+--- and never answers them. Returns {port, url, pid, dir, accepted(), stop()}.
+function M.start_silent_server()
+  local dir = M.tmpdir()
+  M.write_file(dir .. "/silent.py", SILENT_SERVER)
+  local srv = { dir = dir }
+  local cmd = string.format(
+    "(python3 %s >%s 2>%s & echo $! >%s; wait $!; echo $? >%s) >/dev/null 2>&1 </dev/null &",
+    quote(dir .. "/silent.py"), quote(dir .. "/out"), quote(dir .. "/err"),
+    quote(dir .. "/pid"), quote(dir .. "/exit"))
+  local p = assert(io.popen(cmd, "r"))
+  p:read("a")
+  p:close()
+  function srv.accepted()
+    local _, n = (M.read_file(dir .. "/out") or ""):gsub("accepted\n", "")
+    return n
+  end
+  function srv.stop()
+    srv.pid = srv.pid or (M.read_file(dir .. "/pid") or ""):match("%d+")
+    if srv.pid and not M.exists(dir .. "/exit") then
+      os.execute("kill -TERM " .. srv.pid .. " 2>/dev/null")
+      for _ = 1, 200 do
+        if M.exists(dir .. "/exit") then
+          break
+        end
+        M.sleep(0.05)
+      end
+      if not M.exists(dir .. "/exit") then
+        os.execute("kill -KILL " .. srv.pid .. " 2>/dev/null")
+      end
+    end
+    M.rmtree(dir)
+  end
+  for _ = 1, 300 do -- up to ~15 s
+    local port = (M.read_file(dir .. "/out") or ""):match("^(%d+)\n")
+    if port then
+      srv.port = math.tointeger(tonumber(port))
+      srv.url = "http://127.0.0.1:" .. port
+      srv.pid = (M.read_file(dir .. "/pid") or ""):match("%d+")
+      return srv
+    end
+    if M.exists(dir .. "/exit") then
+      local err = M.read_file(dir .. "/err") or ""
+      srv.stop()
+      error("the silent server exited at start: " .. err)
+    end
+    M.sleep(0.05)
+  end
+  srv.stop()
+  error("the silent server did not print its port within 15 s")
+end
+
 -- assayd ----------------------------------------------------------------------
 
 local Server = {}
@@ -152,10 +308,15 @@ function M.platform(mode)
     for _, c in ipairs(env.clients) do
       c:close()
     end
+    local status, err = "0", ""
     if env.server then
-      env.server:stop()
+      status = env.server:stop()
+      err = M.read_file(env.home .. "/assayd.err") or ""
     end
     M.rmtree(env.home)
+    if status ~= "0" then
+      error("assayd did not exit 0 on SIGTERM but with " .. tostring(status) .. ": " .. err)
+    end
   end
   return env
 end
