@@ -114,11 +114,45 @@ void assay_error_clear(void) {
   memset(&tls_error, 0, sizeof tls_error);
 }
 
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF), or 0 if the bytes there are not one. */
+static size_t utf8_seq(const unsigned char *s) {
+  unsigned char c = s[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned int cp;
+  if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1fu;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0fu;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07u;
+  else return 0;
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3fu);
+  }
+  if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+    return 0;
+  return n;
+}
+
+/* Messages may quote what a caller sent (a path, an id): replace bytes that
+ * are not UTF-8 with '?', so every message is valid text for JSON, Python
+ * and Lua alike. */
+static void utf8_scrub(char *text) {
+  unsigned char *s = (unsigned char *)text;
+  while (*s) {
+    size_t n = utf8_seq(s);
+    if (n == 0) *s++ = '?';
+    else s += n;
+  }
+}
+
 int assay__verr(int code, int http_status, const char *fmt, va_list ap) {
   const assay_error_info *info = assay_error_info_for(code);
   if (!info) info = assay_error_info_for(ASSAY_ERR_GENERIC);
   char *msg = NULL;
   if (vasprintf(&msg, fmt, ap) < 0) msg = NULL;
+  if (msg) utf8_scrub(msg);
   assay_error_clear();
   tls_register();
   tls_error.set = 1;

@@ -13,7 +13,7 @@
 #include "serve.h"
 
 static const char *const USAGE =
-    "usage: assay [--url URL] [--token TOKEN] [--home DIR] [--json] COMMAND ...\n"
+    "usage: assay [--url URL] [--token-file F | --token T] [--home DIR] [--json] COMMAND ...\n"
     "\n"
     "Commands:\n"
     "  project list                         one line per project: ID, NAME, MODEL_TASK\n"
@@ -27,12 +27,14 @@ static const char *const USAGE =
     "\n"
     "Global options:\n"
     "  --url URL      an assayd server (default: $ASSAY_URL; none: the embedded platform)\n"
-    "  --token TOKEN  API token for the server (default: $ASSAY_API_KEY)\n"
+    "  --token-file F API token for the server, read from file F (e.g. <home>/admin.token)\n"
+    "  --token TOKEN  the token itself (visible to other users in the process list;\n"
+    "                 prefer --token-file or $ASSAY_API_KEY)\n"
     "  --home DIR     home of the embedded platform (default: $ASSAY_HOME or ~/.assay)\n"
     "  --json         print records as JSON\n";
 
 typedef struct cli {
-  const char *url, *token, *home;
+  const char *url, *token, *token_file, *home;
   int json;
   /* positional arguments and options of the command */
   const char *pos[4];
@@ -71,6 +73,7 @@ static int global_opt(cli *c, int argc, char **argv, int *i) {
   int r;
   if ((r = tool_opt_value(argc, argv, i, "--url", &c->url)) ||
       (r = tool_opt_value(argc, argv, i, "--token", &c->token)) ||
+      (r = tool_opt_value(argc, argv, i, "--token-file", &c->token_file)) ||
       (r = tool_opt_value(argc, argv, i, "--home", &c->home)))
     return r;
   return 0;
@@ -114,12 +117,35 @@ static int parse_args(cli *c, int argc, char **argv, int i, const char *allowed,
   return 0;
 }
 
+/* The token of --token-file: its first line, without the line break. */
+static int read_token_file(const char *path, char *buf, size_t size) {
+  FILE *fp = fopen(path, "r");
+  if (!fp) {
+    fprintf(stderr, "assay: cannot read the token file %s\n", path);
+    return -1;
+  }
+  int ok = fgets(buf, (int)size, fp) != NULL;
+  fclose(fp);
+  buf[ok ? strcspn(buf, "\r\n") : 0] = '\0';
+  if (!*buf) {
+    fprintf(stderr, "assay: the token file %s is empty\n", path);
+    return -1;
+  }
+  return 0;
+}
+
+/* 0, or the exit status after reporting why no client could be opened. */
 static int open_client(assay_client **out, const cli *c) {
+  static char file_token[512];
   assay_client_options o = ASSAY_CLIENT_OPTIONS_INIT;
   o.domain = c->url ? c->url : getenv("ASSAY_URL");
   o.api_key = c->token ? c->token : getenv("ASSAY_API_KEY");
+  if (c->token_file) {
+    if (read_token_file(c->token_file, file_token, sizeof file_token) != 0) return 2;
+    o.api_key = file_token;
+  }
   o.home = c->home;
-  return assay_client_new(out, &o);
+  return assay_client_new(out, &o) < 0 ? api_error() : 0;
 }
 
 static int print_json(const assay_value *v) {
@@ -178,7 +204,8 @@ static int cmd_project(cli *c, int argc, char **argv, int i) {
   }
 
   assay_client *client = NULL;
-  if (open_client(&client, c) < 0) return api_error();
+  int opened = open_client(&client, c);
+  if (opened) return opened;
   assay_value *out = NULL;
   if (strcmp(sub, "list") == 0) {
     rc = assay_client_list_projects(&out, client);
@@ -222,7 +249,8 @@ static int cmd_token(cli *c, int argc, char **argv, int i) {
     return usage_error("--expires-in-days needs a positive number of days, not '%s'", c->expires);
 
   assay_client *client = NULL;
-  if (open_client(&client, c) < 0) return api_error();
+  int opened = open_client(&client, c);
+  if (opened) return opened;
   assay_value *out = NULL;
   rc = assay_client_create_api_token(&out, client, c->workspace_id, c->name ? c->name : "cli",
                                      c->user_id, (int)days);
@@ -256,7 +284,7 @@ int main(int argc, char **argv) {
   const char *cmd = argv[i++];
 
   if (strcmp(cmd, "serve") == 0) {
-    if (c.url || c.token || c.json)
+    if (c.url || c.token || c.token_file || c.json)
       return usage_error("%s", "serve takes assayd's options (--home, --listen, ...), "
                                "not --url/--token/--json");
     /* argv[i-1] becomes the program name serve_main uses in messages. */

@@ -52,14 +52,12 @@ static void assay_py_raise(int rc, PyObject *text, const char *name, int http_st
     Py_DECREF(text);
     return;
   }
-  if (assay_py_set_attr(exc, "code", PyLong_FromLong(rc)) < 0 ||
-      assay_py_set_attr(exc, "name", PyUnicode_FromString(name)) < 0 ||
-      assay_py_set_attr(exc, "message", text) < 0 ||
-      assay_py_set_attr(exc, "http_status", PyLong_FromLong(http_status)) < 0) {
-    Py_DECREF(exc);
-    return;
-  }
-  PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+  int failed = assay_py_set_attr(exc, "code", PyLong_FromLong(rc)) < 0 ||
+               assay_py_set_attr(exc, "name", PyUnicode_FromString(name)) < 0 ||
+               assay_py_set_attr(exc, "message", Py_NewRef(text)) < 0 ||
+               assay_py_set_attr(exc, "http_status", PyLong_FromLong(http_status)) < 0;
+  Py_DECREF(text);
+  if (!failed) PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
   Py_DECREF(exc);
 }
 

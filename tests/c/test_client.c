@@ -138,6 +138,7 @@ static void options_are_checked(void **state) {
     {"{\"domain\":\"localhost:1\",\"ssl_ca_cert\":\"/no/such/ca.pem\"}", "cannot read"},
     {"{\"assert_hostname\":true}", "got true"},
     {"{\"assert_hostname\":7}", "assert_hostname must be a string"},
+    {"{\"max_retries\":4294967297}", "max_retries must be an integer from 0 to 10"},
     {"[]", "must be an object"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

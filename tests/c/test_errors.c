@@ -1,5 +1,7 @@
 /* test_errors.c — the error table (names, parents, statuses) and the
  * per-thread last-error slot. */
+#include <dlfcn.h>
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -90,6 +92,9 @@ static void last_error_records_and_clears(void **state) {
   assert_string_equal(e->name, "NotFoundError");
   assert_string_equal(e->message, "project 'x' not found");
   assert_int_equal(e->http_status, 404);
+  /* bytes that are not UTF-8 become '?'; valid multi-byte text stays */
+  assay__err(ASSAY_ERR_NOT_FOUND, "id '%s' \xc3\xa9 \xed\xa0\x80", "a\xff\xc0" "b");
+  assert_string_equal(assay_error_last()->message, "id 'a??b' \xc3\xa9 ???");
   assay__err_status(ASSAY_ERR_INTERNAL, 502, "bad gateway");
   assert_int_equal(assay_error_last()->http_status, 502);
   assay_error_clear();
@@ -117,6 +122,46 @@ static void last_error_is_per_thread(void **state) {
   assay_error_clear();
 }
 
+/* A thread that recorded an error in a dlopen()ed libassay may exit after
+ * the library was dlclose()d (Lua unloads modules at lua_close). */
+typedef struct unload_ctx {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int stage; /* 1: error recorded, 2: library closed */
+  void *lib;
+} unload_ctx;
+
+static void *record_then_wait(void *arg) {
+  unload_ctx *u = arg;
+  int (*new_real)(assay_value **, double) =
+      (int (*)(assay_value **, double))dlsym(u->lib, "assay_value_new_real");
+  assay_value *v = NULL;
+  if (new_real) new_real(&v, NAN); /* records an error in this thread */
+  pthread_mutex_lock(&u->lock);
+  u->stage = 1;
+  pthread_cond_broadcast(&u->cond);
+  while (u->stage < 2) pthread_cond_wait(&u->cond, &u->lock);
+  pthread_mutex_unlock(&u->lock);
+  return NULL; /* exits after the dlclose */
+}
+
+static void thread_exit_after_dlclose(void **state) {
+  (void)state;
+  unload_ctx u = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL};
+  u.lib = dlopen(ASSAY_BINARY_DIR "/core/libassay.so", RTLD_NOW | RTLD_LOCAL);
+  assert_non_null(u.lib);
+  assert_non_null(dlsym(u.lib, "assay_value_new_real"));
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, record_then_wait, &u), 0);
+  pthread_mutex_lock(&u.lock);
+  while (u.stage < 1) pthread_cond_wait(&u.cond, &u.lock);
+  dlclose(u.lib);
+  u.stage = 2;
+  pthread_cond_broadcast(&u.cond);
+  pthread_mutex_unlock(&u.lock);
+  pthread_join(t, NULL); /* without -z nodelete: SIGSEGV in the TLS destructor */
+}
+
 static void version_matches_header(void **state) {
   (void)state;
   int a, b, c;
@@ -136,6 +181,7 @@ int main(void) {
     cmocka_unit_test(last_error_records_and_clears),
     cmocka_unit_test(last_error_is_per_thread),
     cmocka_unit_test(version_matches_header),
+    cmocka_unit_test(thread_exit_after_dlclose),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -377,6 +377,44 @@ static void test_body_limit(void **state) {
   assay_client_free(c);
 }
 
+/* A server's --max-body above the 16 MiB default is honoured end to end. */
+static void test_body_limit_above_default(void **state) {
+  assay_server *big;
+  char big_url[64];
+  assert_int_equal(start_server(&big, big_url, sizeof big_url, (size_t)20 << 20), 0);
+  assay_client *c = client_for(big_url, admin_token, 0);
+  size_t n = (size_t)17 << 20;
+  char *body = malloc(n + 1);
+  memset(body, ' ', n);
+  memcpy(body + n - 2, "{}", 2);
+  body[n] = '\0';
+  assay_value *v = NULL;
+  /* parsed (not 413): the empty object lacks the project's fields */
+  expect_error(assay_client_request(&v, c, "POST", "/v1/projects", body, n), ASSAY_ERR_CONFIG,
+               400);
+  assert_non_null(strstr(assay_error_last()->message, "name is required"));
+  free(body);
+  assay_client_free(c);
+  assay_server_stop(big);
+}
+
+/* Without a valid token, a large body is refused as AuthError before the
+ * server keeps it (and not as 413, which would tell an anonymous caller
+ * about the route's limits). */
+static void test_anonymous_body_refused_first(void **state) {
+  assay_client *c = client_for(url, "asy_not-a-token", 0);
+  size_t n = (size_t)40 << 20;
+  char *body = malloc(n);
+  memset(body, ' ', n);
+  assay_value *v = NULL;
+  expect_error(assay_client_request(&v, c, "POST", "/v1/projects", body, n), ASSAY_ERR_AUTH,
+               401);
+  expect_error(assay_client_request(&v, c, "POST", "/v1/nowhere", body, 100), ASSAY_ERR_NOT_FOUND,
+               404);
+  free(body);
+  assay_client_free(c);
+}
+
 typedef struct worker_arg {
   int ok;
 } worker_arg;
@@ -553,6 +591,72 @@ static void test_retry_statuses(void **state) {
   assert_int_equal(assay_error_last()->http_status, 501);
   assay_client_free(c);
   assert_int_equal(fake_stop(&f), 1);
+
+  /* a POST may have acted before a 500/502/504: it is not repeated */
+  int post_script[] = {500, 200};
+  fake_server g = {0};
+  g.statuses = post_script;
+  g.nstatuses = 2;
+  fake_start(&g);
+  snprintf(u, sizeof u, "http://127.0.0.1:%d", g.port);
+  c = client_for(u, SECRET_KEY, 5);
+  assert_true(assay_client_request(&v, c, "POST", "/v1/projects", "{}", 2) < 0);
+  assert_int_equal(assay_error_last()->http_status, 500);
+  assay_client_free(c);
+  assert_int_equal(fake_stop(&g), 1);
+}
+
+/* channel_timeout bounds the whole call, retries and Retry-After included:
+ * a wait that would end past the deadline is not taken, and the last
+ * answer stands. */
+static void deadline_case(double timeout, int want_requests, double max_elapsed) {
+  static const int script[] = {503};
+  fake_server f = {0};
+  f.statuses = script;
+  f.nstatuses = 1;
+  f.retry_after = 1; /* the first answer asks for 1 s; then backoff 500 ms, ... */
+  fake_start(&f);
+  char u[64];
+  snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
+  assay_client_options o = ASSAY_CLIENT_OPTIONS_INIT;
+  o.domain = u;
+  o.api_key = SECRET_KEY;
+  o.channel_timeout = timeout;
+  o.max_retries = 10;
+  assay_client *c = NULL;
+  assert_int_equal(assay_client_new(&c, &o), 0);
+  assay_value *v = NULL;
+  double t0 = now_s();
+  expect_error(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0),
+               ASSAY_ERR_UNAVAILABLE, 503);
+  double elapsed = now_s() - t0;
+  assay_client_free(c);
+  assert_int_equal(fake_stop(&f), want_requests);
+  assert_true(elapsed < max_elapsed);
+}
+
+static void test_deadline_covers_retries(void **state) {
+  deadline_case(0.8, 1, 0.8);  /* Retry-After 1 s does not fit in 0.8 s */
+  deadline_case(1.3, 2, 1.3);  /* 1 s fits; the next 500 ms does not */
+}
+
+/* What may not reach the request line or an error message. */
+static void test_request_line_and_credentials(void **state) {
+  assay_client *c = client_for(url, admin_token, 0);
+  assay_value *v = NULL;
+  expect_error(assay_client_request(&v, c, "DELETE /v1/projects/x HTTP/1.1\r\nHost: a\r\n\r\nGET",
+                                    "/v1/health", NULL, 0),
+               ASSAY_ERR_CONFIG, -1);
+  expect_error(assay_client_request(&v, c, "GET", "/v1/health HTTP/1.1", NULL, 0),
+               ASSAY_ERR_CONFIG, -1);
+  expect_error(assay_client_request(&v, c, "GET", "/v1/he\r\nalth", NULL, 0), ASSAY_ERR_CONFIG,
+               -1);
+  assay_client_free(c);
+  assay_client_options o = ASSAY_CLIENT_OPTIONS_INIT;
+  o.domain = "http://user:hunter2@127.0.0.1:1";
+  o.api_key = SECRET_KEY;
+  expect_error(assay_client_new(&c, &o), ASSAY_ERR_CONFIG, -1);
+  assert_null(strstr(assay_error_last()->message, "hunter2"));
 }
 
 static void test_bad_domains(void **state) {
@@ -749,6 +853,10 @@ int main(void) {
       cmocka_unit_test(test_retry_after),
       cmocka_unit_test(test_no_retry_on_400),
       cmocka_unit_test(test_retry_statuses),
+      cmocka_unit_test(test_deadline_covers_retries),
+      cmocka_unit_test(test_request_line_and_credentials),
+      cmocka_unit_test(test_body_limit_above_default),
+      cmocka_unit_test(test_anonymous_body_refused_first),
       cmocka_unit_test(test_bad_domains),
       cmocka_unit_test(test_domain_forms),
       cmocka_unit_test(test_tls),

@@ -48,7 +48,7 @@ static int teardown(void **state) {
 /* Send one request as an HTTP caller with `token` (may be NULL). */
 static int send_req(fixture *f, const char *method, const char *path, const char *query,
                     const char *token, const char *body, json_t **out) {
-  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0};
+  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0, 0};
   router_response r;
   router_handle(f->p, &req, &r);
   int status = r.status;
@@ -197,6 +197,43 @@ static void minted_tokens_work_expire_and_revoke(void **state) {
   json_decref(b);
 }
 
+/* A member who is not an organisation admin: a token may not mint a token
+ * that outlives it, nor one for somebody else. */
+static void member_tokens_are_bounded(void **state) {
+  fixture *f = *state;
+  store *s;
+  char token[ASSAY_TOKEN_LEN], id[37];
+  const principal *admin = platform_admin_principal(f->p);
+  assert_int_equal(platform_store_acquire(f->p, &s), ASSAY_OK);
+  assert_int_equal(s->ops->begin(s, 1), ASSAY_OK);
+  assert_int_equal(s->ops->user_insert(s, "member-1", "member", NULL, 0, 1), ASSAY_OK);
+  assert_int_equal(s->ops->member_insert(s, admin->workspace_id, "member-1",
+                                         "WORKSPACE_ROLE_MEMBER"), ASSAY_OK);
+  assert_int_equal(token_mint(s, "member-1", admin->workspace_id, "short",
+                              assay__now() + 3 * 86400, token, id), ASSAY_OK);
+  assert_int_equal(s->ops->commit(s), ASSAY_OK);
+  platform_store_release(f->p, s);
+
+  json_t *b;
+  assert_int_equal(send_req(f, "POST", "/v1/api-tokens", NULL, token,
+                            "{\"name\":\"long\",\"expires_in_days\":3650}", &b), 403);
+  assert_string_equal(err_name(b), "PermissionDeniedError");
+  assert_non_null(strstr(err_message(b), "outlive"));
+  json_decref(b);
+  assert_int_equal(send_req(f, "POST", "/v1/api-tokens", NULL, token,
+                            "{\"name\":\"shorter\",\"expires_in_days\":2}", &b), 201);
+  json_decref(b);
+  char other[256];
+  snprintf(other, sizeof other, "{\"name\":\"x\",\"expires_in_days\":1,\"user_id\":\"%s\"}",
+           admin->user_id);
+  assert_int_equal(send_req(f, "POST", "/v1/api-tokens", NULL, token, other, &b), 403);
+  json_decref(b);
+  /* the organisation admin is not bounded */
+  assert_int_equal(send_req(f, "POST", "/v1/api-tokens", NULL, f->token,
+                            "{\"name\":\"long\",\"expires_in_days\":3650}", &b), 201);
+  json_decref(b);
+}
+
 static void projects_crud(void **state) {
   fixture *f = *state;
   json_t *b;
@@ -270,6 +307,12 @@ static void bad_inputs(void **state) {
   expect_error(f, "POST", "/v1/projects",
                "{\"name\":\"  \",\"description\":\"d\",\"model_task\":\"MODEL_TASK_RANKING\"}",
                400, "ConfigError", "must not be empty");
+  expect_error(f, "POST", "/v1/projects",
+               "{\"name\":\"a\\r\\nb\",\"description\":\"d\",\"model_task\":\"MODEL_TASK_RANKING\"}",
+               400, "ConfigError", "control characters");
+  expect_error(f, "POST", "/v1/projects",
+               "{\"name\":\"\\n\",\"description\":\"d\",\"model_task\":\"MODEL_TASK_RANKING\"}",
+               400, "ConfigError", "control characters");
   expect_error(f, "POST", "/v1/projects", P(",\"colour\":\"red\""), 400, "ConfigError",
                "unknown field 'colour'");
   expect_error(f, "POST", "/v1/projects", P(",\"profiling_config\":\"x\""), 400, "ConfigError",
@@ -282,6 +325,9 @@ static void bad_inputs(void **state) {
   expect_error(f, "GET", "/v2/projects", NULL, 404, "NotFoundError", NULL);
   expect_error(f, "GET", "/v1/projects/a%2Fb", NULL, 404, "NotFoundError", NULL);
   expect_error(f, "GET", "/v1/projects/%zz", NULL, 404, "NotFoundError", NULL);
+  /* ids and paths that are not UTF-8 still get a JSON error body */
+  expect_error(f, "GET", "/v1/projects/%FF%FE", NULL, 404, "NotFoundError", "not found");
+  expect_error(f, "GET", "/v1/\xff\xc0", NULL, 404, "NotFoundError", "no route");
   expect_error(f, "PUT", "/v1/projects", NULL, 405, "MethodNotAllowedError", "GET, POST");
   expect_error(f, "PATCH", "/v1/health", NULL, 405, "MethodNotAllowedError", NULL);
 
@@ -292,7 +338,7 @@ static void bad_inputs(void **state) {
   expect_error(f, "POST", "/v1/projects", P(""), 409, "ConflictError", "already exists");
 
   /* 405 carries the Allow list */
-  router_request req = {"PUT", "/v1/projects", NULL, f->token, NULL, NULL, 0};
+  router_request req = {"PUT", "/v1/projects", NULL, f->token, NULL, NULL, 0, 0};
   router_response r;
   router_handle(f->p, &req, &r);
   assert_string_equal(r.allow, "GET, POST");
@@ -329,7 +375,7 @@ static void concurrent_first_open(void **state) {
                  "{\"name\":\"p%d-%d\",\"description\":\"\",\"model_task\":"
                  "\"MODEL_TASK_REGRESSION\"}", i, k);
         router_request req = {"POST", "/v1/projects", NULL, NULL, platform_admin_principal(p),
-                              body, strlen(body)};
+                              body, strlen(body), 0};
         router_response r;
         router_handle(p, &req, &r);
         if (r.status != 201) bad++;
@@ -377,6 +423,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(health_needs_no_token, setup, teardown),
     cmocka_unit_test_setup_teardown(tokens_are_checked, setup, teardown),
     cmocka_unit_test_setup_teardown(minted_tokens_work_expire_and_revoke, setup, teardown),
+    cmocka_unit_test_setup_teardown(member_tokens_are_bounded, setup, teardown),
     cmocka_unit_test_setup_teardown(projects_crud, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_inputs, setup, teardown),
     cmocka_unit_test_setup_teardown(oversized_body, setup, teardown),

@@ -317,3 +317,16 @@ def test_processes_share_a_home(daemon_factory, tmp_path):
     out = cli("project", "list", home=home)
     assert names <= {line.split("\t")[1] for line in out.stdout.splitlines()}
     assert a.stop() == 0 and b.stop() == 0
+
+
+def test_cli_token_file(daemon, tmp_path):
+    """--token-file keeps the token out of the process list."""
+    out = cli("--url", daemon.url, "--token-file", str(daemon.home / "admin.token"),
+              "project", "create", "from-file", "--model-task", TASK)
+    assert out.returncode == 0, out.stderr
+    out = cli("--url", daemon.url, "--token-file", str(tmp_path / "missing"), "project", "list")
+    assert out.returncode == 2 and "cannot read the token file" in out.stderr
+    (tmp_path / "wrong").write_text("asy_wrong\n")
+    out = cli("--url", daemon.url, "--token-file", str(tmp_path / "wrong"), "project", "list")
+    assert out.returncode == 1 and out.stderr.startswith("assay: AuthError: ")
+    assert "asy_wrong" not in out.stderr

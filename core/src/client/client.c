@@ -84,8 +84,9 @@ static int options_from_value(const json_t *o, assay_client_options *opts) {
   }
   v = json_object_get(o, "max_retries");
   if (v && !json_is_null(v)) {
-    if (!json_is_integer(v))
-      return assay__err(ASSAY_ERR_CONFIG, "client option max_retries must be an integer");
+    if (!json_is_integer(v) || json_integer_value(v) < -1 || json_integer_value(v) > 10)
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "client option max_retries must be an integer from 0 to 10");
     opts->max_retries = (int)json_integer_value(v);
   }
   return ASSAY_OK;
@@ -264,13 +265,38 @@ static int wrap_out(assay_value **out, json_t *j) {
 
 /* --- operations --------------------------------------------------------------- */
 
+/* An HTTP method is a token: letters only here (GET, POST, ...), so nothing
+ * can be smuggled into the request line. */
+static int check_method(const char *m) {
+  if (!m || !*m) return assay__err(ASSAY_ERR_CONFIG, "method must be given (GET, POST, ...)");
+  size_t n = strlen(m);
+  if (n > 16) return assay__err(ASSAY_ERR_CONFIG, "method is too long (%zu bytes)", n);
+  for (size_t i = 0; i < n; i++)
+    if (!((m[i] >= 'A' && m[i] <= 'Z') || (m[i] >= 'a' && m[i] <= 'z')))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "method must be letters only (GET, POST, DELETE, ...)");
+  return ASSAY_OK;
+}
+
+/* A path is "/v1/..." with no spaces or control characters (escape them). */
+static int check_path(const char *p) {
+  if (!p || p[0] != '/')
+    return assay__err(ASSAY_ERR_CONFIG, "path must start with '/'");
+  for (const unsigned char *c = (const unsigned char *)p; *c; c++)
+    if (*c <= ' ' || *c == 0x7f)
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "path must not contain spaces or control characters; percent-encode "
+                        "them");
+  return ASSAY_OK;
+}
+
 int assay_client_request(assay_value **out, assay_client *c, const char *method,
                          const char *path, const char *body, size_t body_len) {
-  if (!method || !*method) return assay__err(ASSAY_ERR_CONFIG, "method must be given");
-  if (!path || path[0] != '/')
-    return assay__err(ASSAY_ERR_CONFIG, "path must start with '/'; got '%s'", path ? path : "");
+  int rc = check_method(method);
+  if (!rc) rc = check_path(path);
+  if (rc) return rc;
   json_t *resp = NULL;
-  int rc = call_raw(c, method, path, body, body ? body_len : 0, &resp);
+  rc = call_raw(c, method, path, body, body ? body_len : 0, &resp);
   if (rc) return rc;
   return wrap_out(out, resp ? resp : json_null());
 }

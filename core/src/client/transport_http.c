@@ -2,8 +2,9 @@
  * client, guarded by a mutex, that sends a request to assayd and reads back
  * the status and JSON body.
  *
- * Timeouts come from channel_timeout; 429/500/502/503/504 are retried with
- * exponential backoff (honouring Retry-After); nothing else is retried. The
+ * channel_timeout bounds each whole request, retries included; 429 and 503
+ * are retried with exponential backoff (honouring Retry-After), and so are
+ * 500/502/504 for methods safe to repeat; nothing else is retried. The
  * TLS options of the client (CA bundle, client certificate, asserted host
  * name) are wired into curl. The API key only ever travels in the
  * Authorization header: it is never part of a URL, an error message or a
@@ -77,8 +78,21 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
   return n;
 }
 
-static int is_retryable(long status) {
-  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+/* 429 and 503 mean the request was not processed: any method may retry.
+ * 500/502/504 may come after the server acted, so only methods that are
+ * safe to repeat retry on them (a repeated POST could create twice). */
+static int is_retryable(long status, const char *method) {
+  if (status == 429 || status == 503) return 1;
+  if (status != 500 && status != 502 && status != 504) return 0;
+  return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+         strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0 ||
+         strcmp(method, "OPTIONS") == 0;
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static void sleep_ms(long ms) {
@@ -150,9 +164,13 @@ static int http_request(transport *t, const char *method, const char *path, cons
   CURL *curl = h->curl;
   curl_easy_setopt(curl, CURLOPT_URL, url);
   set_method(curl, method, body, body_len);
+  /* channel_timeout bounds the whole request, retries and waits included. */
+  long deadline = now_ms() + h->timeout_ms;
   for (int attempt = 0;; attempt++) {
     http_buffer buf = {0};
     h->errbuf[0] = '\0';
+    long left = deadline - now_ms();
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
     CURLcode cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
@@ -176,10 +194,13 @@ static int http_request(transport *t, const char *method, const char *path, cons
     }
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-    if (is_retryable(code) && attempt < h->max_retries) {
-      free(buf.data);
-      sleep_ms(backoff_ms(curl, attempt));
-      continue;
+    if (is_retryable(code, method) && attempt < h->max_retries) {
+      long wait = backoff_ms(curl, attempt);
+      if (now_ms() + wait < deadline) { /* else the last answer stands */
+        free(buf.data);
+        sleep_ms(wait);
+        continue;
+      }
     }
     decode_answer(code, &buf, status, resp);
     free(buf.data);
@@ -217,6 +238,14 @@ static void strip_trailing_slashes(char *s) {
 static int make_base(char **out, const char *domain, int disable_tls) {
   const char *scheme = "";
   const char *sep = strstr(domain, "://");
+  /* Credentials in the URL ("user:secret@host") would travel into every
+   * error message: refuse them, without echoing the domain. */
+  const char *host = sep ? sep + 3 : domain;
+  size_t authority = strcspn(host, "/?#");
+  if (memchr(host, '@', authority))
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "domain must not carry credentials (user:password@); pass the API "
+                      "token as api_key");
   if (sep) {
     size_t n = (size_t)(sep - domain);
     if (!((n == 4 && strncasecmp(domain, "http", 4) == 0) ||

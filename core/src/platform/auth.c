@@ -29,6 +29,7 @@ int auth_principal(store *s, const char *token, principal *out) {
   snprintf(out->user_id, sizeof out->user_id, "%s", row.user_id);
   snprintf(out->workspace_id, sizeof out->workspace_id, "%s", row.workspace_id);
   snprintf(out->token_id, sizeof out->token_id, "%s", row.id);
+  out->token_expires_at = row.expires_at;
   out->is_org_admin = row.user_is_org_admin;
   return ASSAY_OK;
 }

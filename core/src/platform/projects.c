@@ -13,18 +13,24 @@ static const char *const project_fields[] = {
   "name", "description", "model_task", "use_case", "ethical_consideration",
   "profiling_config", "general_access_role", "run_time_info", NULL};
 
-static int check_text(const char *field, const char *v, size_t max, int allow_empty) {
-  size_t n = strlen(v);
-  if (!allow_empty) {
-    size_t i = 0;
-    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
-    if (i == n) return assay__err(ASSAY_ERR_CONFIG, "%s must not be empty", field);
-  }
+/* Text fields: at most `max` bytes. A single-line field (a name) must have
+ * something besides white space and no control characters at all; a
+ * multi-line one (a description) may hold line breaks and tabs. */
+static int check_text(const char *field, const char *v, size_t max, int single_line) {
+  size_t n = strlen(v), i = 0;
   if (n > max)
     return assay__err(ASSAY_ERR_CONFIG, "%s must be at most %zu bytes; got %zu", field, max, n);
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)v[i] < 0x20 && v[i] != '\n' && v[i] != '\t' && v[i] != '\r')
-      return assay__err(ASSAY_ERR_CONFIG, "%s must not contain control characters", field);
+  if (single_line) {
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i == n) return assay__err(ASSAY_ERR_CONFIG, "%s must not be empty or blank", field);
+  }
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    int allowed = !single_line && (c == '\n' || c == '\t' || c == '\r');
+    if ((c < 0x20 || c == 0x7f) && !allowed)
+      return assay__err(ASSAY_ERR_CONFIG, "%s must not contain control characters%s", field,
+                        single_line ? " (it is one line of text)" : "");
+  }
   return ASSAY_OK;
 }
 
@@ -43,11 +49,11 @@ int h_projects_create(route_ctx *c) {
   if (!rc) rc = body_string(b, "general_access_role", 0, &role);
   if (!rc) rc = body_object(b, "profiling_config", &profiling);
   if (!rc) rc = body_object(b, "run_time_info", &run_time);
-  if (!rc) rc = check_text("name", name, PROJECT_NAME_MAX, 0);
-  if (!rc) rc = check_text("description", description, PROJECT_DESCRIPTION_MAX, 1);
-  if (!rc && use_case) rc = check_text("use_case", use_case, PROJECT_DESCRIPTION_MAX, 1);
+  if (!rc) rc = check_text("name", name, PROJECT_NAME_MAX, 1);
+  if (!rc) rc = check_text("description", description, PROJECT_DESCRIPTION_MAX, 0);
+  if (!rc && use_case) rc = check_text("use_case", use_case, PROJECT_DESCRIPTION_MAX, 0);
   if (!rc && ethical)
-    rc = check_text("ethical_consideration", ethical, PROJECT_DESCRIPTION_MAX, 1);
+    rc = check_text("ethical_consideration", ethical, PROJECT_DESCRIPTION_MAX, 0);
   if (!rc) rc = enum_check("model_task", model_task, enum_model_tasks);
   if (!rc) rc = enum_check("general_access_role", role, enum_actor_roles);
   if (rc) return rc;

@@ -237,23 +237,20 @@ static int parse_body(const router_request *req, json_t **out) {
   return ASSAY_OK;
 }
 
-static int dispatch(assay_platform *p, const router_request *req, router_response *resp) {
+/* Find the route for method + path; fills params (caller frees) and, for a
+ * known path with another method, resp->allow. */
+static int find_route(const router_request *req, router_response *resp, const route **out,
+                      char **out_params) {
   const char *method = req->method ? req->method : "";
   const char *path = req->path ? req->path : "";
-  route_ctx c;
-  memset(&c, 0, sizeof c);
-  c.platform = p;
-  c.req = req;
-  c.resp = resp;
-
-  const route *found = NULL;
   char allow[64] = "";
-  for (size_t i = 0; i < N_ROUTES && !found; i++) {
+  *out = NULL;
+  for (size_t i = 0; i < N_ROUTES && !*out; i++) {
     char *params[ROUTE_MAX_PARAMS] = {0};
     if (!match(routes[i].pub.pattern, path, params)) continue;
     if (strcmp(routes[i].pub.method, method) == 0) {
-      found = &routes[i];
-      memcpy(c.params, params, sizeof params);
+      *out = &routes[i];
+      memcpy(out_params, params, sizeof params);
     } else {
       for (int k = 0; k < ROUTE_MAX_PARAMS; k++) free(params[k]);
       size_t used = strlen(allow);
@@ -261,26 +258,45 @@ static int dispatch(assay_platform *p, const router_request *req, router_respons
                routes[i].pub.method);
     }
   }
-  int rc;
-  if (!found && *allow) {
+  if (*out) return ASSAY_OK;
+  if (*allow) {
     snprintf(resp->allow, sizeof resp->allow, "%s", allow);
     return assay__err(ASSAY_ERR_METHOD_NOT_ALLOWED, "%s is not allowed on %s; allowed: %s",
                       method, path, allow);
   }
-  if (!found)
-    return assay__err(ASSAY_ERR_NOT_FOUND, "no route for %s %s (the API lives under /%s)",
-                      method, path, ASSAY_API_VERSION);
+  return assay__err(ASSAY_ERR_NOT_FOUND, "no route for %s %s (the API lives under /%s)",
+                    method, path, ASSAY_API_VERSION);
+}
 
-  if (req->body_len > platform_max_body(p)) {
-    rc = assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
-                    "request body is %zu bytes; the limit is %zu bytes", req->body_len,
-                    platform_max_body(p));
-    goto done;
+int router_precheck(assay_platform *p, const router_request *req, router_response *resp) {
+  memset(resp, 0, sizeof *resp);
+  assay_error_clear();
+  const route *found;
+  char *params[ROUTE_MAX_PARAMS] = {0};
+  int rc = find_route(req, resp, &found, params);
+  for (int k = 0; k < ROUTE_MAX_PARAMS; k++) free(params[k]);
+  if (!rc && found->pub.needs_auth && !req->principal) {
+    store *s = NULL;
+    principal who;
+    rc = platform_store_acquire(p, &s);
+    if (!rc) rc = auth_principal(s, req->token, &who);
+    platform_store_release(p, s);
   }
-  if (method_has_body(method)) {
-    rc = parse_body(req, &c.body);
-    if (rc) goto done;
-  }
+  if (rc) answer_error(resp);
+  return rc;
+}
+
+static int dispatch(assay_platform *p, const router_request *req, router_response *resp) {
+  route_ctx c;
+  memset(&c, 0, sizeof c);
+  c.platform = p;
+  c.req = req;
+  c.resp = resp;
+  const route *found;
+  int rc = find_route(req, resp, &found, c.params);
+  if (rc) return rc;
+
+  /* Who is calling comes first: an anonymous caller learns nothing else. */
   principal who;
   c.who = req->principal; /* the embedded admin on the local transport */
   rc = platform_store_acquire(p, &c.store);
@@ -289,6 +305,16 @@ static int dispatch(assay_platform *p, const router_request *req, router_respons
     rc = auth_principal(c.store, req->token, &who);
     if (rc) goto done;
     c.who = &who;
+  }
+  size_t limit = req->max_body ? req->max_body : platform_max_body(p);
+  if (req->body_len > limit) {
+    rc = assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
+                    "request body is %zu bytes; the limit is %zu bytes", req->body_len, limit);
+    goto done;
+  }
+  if (method_has_body(req->method)) {
+    rc = parse_body(req, &c.body);
+    if (rc) goto done;
   }
   rc = found->fn(&c);
 done:

@@ -12,6 +12,7 @@
 #define ASSAY_ROUTER_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "assay/server.h"
 
@@ -22,6 +23,7 @@ typedef struct principal {
   char user_id[37];
   char workspace_id[37];
   char token_id[37];   /* "" for the embedded admin */
+  int64_t token_expires_at; /* the calling token's expiry; 0: never/none */
   int is_org_admin;
 } principal;
 
@@ -33,6 +35,7 @@ typedef struct router_request {
   const principal *principal;  /* pre-authenticated caller (local), or NULL  */
   const char *body;            /* raw body bytes (JSON text), or NULL        */
   size_t body_len;
+  size_t max_body;             /* body limit; 0: the platform's default      */
 } router_request;
 
 typedef struct router_response {
@@ -44,6 +47,13 @@ typedef struct router_response {
 /* Handle one request. Always fills `resp` (errors become error bodies). */
 void router_handle(assay_platform *platform, const router_request *req,
                    router_response *resp);
+/* Before a body is read: does the route exist, accept the method, and (if
+ * it needs one) does the token authenticate? Returns 0 to go on; otherwise
+ * fills `resp` with the error answer (the server sends it without
+ * buffering the body, so anonymous callers cannot make it hold memory). */
+int router_precheck(assay_platform *platform, const router_request *req,
+                    router_response *resp);
+
 /* Release what router_handle() put in `resp`. */
 void router_response_clear(router_response *resp);
 

@@ -56,6 +56,15 @@ int h_api_tokens_create(route_ctx *c) {
 
   char token[ASSAY_TOKEN_LEN], id[37];
   int64_t now = assay__now(), expires = now + (int64_t)days * 86400;
+  /* A short-lived token must not mint itself a long-lived one. */
+  if (!c->who->is_org_admin && c->who->token_expires_at && expires > c->who->token_expires_at) {
+    char when[32];
+    assay__rfc3339(when, c->who->token_expires_at);
+    return assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                      "a new token may not outlive the token that creates it (which expires "
+                      "at %s); ask for fewer expires_in_days, or an organisation admin",
+                      when);
+  }
   store *s = c->store;
   rc = s->ops->begin(s, 1);
   if (!rc) rc = s->ops->user_exists(s, user_id, NULL);

@@ -34,6 +34,12 @@
  * more than this much over the limit: then the connection is answered at
  * once, or closed. */
 #define HTTPD_DISCARD_MAX ((unsigned long long)64 << 20)
+/* A refused request (unknown route, bad token) with a declared body larger
+ * than this is answered at once; a smaller body is read and dropped first,
+ * so that clients that send before they read still see the answer. */
+#define HTTPD_EARLY_ANSWER ((unsigned long long)64 << 10)
+/* At most this many connections at once (MHD's own default is ~1000). */
+#define HTTPD_CONNECTION_LIMIT 256u
 /* How long assay_server_stop() waits for requests in flight. */
 #define HTTPD_STOP_GRACE_MS 4000L
 
@@ -63,6 +69,8 @@ typedef struct request_state {
   int too_large;
   unsigned long long dropped; /* bytes of an oversized body dropped so far */
   int started; /* the headers-only first call has happened */
+  router_response rejected; /* status != 0: refused before the body (route or
+                               token); the body is dropped, this is answered */
 } request_state;
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
@@ -89,6 +97,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   free(st->path);
   free(st->query);
   free(st->body);
+  router_response_clear(&st->rejected);
   free(st);
   pthread_mutex_lock(&s->lock);
   if (s->in_flight > 0) s->in_flight--;
@@ -150,10 +159,13 @@ static const char *bearer_token(struct MHD_Connection *conn) {
   return h;
 }
 
-static int append_body(request_state *st, const char *data, size_t n) {
+/* Append to the body; the caller has checked len + n <= limit, and the
+ * buffer never grows past limit + 1. */
+static int append_body(request_state *st, const char *data, size_t n, size_t limit) {
   if (st->len + n + 1 > st->cap) {
     size_t cap = st->cap ? st->cap : 4096;
     while (cap < st->len + n + 1) cap *= 2;
+    if (cap > limit + 1) cap = limit + 1;
     char *p = realloc(st->body, cap);
     if (!p) return -1;
     st->body = p;
@@ -179,19 +191,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     st->started = 1;
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long declared = 0;
     if (cl) {
       char *end = NULL;
       errno = 0;
-      unsigned long long n = strtoull(cl, &end, 10);
-      if (errno == 0 && end != cl && n > s->max_body) {
-        if (n - s->max_body > HTTPD_DISCARD_MAX) return send_too_large(conn, s->max_body);
-        st->too_large = 1; /* drop the body as it comes, answer 413 at its end */
+      declared = strtoull(cl, &end, 10);
+      if (errno != 0 || end == cl) declared = 0;
+    }
+    /* Route and token are checked before any body is kept: a caller
+     * without a valid token cannot make the server hold its body. */
+    router_request pre = {0};
+    pre.method = method;
+    pre.path = st->path ? st->path : url;
+    pre.query = st->query;
+    pre.token = bearer_token(conn);
+    if (router_precheck(s->platform, &pre, &st->rejected) != 0) {
+      assay_error_clear();
+      if (declared > HTTPD_EARLY_ANSWER) { /* answer now; MHD closes after */
+        enum MHD_Result ret =
+            send_json(conn, st->rejected.status, st->rejected.body, st->rejected.allow);
+        return ret;
       }
+      return MHD_YES; /* drop the (small) body, answer at its end */
+    }
+    if (declared > s->max_body) {
+      if (declared - s->max_body > HTTPD_DISCARD_MAX) return send_too_large(conn, s->max_body);
+      st->too_large = 1; /* drop the body as it comes, answer 413 at its end */
     }
     return MHD_YES;
   }
   if (*upload_data_size > 0) {
     /* A piece of the body: keep it while under the limit, else drop it. */
+    if (st->rejected.status) {
+      st->dropped += *upload_data_size;
+      *upload_data_size = 0;
+      return st->dropped > HTTPD_EARLY_ANSWER ? MHD_NO : MHD_YES;
+    }
     if (!st->too_large && st->len + *upload_data_size > s->max_body) {
       st->too_large = 1;
       free(st->body);
@@ -201,13 +236,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->too_large) {
       st->dropped += *upload_data_size;
       if (st->dropped > HTTPD_DISCARD_MAX) return MHD_NO; /* endless body: hang up */
-    } else if (append_body(st, upload_data, *upload_data_size) != 0) {
+    } else if (append_body(st, upload_data, *upload_data_size, s->max_body) != 0) {
       return MHD_NO;
     }
     *upload_data_size = 0;
     return MHD_YES;
   }
   /* Called once more after the body ends (or with no body): answer. */
+  if (st->rejected.status)
+    return send_json(conn, st->rejected.status, st->rejected.body, st->rejected.allow);
   if (st->too_large) return send_too_large(conn, s->max_body);
 
   router_request req = {0};
@@ -217,6 +254,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   req.token = bearer_token(conn);
   req.body = st->body;
   req.body_len = st->len;
+  req.max_body = s->max_body;
   router_response resp = {0};
   router_handle(s->platform, &req, &resp);
   enum MHD_Result ret = send_json(conn, resp.status, resp.body, resp.allow);
@@ -375,6 +413,7 @@ int assay_server_start(assay_server **out, assay_platform *platform,
       MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
       MHD_OPTION_THREAD_POOL_SIZE, threads,
       MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+      MHD_OPTION_CONNECTION_LIMIT, HTTPD_CONNECTION_LIMIT,
       MHD_OPTION_URI_LOG_CALLBACK, on_uri, (void *)s,
       MHD_OPTION_NOTIFY_COMPLETED, on_completed, (void *)s,
       MHD_OPTION_ARRAY, want_tls ? tls_opts : tls_opts + 2,
