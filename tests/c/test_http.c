@@ -202,6 +202,16 @@ static int fake_stop(fake_server *f) {
   return f->requests;
 }
 
+/* Start `f` answering the statuses of `script` and open a client to it. */
+static assay_client *fake_client(fake_server *f, const int *script, int n, double timeout) {
+  f->statuses = script;
+  f->nstatuses = n;
+  fake_start(f);
+  char u[64];
+  snprintf(u, sizeof u, "http://127.0.0.1:%d", f->port);
+  return client_for(u, SECRET_KEY, timeout);
+}
+
 /* --- fixtures ------------------------------------------------------------------ */
 
 static int start_server(assay_server **out, char *u, size_t usize, size_t max_body) {
@@ -484,12 +494,7 @@ static void test_timeout(void **state) {
 static void test_retry_then_success(void **state) {
   static const int script[] = {503, 503, 200};
   fake_server f = {0};
-  f.statuses = script;
-  f.nstatuses = 3;
-  fake_start(&f);
-  char u[64];
-  snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
-  assay_client *c = client_for(u, SECRET_KEY, 5);
+  assay_client *c = fake_client(&f, script, 3, 5);
   assay_value *v = NULL;
   double t0 = now_s();
   assert_int_equal(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0), 0);
@@ -526,13 +531,8 @@ static void test_retry_gives_up(void **state) {
 static void test_retry_after(void **state) {
   static const int script[] = {503, 200};
   fake_server f = {0};
-  f.statuses = script;
-  f.nstatuses = 2;
   f.retry_after = 1;
-  fake_start(&f);
-  char u[64];
-  snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
-  assay_client *c = client_for(u, SECRET_KEY, 5);
+  assay_client *c = fake_client(&f, script, 2, 5);
   assay_value *v = NULL;
   double t0 = now_s();
   assert_int_equal(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0), 0);
@@ -547,12 +547,7 @@ static void test_retry_after(void **state) {
 static void test_no_retry_on_400(void **state) {
   static const int script[] = {400, 200};
   fake_server f = {0};
-  f.statuses = script;
-  f.nstatuses = 2;
-  fake_start(&f);
-  char u[64];
-  snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
-  assay_client *c = client_for(u, SECRET_KEY, 5);
+  assay_client *c = fake_client(&f, script, 2, 5);
   assay_value *v = NULL;
   expect_error(assay_client_request(&v, c, "POST", "/v1/projects", "{}", 2), ASSAY_ERR_CONFIG,
                400);
@@ -566,12 +561,7 @@ static void test_retry_statuses(void **state) {
   for (size_t i = 0; i < sizeof retryable / sizeof retryable[0]; i++) {
     int script[] = {retryable[i], 200};
     fake_server f = {0};
-    f.statuses = script;
-    f.nstatuses = 2;
-    fake_start(&f);
-    char u[64];
-    snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
-    assay_client *c = client_for(u, SECRET_KEY, 5);
+    assay_client *c = fake_client(&f, script, 2, 5);
     assay_value *v = NULL;
     assert_int_equal(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0), 0);
     assay_value_free(v);
@@ -580,12 +570,7 @@ static void test_retry_statuses(void **state) {
   }
   int script[] = {501, 200};
   fake_server f = {0};
-  f.statuses = script;
-  f.nstatuses = 2;
-  fake_start(&f);
-  char u[64];
-  snprintf(u, sizeof u, "http://127.0.0.1:%d", f.port);
-  assay_client *c = client_for(u, SECRET_KEY, 5);
+  assay_client *c = fake_client(&f, script, 2, 5);
   assay_value *v = NULL;
   assert_true(assay_client_request(&v, c, "GET", "/v1/health", NULL, 0) < 0);
   assert_int_equal(assay_error_last()->http_status, 501);
@@ -595,11 +580,7 @@ static void test_retry_statuses(void **state) {
   /* a POST may have acted before a 500/502/504: it is not repeated */
   int post_script[] = {500, 200};
   fake_server g = {0};
-  g.statuses = post_script;
-  g.nstatuses = 2;
-  fake_start(&g);
-  snprintf(u, sizeof u, "http://127.0.0.1:%d", g.port);
-  c = client_for(u, SECRET_KEY, 5);
+  c = fake_client(&g, post_script, 2, 5);
   assert_true(assay_client_request(&v, c, "POST", "/v1/projects", "{}", 2) < 0);
   assert_int_equal(assay_error_last()->http_status, 500);
   assay_client_free(c);

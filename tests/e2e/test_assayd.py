@@ -11,7 +11,6 @@ import http.client
 import json
 import os
 import re
-import select
 import signal
 import socket
 import stat
@@ -19,10 +18,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-from e2e_support import ASSAY, ASSAYD, Daemon
+from assayd_process import ASSAY, ASSAYD, Assayd
 
 TASK = "MODEL_TASK_BINARY_CLASSIFICATION"
 
@@ -32,7 +30,7 @@ def daemon_factory(tmp_path):
     started = []
 
     def start(home=None, *args, command=None):
-        d = Daemon(home or tmp_path / "home", *args, command=command)
+        d = Assayd(home or tmp_path / "home", *args, command=command)
         started.append(d)
         return d
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from e2e_support import BUILD_DIR, Daemon
+from assayd_process import BUILD_DIR, Assayd
 
 sys.path.insert(0, str(BUILD_DIR / "python"))
 import assay  # noqa: E402
@@ -30,7 +30,7 @@ io.write(string.format("%s\n%s\n%s %s %s\n%s\n", table.concat(names, ","), made.
 
 @pytest.fixture
 def daemon(tmp_path):
-    d = Daemon(tmp_path / "home")
+    d = Assayd(tmp_path / "home")
     yield d
     assert d.stop() == 0
 

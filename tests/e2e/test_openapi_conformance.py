@@ -9,12 +9,6 @@ spec's schema for that status with jsonschema. A static check makes sure every
 status the spec documents has a case here, so the two cannot drift apart.
 """
 import json
-import os
-import re
-import selectors
-import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -22,15 +16,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from assayd_process import Assayd
 from openapi_spec_validator import validate as validate_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "docs" / "api" / "openapi.json"
-BUILD = Path(os.environ.get("ASSAY_BUILD_DIR") or ROOT / "build")
-ASSAYD = BUILD / "core" / "tools" / "assayd"
 MAX_BODY = 64 * 1024  # the server's body limit in this test (--max-body)
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-LISTENING = re.compile(r"assayd listening on (http://127\.0\.0\.1:(\d+)) \(home (.*)\)")
 
 # Documented statuses that no request can produce yet, with the reason.
 UNREACHABLE = {
@@ -139,35 +131,12 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    assert ASSAYD.is_file(), f"{ASSAYD} is missing: build first (scripts/setup), or set ASSAY_BUILD_DIR"
-    home = tmp_path_factory.mktemp("home")
-    log = open(home.parent / "assayd.stderr", "w+b")
-    proc = subprocess.Popen([str(ASSAYD), "--home", str(home), "--listen", "127.0.0.1:0",
-                             "--max-body", str(MAX_BODY)],
-                            stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
+    server = Assayd(tmp_path_factory.mktemp("home"), "--max-body", str(MAX_BODY))
     try:
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        assert sel.select(timeout=30), "assayd printed nothing within 30 s"
-        line = proc.stdout.readline().decode()
-        m = LISTENING.match(line.strip())
-        if not m:
-            log.seek(0)
-            pytest.fail(f"unexpected first line from assayd: {line!r}; stderr: {log.read()!r}")
-        token = (home / "admin.token").read_text().strip()
-        yield Api(m.group(1), token)
+        yield Api(server.url, server.token)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            pytest.fail("assayd did not stop within 15 s of SIGTERM")
-        log.seek(0)
-        err = log.read().decode(errors="replace")
-        log.close()
-        assert rc == 0, f"assayd exited {rc} after SIGTERM; stderr: {err}"
+        rc = server.stop(timeout=15)
+        assert rc == 0, f"assayd exited {rc} after SIGTERM; stderr: {server.stderr}"
 
 
 # --- the cases: (method, path, status) -> a function making the request ---

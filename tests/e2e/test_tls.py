@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from e2e_support import BUILD_DIR, Daemon
+from assayd_process import BUILD_DIR, Assayd
 
 sys.path.insert(0, str(BUILD_DIR / "python"))
 import assay  # noqa: E402
@@ -38,7 +38,7 @@ def make_cert(folder, name):
 def tls(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     cert, key = make_cert(folder, NAME)
-    d = Daemon(folder / "home", "--tls-cert", str(cert), "--tls-key", str(key))
+    d = Assayd(folder / "home", "--tls-cert", str(cert), "--tls-key", str(key))
     d.url = "https://127.0.0.1:%d" % d.port
     d.cert, d.key = cert, key
     d.client_cert, d.client_key = make_cert(folder, "client")

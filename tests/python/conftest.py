@@ -9,20 +9,16 @@ PYTHONPATH wins over the build's (one installed in site-packages does not).
 """
 
 import os
-import re
-import select
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-BUILD_DIR = Path(os.environ.get("ASSAY_BUILD_DIR") or Path(__file__).resolve().parents[2] / "build").resolve()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
+from assayd_process import ASSAY as ASSAY_CLI  # noqa: E402
+from assayd_process import BUILD_DIR, Assayd  # noqa: E402
+
 PYTHON_DIR = BUILD_DIR / "python"
-ASSAYD = BUILD_DIR / "core" / "tools" / "assayd"
-ASSAY_CLI = BUILD_DIR / "core" / "tools" / "assay"
 
 _pythonpath = os.environ.get("PYTHONPATH", "").split(os.pathsep)
 if not any(Path(p, "assay", "__init__.py").exists() for p in _pythonpath if p):
@@ -34,9 +30,6 @@ except ImportError as exc:
     raise ImportError("cannot import assay (%s): build it with `ninja -C %s` or set "
                       "ASSAY_BUILD_DIR / PYTHONPATH" % (exc, BUILD_DIR)) from exc
 
-LISTENING = re.compile(r"^assayd listening on (https?)://([^ ]+):(\d+) \(home (.*)\)$")
-
-
 def child_env():
     """Environment for a child Python process that must import the same assay."""
     env = dict(os.environ)
@@ -45,57 +38,14 @@ def child_env():
     return env
 
 
-class Assayd:
-    """A real assayd process on a free loopback port, with its own home."""
+class Server(Assayd):
+    """A real assayd (tests/support/assayd_process.py) with a client factory."""
 
-    def __init__(self, home, *extra_args):
-        if not ASSAYD.exists():
-            pytest.fail("assayd is not built at %s (set ASSAY_BUILD_DIR)" % ASSAYD)
-        self.home = Path(home)
-        self.proc = subprocess.Popen(
-            [str(ASSAYD), "--home", str(self.home), "--listen", "127.0.0.1:0", *extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            line = self._first_line(timeout=30)
-            match = LISTENING.match(line.rstrip("\n"))
-            if not match:
-                raise RuntimeError("assayd did not start: %r" % line)
-            self.port = int(match.group(3))
-            self.url = "http://127.0.0.1:%d" % self.port
-            self.token = (self.home / "admin.token").read_text().strip()
-        except BaseException:
-            self.proc.kill()  # never leave a half-started server behind
-            err = self.proc.communicate()[1]
-            print("assayd stderr:", err, file=sys.stderr)
-            raise
-
-    def _first_line(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
-            if ready:
-                return self.proc.stdout.readline()
-            if self.proc.poll() is not None:
-                break
-        return ""
+    kind = "assayd"
 
     def client(self, api_key=None, **kwargs):
         return assay.Client(self.url, api_key=self.token if api_key is None else api_key,
                             **kwargs)
-
-    def stop(self):
-        """SIGTERM; returns the exit code (the fixture asserts it is 0)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return self.proc.returncode
 
 
 class Embedded:
@@ -113,8 +63,7 @@ class Embedded:
 @pytest.fixture
 def assayd(tmp_path):
     """A running assayd (its own home); stopped with SIGTERM, exit code 0."""
-    server = Assayd(tmp_path / "server-home")
-    server.kind = "assayd"
+    server = Server(tmp_path / "server-home")
     yield server
     assert server.stop() == 0
 
@@ -126,12 +75,12 @@ def start_assayd():
     started = []
 
     def start(home):
-        server = Assayd(home)
+        server = Server(home)
         started.append(server)
         return server
 
     yield start
-    codes = [server.stop() for server in started if server.proc.poll() is None]
+    codes = [server.stop() for server in started if server.running()]
     assert codes == [0] * len(codes)
 
 

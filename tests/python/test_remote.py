@@ -1,7 +1,6 @@
 """Remote only: tokens, transport failures, and several clients of one assayd."""
 
 import json
-import socket
 import subprocess
 import sys
 
