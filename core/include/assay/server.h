@@ -21,7 +21,29 @@ typedef struct assay_server assay_server;
  * the admin user, the default workspace and an API token, which is written
  * to <home>/admin.token with mode 0600. */
 ASSAY_API int assay_platform_open(assay_platform **out, const char *home);
+
+#define ASSAY_PLATFORM_OPTIONS_VERSION 1
+
+typedef struct assay_platform_options {
+  unsigned int version;          /* ASSAY_PLATFORM_OPTIONS_VERSION                */
+  const char *home;              /* NULL: $ASSAY_HOME or ~/.assay                  */
+  const char *secret_key_file;   /* master key for secrets at rest; NULL:
+                                    $ASSAY_SECRET_KEY_FILE, else <home>/secret.key.
+                                    Created (0600) if missing; refused if group-
+                                    or world-accessible                          */
+} assay_platform_options;
+
+#define ASSAY_PLATFORM_OPTIONS_INIT { ASSAY_PLATFORM_OPTIONS_VERSION, NULL, NULL }
+
+/* assay_platform_open() with options (NULL: defaults). */
+ASSAY_API int assay_platform_open_with(assay_platform **out, const assay_platform_options *opts);
 ASSAY_API void assay_platform_free(assay_platform *platform);
+
+/* Re-encrypt every stored secret under a new random master key and replace
+ * the key file (the old key is kept nowhere). Safe while other processes
+ * use the same home: they reload the key when they see it changed. `out`
+ * (may be NULL) receives {"key_id", "secrets_resealed"}. */
+ASSAY_API int assay_platform_rotate_key(assay_value **out, assay_platform *platform);
 /* The absolute home directory of an open platform. */
 ASSAY_API const char *assay_platform_home(const assay_platform *platform);
 

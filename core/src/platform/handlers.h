@@ -29,6 +29,13 @@ int body_check_fields(json_t *body, const char *const *allowed, const char *what
 int body_string(json_t *body, const char *field, int required, const char **out);
 int body_int(json_t *body, const char *field, json_int_t *out);
 int body_object(json_t *body, const char *field, json_t **out);
+/* A text query parameter, percent-decoded (caller frees *out); absent
+ * leaves *out NULL. */
+int query_string(const char *query, const char *name, char **out);
+/* Text fields: at most `max` bytes; a single-line one (a name) must not be
+ * blank and has no control characters; a multi-line one may hold line
+ * breaks and tabs. Errors name `field`. */
+int check_text(const char *field, const char *v, size_t max, int single_line);
 /* A boolean query parameter (true/false/1/0); absent leaves *out. */
 int query_bool(const char *query, const char *name, int *out);
 /* The JSON type name of `j`, for messages. */
@@ -41,6 +48,28 @@ int h_projects_create(route_ctx *c);
 int h_projects_list(route_ctx *c);
 int h_project_get(route_ctx *c);
 int h_project_delete(route_ctx *c);
+/* tokens.c */
 int h_api_tokens_create(route_ctx *c);
+int h_api_tokens_list(route_ctx *c);
+int h_api_token_revoke(route_ctx *c);
+/* people.c: users, workspaces, membership */
+int h_users_list(route_ctx *c);
+int h_users_create(route_ctx *c);
+int h_workspaces_list(route_ctx *c);
+int h_workspaces_create(route_ctx *c);
+int h_workspace_get(route_ctx *c);
+int h_members_list(route_ctx *c);
+int h_members_add(route_ctx *c);
+int h_member_update(route_ctx *c);
+int h_member_remove(route_ctx *c);
+/* integration/integrations.c */
+int h_integrations_list(route_ctx *c);
+int h_integrations_create(route_ctx *c);
+int h_integration_get(route_ctx *c);
+int h_integration_update(route_ctx *c);
+int h_integration_delete(route_ctx *c);
+int h_integration_credentials(route_ctx *c);
+/* admin.c */
+int h_admin_rotate_key(route_ctx *c);
 
 #endif

@@ -21,6 +21,9 @@
 int platform_store_acquire(assay_platform *p, store **out);
 void platform_store_release(assay_platform *p, store *s);
 
+/* The platform's master-key keyring (integration/secrets.h). */
+struct secret_keyring *platform_keyring(assay_platform *p);
+
 /* The largest request body the router accepts. */
 size_t platform_max_body(const assay_platform *p);
 

@@ -13,27 +13,6 @@ static const char *const project_fields[] = {
   "name", "description", "model_task", "use_case", "ethical_consideration",
   "profiling_config", "general_access_role", "run_time_info", NULL};
 
-/* Text fields: at most `max` bytes. A single-line field (a name) must have
- * something besides white space and no control characters at all; a
- * multi-line one (a description) may hold line breaks and tabs. */
-static int check_text(const char *field, const char *v, size_t max, int single_line) {
-  size_t n = strlen(v), i = 0;
-  if (n > max)
-    return assay__err(ASSAY_ERR_CONFIG, "%s must be at most %zu bytes; got %zu", field, max, n);
-  if (single_line) {
-    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
-    if (i == n) return assay__err(ASSAY_ERR_CONFIG, "%s must not be empty or blank", field);
-  }
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)v[i];
-    int allowed = !single_line && (c == '\n' || c == '\t' || c == '\r');
-    if ((c < 0x20 || c == 0x7f) && !allowed)
-      return assay__err(ASSAY_ERR_CONFIG, "%s must not contain control characters%s", field,
-                        single_line ? " (it is one line of text)" : "");
-  }
-  return ASSAY_OK;
-}
-
 /* POST /v1/projects */
 int h_projects_create(route_ctx *c) {
   json_t *b = c->body;

@@ -20,7 +20,25 @@ static const route routes[] = {
   {{"POST", "/v1/projects", 1}, h_projects_create},
   {{"GET", "/v1/projects/{project_id}", 1}, h_project_get},
   {{"DELETE", "/v1/projects/{project_id}", 1}, h_project_delete},
+  {{"GET", "/v1/api-tokens", 1}, h_api_tokens_list},
   {{"POST", "/v1/api-tokens", 1}, h_api_tokens_create},
+  {{"DELETE", "/v1/api-tokens/{token_id}", 1}, h_api_token_revoke},
+  {{"GET", "/v1/users", 1}, h_users_list},
+  {{"POST", "/v1/users", 1}, h_users_create},
+  {{"GET", "/v1/workspaces", 1}, h_workspaces_list},
+  {{"POST", "/v1/workspaces", 1}, h_workspaces_create},
+  {{"GET", "/v1/workspaces/{workspace_id}", 1}, h_workspace_get},
+  {{"GET", "/v1/workspaces/{workspace_id}/members", 1}, h_members_list},
+  {{"POST", "/v1/workspaces/{workspace_id}/members", 1}, h_members_add},
+  {{"PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 1}, h_member_update},
+  {{"DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 1}, h_member_remove},
+  {{"GET", "/v1/workspaces/{workspace_id}/integrations", 1}, h_integrations_list},
+  {{"POST", "/v1/workspaces/{workspace_id}/integrations", 1}, h_integrations_create},
+  {{"GET", "/v1/integrations/{integration_id}", 1}, h_integration_get},
+  {{"PATCH", "/v1/integrations/{integration_id}", 1}, h_integration_update},
+  {{"DELETE", "/v1/integrations/{integration_id}", 1}, h_integration_delete},
+  {{"PUT", "/v1/integrations/{integration_id}/credentials", 1}, h_integration_credentials},
+  {{"POST", "/v1/admin/rotate-key", 1}, h_admin_rotate_key},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -32,6 +50,14 @@ const router_route *router_routes(size_t *count) {
 }
 
 /* --- helpers for handlers ------------------------------------------------ */
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 
 const char *json_type_name(const json_t *j) {
   switch (json_typeof(j)) {
@@ -97,6 +123,63 @@ int body_object(json_t *body, const char *field, json_t **out) {
   return ASSAY_OK;
 }
 
+/* Text fields: at most `max` bytes. A single-line field (a name) must have
+ * something besides white space and no control characters at all; a
+ * multi-line one (a description) may hold line breaks and tabs. */
+int check_text(const char *field, const char *v, size_t max, int single_line) {
+  size_t n = strlen(v), i = 0;
+  if (n > max)
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be at most %zu bytes; got %zu", field, max, n);
+  if (single_line) {
+    while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+    if (i == n) return assay__err(ASSAY_ERR_CONFIG, "%s must not be empty or blank", field);
+  }
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    int allowed = !single_line && (c == '\n' || c == '\t' || c == '\r');
+    if ((c < 0x20 || c == 0x7f) && !allowed)
+      return assay__err(ASSAY_ERR_CONFIG, "%s must not contain control characters%s", field,
+                        single_line ? " (it is one line of text)" : "");
+  }
+  return ASSAY_OK;
+}
+
+int query_string(const char *query, const char *name, char **out) {
+  size_t n = strlen(name);
+  *out = NULL;
+  for (const char *q = query; q && *q;) {
+    const char *end = strchr(q, '&');
+    size_t len = end ? (size_t)(end - q) : strlen(q);
+    if (len > n && strncmp(q, name, n) == 0 && q[n] == '=') {
+      const char *v = q + n + 1;
+      size_t vl = len - n - 1, o = 0;
+      char *text = malloc(vl + 1);
+      if (!text) return assay__nomem();
+      for (size_t i = 0; i < vl; i++) {
+        int hi, lo;
+        if (v[i] == '%' && i + 2 < vl &&
+            (hi = hexval(v[i + 1])) >= 0 && (lo = hexval(v[i + 2])) >= 0) {
+          text[o++] = (char)(hi * 16 + lo);
+          i += 2;
+        } else if (v[i] == '+') {
+          text[o++] = ' ';
+        } else {
+          text[o++] = v[i];
+        }
+      }
+      text[o] = '\0';
+      if (strlen(text) != o) {
+        free(text);
+        return assay__err(ASSAY_ERR_CONFIG, "query parameter %s must not contain NUL", name);
+      }
+      free(*out);
+      *out = text;
+    }
+    q = end ? end + 1 : NULL;
+  }
+  return ASSAY_OK;
+}
+
 int query_bool(const char *query, const char *name, int *out) {
   size_t n = strlen(name);
   for (const char *q = query; q && *q;) {
@@ -117,13 +200,6 @@ int query_bool(const char *query, const char *name, int *out) {
 }
 
 /* --- matching ----------------------------------------------------------- */
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 /* Percent-decode a path segment; NULL if malformed or it decodes to '/',
  * NUL or an empty string. */

@@ -85,3 +85,13 @@ int h_api_tokens_create(route_ctx *c) {
   sodium_memzero(token, sizeof token);
   return c->resp->body ? ASSAY_OK : assay__nomem();
 }
+
+int h_api_tokens_list(route_ctx *c) {
+  (void)c;
+  return assay__err(ASSAY_ERR_INTERNAL, "not implemented yet");
+}
+
+int h_api_token_revoke(route_ctx *c) {
+  (void)c;
+  return assay__err(ASSAY_ERR_INTERNAL, "not implemented yet");
+}

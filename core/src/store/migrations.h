@@ -44,6 +44,36 @@ static const char *const sqlite_migrations[] = {
   "  created_at INTEGER NOT NULL,"
   "  UNIQUE (workspace_id, name));"
   "CREATE INDEX projects_by_workspace ON projects(workspace_id, created_at);",
+
+  /* 2: integrations, their variables, sealed secret values */
+  "CREATE TABLE integrations ("
+  "  id TEXT PRIMARY KEY,"
+  "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+  "  name TEXT NOT NULL,"
+  "  integration_type TEXT NOT NULL,"
+  "  created_by TEXT REFERENCES users(id),"
+  "  created_at INTEGER NOT NULL,"
+  "  updated_at INTEGER NOT NULL,"
+  "  UNIQUE (workspace_id, name));"
+  "CREATE TABLE integration_variables ("
+  "  integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,"
+  "  position INTEGER NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  sensitivity TEXT NOT NULL,"
+  "  value TEXT," /* VARIABLE_SENSITIVITY_PUBLIC only */
+  "  PRIMARY KEY (integration_id, name));"
+  "CREATE TABLE integration_secrets ("
+  "  integration_id TEXT NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  user_id TEXT NOT NULL DEFAULT '',"  /* '' = the workspace value */
+  "  key_id TEXT NOT NULL,"
+  "  sealed BLOB NOT NULL,"              /* nonce || ciphertext */
+  "  updated_at INTEGER NOT NULL,"
+  "  PRIMARY KEY (integration_id, name, user_id),"
+  "  FOREIGN KEY (integration_id, name) REFERENCES integration_variables(integration_id, name)"
+  "    ON DELETE CASCADE);"
+  "CREATE INDEX integration_secrets_by_user ON integration_secrets(user_id);"
+  "CREATE INDEX api_tokens_by_workspace ON api_tokens(workspace_id, user_id);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -13,53 +13,51 @@
 #include "internal.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "store/sqlite_internal.h"
 
 #define BUSY_TIMEOUT_MS 30000
-
-typedef struct sqlite_store {
-  store base;
-  sqlite3 *db;
-  int busy; /* the last failure was contention: worth retrying */
-} sqlite_store;
-
-static sqlite3 *DB(store *s) { return ((sqlite_store *)s)->db; }
 
 static int is_busy(int rc) {
   int primary = rc & 0xff;
   return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
-/* Turn an SQLite failure into an assay error (constraint → conflict). */
-static int fail(store *s, int rc, const char *what) {
+sqlite3 *sqlite_db(store *s) { return ((sqlite_store *)s)->db; }
+#define DB(s) sqlite_db(s)
+
+int sqlite_fail(store *s, int rc, const char *what) {
   sqlite_store *ss = (sqlite_store *)s;
   ss->busy = is_busy(rc);
   if ((rc & 0xff) == SQLITE_CONSTRAINT)
     return assay__err(ASSAY_ERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(ss->db));
   return assay__err(ASSAY_ERR_STORE, "%s: %s", what, sqlite3_errmsg(ss->db));
 }
+#define fail sqlite_fail
 
 static int exec(store *s, const char *sql, const char *what) {
   int rc = sqlite3_exec(DB(s), sql, NULL, NULL, NULL);
   return rc == SQLITE_OK ? ASSAY_OK : fail(s, rc, what);
 }
 
-static int prepare(store *s, sqlite3_stmt **st, const char *sql) {
+int sqlite_prepare(store *s, sqlite3_stmt **st, const char *sql) {
   int rc = sqlite3_prepare_v2(DB(s), sql, -1, st, NULL);
   return rc == SQLITE_OK ? ASSAY_OK : fail(s, rc, "prepare");
 }
+#define prepare sqlite_prepare
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v) {
+void sqlite_bind_text(sqlite3_stmt *st, int i, const char *v) {
   if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
   else sqlite3_bind_null(st, i);
 }
+#define bind_text sqlite_bind_text
 
-/* Step a statement that returns no rows. */
-static int step_done(store *s, sqlite3_stmt *st, const char *what) {
+int sqlite_step_done(store *s, sqlite3_stmt *st, const char *what) {
   int rc = sqlite3_step(st);
   int out = rc == SQLITE_DONE ? ASSAY_OK : fail(s, rc, what);
   sqlite3_finalize(st);
   return out;
 }
+#define step_done sqlite_step_done
 
 /* --- transactions ------------------------------------------------------ */
 
@@ -225,9 +223,10 @@ static int sq_token_insert(store *s, const char *id, const char *user_id,
   return step_done(s, st, "create API token");
 }
 
-static void copy_id(char dst[37], const unsigned char *src) {
-  snprintf(dst, 37, "%s", src ? (const char *)src : "");
+void sqlite_copy_text(char *dst, size_t size, const unsigned char *src) {
+  snprintf(dst, size, "%s", src ? (const char *)src : "");
 }
+#define copy_id(dst, src) sqlite_copy_text(dst, 37, src)
 
 static int sq_token_lookup(store *s, const unsigned char hash[32], token_row *out) {
   sqlite3_stmt *st;
@@ -436,6 +435,17 @@ static const store_ops sqlite_ops = {
   .project_list = sq_project_list,
   .project_child_count = sq_project_child_count,
   .project_delete = sq_project_delete,
+  .integration_insert = sq_integration_insert,
+  .integration_get = sq_integration_get,
+  .integration_list = sq_integration_list,
+  .integration_update = sq_integration_update,
+  .integration_delete = sq_integration_delete,
+  .secret_put = sq_secret_put,
+  .secret_get = sq_secret_get,
+  .secret_delete = sq_secret_delete,
+  .secret_delete_member = sq_secret_delete_member,
+  .secret_names = sq_secret_names,
+  .secret_all = sq_secret_all,
 };
 
 static int migrate(store *s, void *ctx) {

@@ -23,7 +23,18 @@ typedef struct token_row {
   int64_t expires_at;   /* seconds since the epoch; 0 = never */
   int64_t revoked_at;   /* 0 = not revoked */
   int user_is_org_admin;
+  char role[32];        /* the user's role in the token's workspace; "" if none */
 } token_row;
+
+/* One stored secret value, sealed (see integration/secrets.h). */
+typedef struct secret_row {
+  char integration_id[37];
+  char name[257];
+  char user_id[37];       /* "" for a workspace secret */
+  char key_id[17];        /* the master key it was sealed under */
+  unsigned char *sealed;  /* nonce || ciphertext; owned by the row */
+  size_t sealed_len;
+} secret_row;
 
 typedef struct store_ops {
   const char *backend;  /* "sqlite" */
@@ -50,6 +61,21 @@ typedef struct store_ops {
                        const char *role);
   int (*user_exists)(store *s, const char *user_id, int *is_org_admin);
   int (*workspace_exists)(store *s, const char *workspace_id);
+  /* {user_id, username, display_name, is_org_admin, created_at} */
+  int (*user_get)(store *s, const char *user_id, json_t **out);
+  int (*user_list)(store *s, json_t **out);
+  /* {workspace_id, name, created_at} */
+  int (*workspace_get)(store *s, const char *workspace_id, json_t **out);
+  /* Workspaces with "role": the membership role of `user_id` (null if
+   * none). all != 0: every workspace; else only those user_id belongs to. */
+  int (*workspace_list)(store *s, const char *user_id, int all, json_t **out);
+  /* The member's role; NOT_FOUND when user_id is not a member. */
+  int (*member_role)(store *s, const char *workspace_id, const char *user_id, char role[32]);
+  /* [{workspace_id, user_id, username, display_name, role}] by username */
+  int (*member_list)(store *s, const char *workspace_id, json_t **out);
+  int (*member_update)(store *s, const char *workspace_id, const char *user_id, const char *role);
+  int (*member_delete)(store *s, const char *workspace_id, const char *user_id);
+  int (*member_count_role)(store *s, const char *workspace_id, const char *role, int64_t *out);
 
   /* API tokens, by hash. */
   int (*token_insert)(store *s, const char *id, const char *user_id,
@@ -57,6 +83,15 @@ typedef struct store_ops {
                       const unsigned char hash[32], int64_t created_at,
                       int64_t expires_at);
   int (*token_lookup)(store *s, const unsigned char hash[32], token_row *out);
+  int (*token_get)(store *s, const char *token_id, token_row *out);
+  /* [{id, name, user_id, workspace_id, created_at, expires_at, revoked_at,
+   * status}]; NULL filters match all. */
+  int (*token_list)(store *s, const char *workspace_id, const char *user_id, int64_t now,
+                    json_t **out);
+  int (*token_revoke)(store *s, const char *token_id, int64_t now);
+  /* Revoke every token of user_id for workspace_id. */
+  int (*token_revoke_member)(store *s, const char *workspace_id, const char *user_id,
+                             int64_t now);
 
   /* Projects. insert: `project` holds every field of the record. */
   int (*project_insert)(store *s, json_t *project);
@@ -66,7 +101,37 @@ typedef struct store_ops {
   /* How many datasets, models, test runs ... the project still holds. */
   int (*project_child_count)(store *s, const char *project_id, int64_t *out);
   int (*project_delete)(store *s, const char *workspace_id, const char *project_id);
+
+  /* Integrations (sqlite_integrations.c). A record is {integration_id,
+   * workspace_id, name, integration_type, created_by, created_at,
+   * updated_at, variables: [{name, sensitivity, value?}]} where value is
+   * present only for VARIABLE_SENSITIVITY_PUBLIC; secrets live apart. */
+  int (*integration_insert)(store *s, json_t *rec);
+  int (*integration_get)(store *s, const char *integration_id, json_t **out);
+  int (*integration_list)(store *s, const char *workspace_id, json_t **out);
+  /* Replace name, variables and updated_at of an existing integration. */
+  int (*integration_update)(store *s, json_t *rec);
+  int (*integration_delete)(store *s, const char *integration_id);
+
+  /* Sealed secret values; user_id "" is the workspace value. */
+  int (*secret_put)(store *s, const secret_row *row, int64_t now);
+  /* NOT_FOUND when there is none; the caller frees out->sealed. */
+  int (*secret_get)(store *s, const char *integration_id, const char *name,
+                    const char *user_id, secret_row *out);
+  /* NULL name: every variable; NULL user_id: every user and the workspace. */
+  int (*secret_delete)(store *s, const char *integration_id, const char *name,
+                       const char *user_id);
+  /* Delete user_id's member values in every integration of workspace_id. */
+  int (*secret_delete_member)(store *s, const char *workspace_id, const char *user_id);
+  /* Names of the variables of integration_id that user_id has a value for
+   * (a JSON array of strings). */
+  int (*secret_names)(store *s, const char *integration_id, const char *user_id, json_t **out);
+  /* Every sealed value (for key rotation); the caller frees with
+   * secret_rows_free. */
+  int (*secret_all)(store *s, secret_row **rows, size_t *n);
 } store_ops;
+
+void secret_rows_free(secret_row *rows, size_t n);
 
 struct store {
   const store_ops *ops;
