@@ -25,6 +25,11 @@ int auth_principal(store *s, const char *token, principal *out) {
     assay__rfc3339(when, row.expires_at);
     return assay__err(ASSAY_ERR_AUTH, "API token %s expired at %s", row.id, when);
   }
+  /* A token acts in its workspace: a user removed from it loses it. */
+  if (!row.user_is_org_admin && !row.role[0])
+    return assay__err(ASSAY_ERR_AUTH,
+                      "API token %s belongs to a workspace its user is no longer a member of",
+                      row.id);
   memset(out, 0, sizeof *out);
   snprintf(out->user_id, sizeof out->user_id, "%s", row.user_id);
   snprintf(out->workspace_id, sizeof out->workspace_id, "%s", row.workspace_id);

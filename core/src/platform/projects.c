@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "platform/access.h"
 #include "platform/handlers.h"
 
 #define PROJECT_NAME_MAX 256
@@ -13,7 +14,7 @@ static const char *const project_fields[] = {
   "name", "description", "model_task", "use_case", "ethical_consideration",
   "profiling_config", "general_access_role", "run_time_info", NULL};
 
-/* POST /v1/projects */
+/* POST /v1/projects (WORKSPACE_ROLE_MEMBER or above) */
 int h_projects_create(route_ctx *c) {
   json_t *b = c->body;
   const char *name = NULL, *description = NULL, *model_task = NULL, *use_case = NULL,
@@ -51,6 +52,7 @@ int h_projects_create(route_ctx *c) {
   if (!p) return assay__nomem();
   store *s = c->store;
   rc = s->ops->begin(s, 1);
+  if (!rc) rc = access_workspace(s, c->who, c->who->workspace_id, ROLE_MEMBER, NULL);
   if (!rc) rc = s->ops->project_insert(s, p);
   if (!rc) rc = s->ops->commit(s);
   if (rc) {
@@ -79,7 +81,7 @@ int h_project_get(route_ctx *c) {
                                     &c->resp->body);
 }
 
-/* DELETE /v1/projects/{project_id}?force=true */
+/* DELETE /v1/projects/{project_id}?force=true (the owner, or an admin) */
 int h_project_delete(route_ctx *c) {
   int force = 0;
   int rc = query_bool(c->req->query, "force", &force);
@@ -87,8 +89,17 @@ int h_project_delete(route_ctx *c) {
   store *s = c->store;
   json_t *p = NULL;
   int64_t children = 0;
+  workspace_role held = ROLE_NONE;
   rc = s->ops->begin(s, 1);
   if (!rc) rc = s->ops->project_get(s, c->who->workspace_id, c->params[0], &p);
+  /* Members delete their own projects; admins any. */
+  if (!rc) rc = access_workspace(s, c->who, c->who->workspace_id, ROLE_MEMBER, &held);
+  const char *owner = p ? json_string_value(json_object_get(p, "owner_id")) : NULL;
+  if (!rc && held < ROLE_ADMIN && (!owner || strcmp(owner, c->who->user_id) != 0))
+    rc = assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                    "project '%s' belongs to another user; deleting it needs the "
+                    "WORKSPACE_ROLE_ADMIN role",
+                    json_string_value(json_object_get(p, "name")));
   if (!rc) rc = s->ops->project_child_count(s, c->params[0], &children);
   if (!rc && children > 0 && !force)
     rc = assay__err(ASSAY_ERR_CONFLICT,

@@ -298,11 +298,16 @@ static int parse_body(const router_request *req, json_t **out) {
   }
   json_error_t e;
   json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
-  if (!j)
+  if (!j) {
+    /* jansson quotes the text it choked on ("... near 'abc'"): that may be
+     * part of a secret value, so only the reason and position are kept. */
+    char *near = strstr(e.text, " near '");
+    if (near) *near = '\0';
     return assay__err(ASSAY_ERR_CONFIG,
                       "request body is not valid JSON (line %d, column %d: %s); expected a "
                       "JSON object",
                       e.line, e.column, e.text);
+  }
   if (!json_is_object(j)) {
     int rc = assay__err(ASSAY_ERR_CONFIG, "request body must be a JSON object; got %s",
                         json_type_name(j));

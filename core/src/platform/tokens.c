@@ -2,9 +2,11 @@
  * BLAKE2b hash) and the POST /v1/api-tokens handler. */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "platform/platform.h"
+#include "platform/access.h"
 #include "platform/handlers.h"
 
 void token_hash(const char *token, unsigned char out[32]) {
@@ -46,14 +48,11 @@ int h_api_tokens_create(route_ctx *c) {
                       ASSAY_TOKEN_MAX_DAYS, (long long)days);
   if (!workspace_id) workspace_id = c->who->workspace_id;
   if (!user_id) user_id = c->who->user_id;
-  /* Until workspace roles arrive, only an organisation admin may mint tokens
-   * for another user or workspace. */
-  if ((strcmp(workspace_id, c->who->workspace_id) != 0 ||
-       strcmp(user_id, c->who->user_id) != 0) && !c->who->is_org_admin)
+  /* Nobody but an organisation admin mints tokens for someone else: a
+   * token acts with its user's members-level secrets. */
+  if (strcmp(user_id, c->who->user_id) != 0 && !c->who->is_org_admin)
     return assay__err(ASSAY_ERR_PERMISSION_DENIED,
-                      "only an organisation admin may create tokens for another user or "
-                      "workspace");
-
+                      "only an organisation admin may create tokens for another user");
   char token[ASSAY_TOKEN_LEN], id[37];
   int64_t now = assay__now(), expires = now + (int64_t)days * 86400;
   /* A short-lived token must not mint itself a long-lived one. */
@@ -66,9 +65,19 @@ int h_api_tokens_create(route_ctx *c) {
                       when);
   }
   store *s = c->store;
+  int target_is_org_admin = 0;
+  char role[32];
   rc = s->ops->begin(s, 1);
-  if (!rc) rc = s->ops->user_exists(s, user_id, NULL);
-  if (!rc) rc = s->ops->workspace_exists(s, workspace_id);
+  if (!rc) rc = access_workspace(s, c->who, workspace_id, ROLE_VIEWER, NULL);
+  if (!rc) rc = s->ops->user_exists(s, user_id, &target_is_org_admin);
+  if (!rc && !target_is_org_admin) {
+    rc = s->ops->member_role(s, workspace_id, user_id, role);
+    if (rc == ASSAY_ERR_NOT_FOUND)
+      rc = assay__err(ASSAY_ERR_CONFIG,
+                      "user '%s' is not a member of workspace '%s'; add them with "
+                      "add_workspace_member first",
+                      user_id, workspace_id);
+  }
   if (!rc) rc = token_mint(s, user_id, workspace_id, name, expires, token, id);
   if (!rc) rc = s->ops->commit(s);
   if (rc) {
@@ -86,12 +95,51 @@ int h_api_tokens_create(route_ctx *c) {
   return c->resp->body ? ASSAY_OK : assay__nomem();
 }
 
+/* GET /v1/api-tokens?workspace_id=&user_id= — organisation admins see every
+ * token, workspace admins those of their workspace, others their own. */
 int h_api_tokens_list(route_ctx *c) {
-  (void)c;
-  return assay__err(ASSAY_ERR_INTERNAL, "not implemented yet");
+  char *ws = NULL, *user = NULL;
+  json_t *list = NULL;
+  workspace_role held = ROLE_NONE;
+  int rc = query_string(c->req->query, "workspace_id", &ws);
+  if (!rc) rc = query_string(c->req->query, "user_id", &user);
+  if (!rc && !c->who->is_org_admin) {
+    if (!ws) ws = assay__strdup(c->who->workspace_id);
+    rc = ws ? access_workspace(c->store, c->who, ws, ROLE_VIEWER, &held) : assay__nomem();
+    if (!rc && held < ROLE_ADMIN) {
+      if (user && strcmp(user, c->who->user_id) != 0)
+        rc = assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                        "listing another user's tokens needs the WORKSPACE_ROLE_ADMIN role");
+      free(user);
+      user = rc ? NULL : assay__strdup(c->who->user_id);
+      if (!rc && !user) rc = assay__nomem();
+    }
+  }
+  if (!rc) rc = c->store->ops->token_list(c->store, ws, user, assay__now(), &list);
+  free(ws);
+  free(user);
+  if (rc) return rc;
+  c->resp->body = json_pack("{s:o}", "api_tokens", list);
+  return c->resp->body ? ASSAY_OK : assay__nomem();
 }
 
+/* DELETE /v1/api-tokens/{token_id} — revoke (idempotent). Own tokens;
+ * workspace admins: the workspace's; organisation admins: any. A token the
+ * caller may not see is "not found". */
 int h_api_token_revoke(route_ctx *c) {
-  (void)c;
-  return assay__err(ASSAY_ERR_INTERNAL, "not implemented yet");
+  store *s = c->store;
+  token_row t;
+  workspace_role held = ROLE_NONE;
+  int rc = s->ops->begin(s, 1);
+  if (!rc) rc = s->ops->token_get(s, c->params[0], &t);
+  if (!rc && !c->who->is_org_admin && strcmp(t.user_id, c->who->user_id) != 0) {
+    int access = strcmp(t.workspace_id, c->who->workspace_id) == 0
+                   ? access_workspace(s, c->who, t.workspace_id, ROLE_ADMIN, &held)
+                   : ASSAY_ERR_NOT_FOUND;
+    if (access) rc = assay__err(ASSAY_ERR_NOT_FOUND, "API token '%s' not found", c->params[0]);
+  }
+  if (!rc) rc = s->ops->token_revoke(s, c->params[0], assay__now());
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) s->ops->rollback(s);
+  return rc;
 }

@@ -232,8 +232,9 @@ static int sq_token_lookup(store *s, const unsigned char hash[32], token_row *ou
   sqlite3_stmt *st;
   int rc = prepare(s, &st,
                    "SELECT t.id, t.user_id, t.workspace_id, t.expires_at, t.revoked_at, "
-                   "u.is_org_admin FROM api_tokens t JOIN users u ON u.id = t.user_id "
-                   "WHERE t.token_hash = ?");
+                   "u.is_org_admin, m.role FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                   "LEFT JOIN workspace_members m ON m.workspace_id = t.workspace_id "
+                   "AND m.user_id = t.user_id WHERE t.token_hash = ?");
   if (rc) return rc;
   sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
   rc = sqlite3_step(st);
@@ -244,6 +245,7 @@ static int sq_token_lookup(store *s, const unsigned char hash[32], token_row *ou
     out->expires_at = sqlite3_column_int64(st, 3);
     out->revoked_at = sqlite3_column_int64(st, 4);
     out->user_is_org_admin = sqlite3_column_int(st, 5);
+    sqlite_copy_text(out->role, sizeof out->role, sqlite3_column_text(st, 6));
     rc = ASSAY_OK;
   } else if (rc == SQLITE_DONE) {
     rc = assay__err(ASSAY_ERR_NOT_FOUND, "no such API token");
@@ -252,6 +254,288 @@ static int sq_token_lookup(store *s, const unsigned char hash[32], token_row *ou
   }
   sqlite3_finalize(st);
   return rc;
+}
+
+
+/* --- people: users, workspaces, membership --------------------------------- */
+
+/* Run `st` (finalized here) and collect each row through `row` into an array. */
+static int collect(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what,
+                   json_t **out) {
+  json_t *arr = json_array();
+  int rc;
+  if (!arr) {
+    sqlite3_finalize(st);
+    return assay__nomem();
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *j = row(st);
+    if (!j || json_array_append_new(arr, j) != 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    rc = rc == SQLITE_NOMEM ? assay__nomem() : fail(s, rc, what);
+  } else {
+    *out = arr;
+    rc = ASSAY_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* Run `st` (finalized here) for exactly one row; NOT_FOUND with `missing`. */
+static int one(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what,
+               const char *missing, const char *id, json_t **out) {
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *out = row(st);
+    rc = *out ? ASSAY_OK : assay__nomem();
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "%s '%s' not found", missing, id);
+  } else {
+    rc = fail(s, rc, what);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static const char *col(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
+
+static json_t *user_from_row(sqlite3_stmt *st) {
+  char when[32];
+  assay__rfc3339(when, sqlite3_column_int64(st, 4));
+  return json_pack("{s:s, s:s, s:s?, s:b, s:s}", "user_id", col(st, 0), "username", col(st, 1),
+                   "display_name", col(st, 2), "is_org_admin", sqlite3_column_int(st, 3),
+                   "created_at", when);
+}
+
+static int sq_user_get(store *s, const char *user_id, json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT id, username, display_name, is_org_admin, created_at FROM users "
+                   "WHERE id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, user_id);
+  return one(s, st, user_from_row, "read user", "user", user_id, out);
+}
+
+static int sq_user_list(store *s, json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT id, username, display_name, is_org_admin, created_at FROM users "
+                   "ORDER BY username");
+  return rc ? rc : collect(s, st, user_from_row, "list users", out);
+}
+
+static json_t *workspace_from_row(sqlite3_stmt *st) {
+  char when[32];
+  assay__rfc3339(when, sqlite3_column_int64(st, 2));
+  json_t *w = json_pack("{s:s, s:s, s:s}", "workspace_id", col(st, 0), "name", col(st, 1),
+                        "created_at", when);
+  if (w && sqlite3_column_count(st) > 3)
+    json_object_set_new(w, "role", col(st, 3) ? json_string(col(st, 3)) : json_null());
+  return w;
+}
+
+static int sq_workspace_get(store *s, const char *workspace_id, json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "SELECT id, name, created_at FROM workspaces WHERE id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  return one(s, st, workspace_from_row, "read workspace", "workspace", workspace_id, out);
+}
+
+static int sq_workspace_list(store *s, const char *user_id, int all, json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   all ? "SELECT w.id, w.name, w.created_at, m.role FROM workspaces w "
+                         "LEFT JOIN workspace_members m ON m.workspace_id = w.id AND "
+                         "m.user_id = ? ORDER BY w.created_at, w.rowid"
+                       : "SELECT w.id, w.name, w.created_at, m.role FROM workspaces w "
+                         "JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = ? "
+                         "ORDER BY w.created_at, w.rowid");
+  if (rc) return rc;
+  bind_text(st, 1, user_id);
+  return collect(s, st, workspace_from_row, "list workspaces", out);
+}
+
+static int sq_member_role(store *s, const char *workspace_id, const char *user_id,
+                          char role[32]) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT role FROM workspace_members WHERE workspace_id = ? AND user_id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  bind_text(st, 2, user_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    sqlite_copy_text(role, 32, sqlite3_column_text(st, 0));
+    rc = ASSAY_OK;
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "user '%s' is not a member of workspace '%s'", user_id,
+                    workspace_id);
+  } else {
+    rc = fail(s, rc, "read membership");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static json_t *member_from_row(sqlite3_stmt *st) {
+  return json_pack("{s:s, s:s, s:s, s:s?, s:s}", "workspace_id", col(st, 0), "user_id",
+                   col(st, 1), "username", col(st, 2), "display_name", col(st, 3), "role",
+                   col(st, 4));
+}
+
+static int sq_member_list(store *s, const char *workspace_id, json_t **out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT m.workspace_id, m.user_id, u.username, u.display_name, m.role "
+                   "FROM workspace_members m JOIN users u ON u.id = m.user_id "
+                   "WHERE m.workspace_id = ? ORDER BY u.username");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  return collect(s, st, member_from_row, "list members", out);
+}
+
+/* Run a one-row UPDATE/DELETE (finalized here); NOT_FOUND when it touched none. */
+static int change_one(store *s, sqlite3_stmt *st, const char *what, const char *workspace_id,
+                      const char *user_id) {
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return fail(s, rc, what);
+  if (sqlite3_changes(DB(s)) == 0)
+    return assay__err(ASSAY_ERR_NOT_FOUND, "user '%s' is not a member of workspace '%s'", user_id,
+                      workspace_id);
+  return ASSAY_OK;
+}
+
+static int sq_member_update(store *s, const char *workspace_id, const char *user_id,
+                            const char *role) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "UPDATE workspace_members SET role = ? WHERE workspace_id = ? AND user_id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, role);
+  bind_text(st, 2, workspace_id);
+  bind_text(st, 3, user_id);
+  return change_one(s, st, "update member", workspace_id, user_id);
+}
+
+static int sq_member_delete(store *s, const char *workspace_id, const char *user_id) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  bind_text(st, 2, user_id);
+  return change_one(s, st, "remove member", workspace_id, user_id);
+}
+
+static int sq_member_count_role(store *s, const char *workspace_id, const char *role,
+                                int64_t *out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT count(*) FROM workspace_members WHERE workspace_id = ? AND role = ?");
+  if (rc) return rc;
+  bind_text(st, 1, workspace_id);
+  bind_text(st, 2, role);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *out = sqlite3_column_int64(st, 0);
+    rc = ASSAY_OK;
+  } else {
+    rc = fail(s, rc, "count members");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+/* --- tokens: listing and revocation ------------------------------------------- */
+
+static int sq_token_get(store *s, const char *token_id, token_row *out) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "SELECT t.id, t.user_id, t.workspace_id, t.expires_at, t.revoked_at, "
+                   "u.is_org_admin, m.role FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                   "LEFT JOIN workspace_members m ON m.workspace_id = t.workspace_id "
+                   "AND m.user_id = t.user_id WHERE t.id = ?");
+  if (rc) return rc;
+  bind_text(st, 1, token_id);
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    memset(out, 0, sizeof *out);
+    copy_id(out->id, sqlite3_column_text(st, 0));
+    copy_id(out->user_id, sqlite3_column_text(st, 1));
+    copy_id(out->workspace_id, sqlite3_column_text(st, 2));
+    out->expires_at = sqlite3_column_int64(st, 3);
+    out->revoked_at = sqlite3_column_int64(st, 4);
+    out->user_is_org_admin = sqlite3_column_int(st, 5);
+    sqlite_copy_text(out->role, sizeof out->role, sqlite3_column_text(st, 6));
+    rc = ASSAY_OK;
+  } else if (rc == SQLITE_DONE) {
+    rc = assay__err(ASSAY_ERR_NOT_FOUND, "API token '%s' not found", token_id);
+  } else {
+    rc = fail(s, rc, "read API token");
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+
+
+static json_t *token_from_row(sqlite3_stmt *st) {
+  char created[32], expires[32], revoked[32];
+  int64_t exp = sqlite3_column_int64(st, 5), rev = sqlite3_column_int64(st, 6),
+          now = sqlite3_column_int64(st, 7);
+  assay__rfc3339(created, sqlite3_column_int64(st, 4));
+  assay__rfc3339(expires, exp);
+  assay__rfc3339(revoked, rev);
+  const char *status = rev ? "revoked" : (exp && exp <= now) ? "expired" : "active";
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s}", "id", col(st, 0), "name",
+                   col(st, 1), "user_id", col(st, 2), "workspace_id", col(st, 3), "created_at",
+                   created, "expires_at", exp ? expires : NULL, "revoked_at",
+                   rev ? revoked : NULL, "status", status);
+}
+
+static int sq_token_list(store *s, const char *workspace_id, const char *user_id, int64_t now,
+                         json_t **out) {
+  sqlite3_stmt *st;
+
+  int rc = prepare(s, &st,
+                   "SELECT id, name, user_id, workspace_id, created_at, expires_at, revoked_at, ? "
+                   "FROM api_tokens WHERE (?2 IS NULL OR workspace_id = ?2) AND "
+                   "(?3 IS NULL OR user_id = ?3) ORDER BY created_at, rowid");
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, now);
+  bind_text(st, 2, workspace_id);
+  bind_text(st, 3, user_id);
+  return collect(s, st, token_from_row, "list API tokens", out);
+}
+
+static int sq_token_revoke(store *s, const char *token_id, int64_t now) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at = 0");
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, now);
+  bind_text(st, 2, token_id);
+  return step_done(s, st, "revoke API token");
+}
+
+static int sq_token_revoke_member(store *s, const char *workspace_id, const char *user_id,
+                                  int64_t now) {
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st,
+                   "UPDATE api_tokens SET revoked_at = ? WHERE workspace_id = ? AND user_id = ? "
+                   "AND revoked_at = 0");
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, now);
+  bind_text(st, 2, workspace_id);
+  bind_text(st, 3, user_id);
+  return step_done(s, st, "revoke member's API tokens");
 }
 
 /* --- projects ---------------------------------------------------------- */
@@ -430,6 +714,19 @@ static const store_ops sqlite_ops = {
   .workspace_exists = sq_workspace_exists,
   .token_insert = sq_token_insert,
   .token_lookup = sq_token_lookup,
+  .token_get = sq_token_get,
+  .token_list = sq_token_list,
+  .token_revoke = sq_token_revoke,
+  .token_revoke_member = sq_token_revoke_member,
+  .user_get = sq_user_get,
+  .user_list = sq_user_list,
+  .workspace_get = sq_workspace_get,
+  .workspace_list = sq_workspace_list,
+  .member_role = sq_member_role,
+  .member_list = sq_member_list,
+  .member_update = sq_member_update,
+  .member_delete = sq_member_delete,
+  .member_count_role = sq_member_count_role,
   .project_insert = sq_project_insert,
   .project_get = sq_project_get,
   .project_list = sq_project_list,

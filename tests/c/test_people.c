@@ -1,0 +1,483 @@
+/* test_people.c — users, workspaces, membership and API tokens through the
+ * router with real bearer tokens: who may do what (organisation admin,
+ * workspace admin, member, viewer, member of another workspace, expired and
+ * revoked tokens), the last-admin rule, removal revoking a member's tokens,
+ * token listing and revocation, project roles, and bad inputs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "platform/platform.h"
+#include "platform/router.h"
+#include "test_support.h"
+
+enum { ORG, WADMIN, MEMBER, VIEWER, OUTSIDER, EXPIRED, REVOKED, N_CALLERS };
+static const char *const caller_names[N_CALLERS] = {
+  "org admin", "workspace admin", "member", "viewer", "outsider", "expired", "revoked"};
+
+typedef struct fixture {
+  char *home;
+  assay_platform *p;
+  char ws[37], other_ws[37];
+  char user[N_CALLERS][37];
+  char token[N_CALLERS][64];
+  char token_id[N_CALLERS][37];
+} fixture;
+
+static int send_req(fixture *f, const char *method, const char *path, const char *query,
+                    const char *token, const char *body, json_t **out) {
+  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0, 0};
+  router_response r;
+  router_handle(f->p, &req, &r);
+  int status = r.status;
+  if (out) *out = json_incref(r.body);
+  router_response_clear(&r);
+  return status;
+}
+
+static const char *err_name(json_t *b) {
+  return json_string_value(json_object_get(json_object_get(b, "error"), "name"));
+}
+static const char *err_message(json_t *b) {
+  return json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+}
+
+/* Send and expect `status`; returns the body (caller decrefs). */
+static json_t *expect(fixture *f, int status, const char *method, const char *path,
+                      const char *token, const char *body) {
+  json_t *b = NULL;
+  char *q = strchr(path, '?'), *p = strdup(path);
+  if (q) p[q - path] = '\0';
+  int got = send_req(f, method, p, q ? q + 1 : NULL, token, body, &b);
+  if (got != status) {
+    char *text = b ? json_dumps(b, 0) : NULL;
+    fail_msg("%s %s: expected %d, got %d: %s", method, path, status, got, text ? text : "");
+  }
+  free(p);
+  return b;
+}
+
+static void get_id(json_t *b, const char *field, char out[37]) {
+  const char *v = json_string_value(json_object_get(b, field));
+  assert_non_null(v);
+  snprintf(out, 37, "%s", v);
+}
+
+/* As the organisation admin: create a user, add them to `ws` with `role`
+ * and mint their token. */
+static void make_person(fixture *f, int who, const char *ws, const char *role) {
+  char body[512];
+  snprintf(body, sizeof body, "{\"username\":\"%s-%d\"}",
+           who == OUTSIDER ? "outsider" : "person", who);
+  json_t *b = expect(f, 201, "POST", "/v1/users", f->token[ORG], body);
+  get_id(b, "user_id", f->user[who]);
+  json_decref(b);
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", ws);
+  snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"%s\"}", f->user[who], role);
+  json_decref(expect(f, 201, "POST", path, f->token[ORG], body));
+  snprintf(body, sizeof body, "{\"name\":\"t\",\"user_id\":\"%s\",\"workspace_id\":\"%s\"}",
+           f->user[who], ws);
+  b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], body);
+  snprintf(f->token[who], sizeof f->token[who], "%s",
+           json_string_value(json_object_get(b, "token")));
+  get_id(b, "id", f->token_id[who]);
+  json_decref(b);
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  f->home = make_home();
+  if (assay_platform_open(&f->p, f->home) != ASSAY_OK) return -1;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/admin.token", f->home);
+  FILE *fp = fopen(path, "r");
+  if (!fp || !fgets(f->token[ORG], sizeof f->token[ORG], fp)) return -1;
+  fclose(fp);
+  f->token[ORG][strcspn(f->token[ORG], "\n")] = '\0';
+  snprintf(f->user[ORG], 37, "%s", platform_admin_principal(f->p)->user_id);
+
+  json_t *b = expect(f, 201, "POST", "/v1/workspaces", f->token[ORG], "{\"name\":\"team\"}");
+  get_id(b, "workspace_id", f->ws);
+  json_decref(b);
+  b = expect(f, 201, "POST", "/v1/workspaces", f->token[ORG], "{\"name\":\"elsewhere\"}");
+  get_id(b, "workspace_id", f->other_ws);
+  json_decref(b);
+  make_person(f, WADMIN, f->ws, "WORKSPACE_ROLE_ADMIN");
+  make_person(f, MEMBER, f->ws, "member"); /* the alias */
+  make_person(f, VIEWER, f->ws, "WORKSPACE_ROLE_VIEWER");
+  make_person(f, OUTSIDER, f->other_ws, "WORKSPACE_ROLE_ADMIN");
+  make_person(f, EXPIRED, f->ws, "WORKSPACE_ROLE_ADMIN");
+  make_person(f, REVOKED, f->ws, "WORKSPACE_ROLE_ADMIN");
+  /* the organisation admin's own token for the team workspace */
+  char body[256];
+  snprintf(body, sizeof body, "{\"name\":\"org\",\"workspace_id\":\"%s\"}", f->ws);
+  b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], body);
+  snprintf(f->token[ORG], sizeof f->token[ORG], "%s",
+           json_string_value(json_object_get(b, "token")));
+  json_decref(b);
+
+  /* expire one token in the database; revoke the other through the API */
+  snprintf(path, sizeof path, "%s/assay.db", f->home);
+  sqlite3 *h;
+  char sql[256];
+  if (sqlite3_open(path, &h) != SQLITE_OK) return -1;
+  snprintf(sql, sizeof sql, "UPDATE api_tokens SET expires_at = 1000 WHERE id = '%s'",
+           f->token_id[EXPIRED]);
+  if (sqlite3_exec(h, sql, NULL, NULL, NULL) != SQLITE_OK) return -1;
+  sqlite3_close(h);
+  snprintf(path, sizeof path, "/v1/api-tokens/%s", f->token_id[REVOKED]);
+  json_decref(expect(f, 204, "DELETE", path, f->token[ORG], NULL));
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  assay_platform_free(f->p);
+  rm_home(f->home);
+  free(f);
+  return 0;
+}
+
+/* One operation of the matrix: the expected status per caller. A fresh
+ * target per call keeps cells independent. */
+typedef struct op {
+  const char *name;
+  int expect[N_CALLERS];
+  void (*run)(fixture *f, int who, int status);
+} op;
+
+static char scratch_user[37];
+
+static void fresh_user(fixture *f) {
+  static int n;
+  char body[128];
+  snprintf(body, sizeof body, "{\"username\":\"scratch-%d\"}", ++n);
+  json_t *b = expect(f, 201, "POST", "/v1/users", f->token[ORG], body);
+  get_id(b, "user_id", scratch_user);
+  json_decref(b);
+}
+
+static void add_scratch_member(fixture *f) {
+  char path[256], body[256];
+  fresh_user(f);
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
+  snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"viewer\"}", scratch_user);
+  json_decref(expect(f, 201, "POST", path, f->token[ORG], body));
+}
+
+static void op_add_member(fixture *f, int who, int status) {
+  char path[256], body[256];
+  fresh_user(f);
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
+  snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"viewer\"}", scratch_user);
+  json_decref(expect(f, status, "POST", path, f->token[who], body));
+}
+
+static void op_update_member(fixture *f, int who, int status) {
+  char path[256];
+  add_scratch_member(f);
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, scratch_user);
+  json_decref(expect(f, status, "PUT", path, f->token[who], "{\"role\":\"member\"}"));
+}
+
+static void op_remove_member(fixture *f, int who, int status) {
+  char path[256];
+  add_scratch_member(f);
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, scratch_user);
+  json_decref(expect(f, status, "DELETE", path, f->token[who], NULL));
+}
+
+static void op_list_members(fixture *f, int who, int status) {
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
+  json_t *b = expect(f, status, "GET", path, f->token[who], NULL);
+  if (status == 200) assert_true(json_array_size(json_object_get(b, "members")) >= 6);
+  json_decref(b);
+}
+
+static void op_get_workspace(fixture *f, int who, int status) {
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s", f->ws);
+  json_decref(expect(f, status, "GET", path, f->token[who], NULL));
+}
+
+static void op_create_workspace(fixture *f, int who, int status) {
+  static int n;
+  char body[128];
+  snprintf(body, sizeof body, "{\"name\":\"ws-%d\"}", ++n);
+  json_decref(expect(f, status, "POST", "/v1/workspaces", f->token[who], body));
+}
+
+static void op_create_user(fixture *f, int who, int status) {
+  static int n;
+  char body[128];
+  snprintf(body, sizeof body, "{\"username\":\"made-%d\"}", ++n);
+  json_decref(expect(f, status, "POST", "/v1/users", f->token[who], body));
+}
+
+static void op_list_users(fixture *f, int who, int status) {
+  json_decref(expect(f, status, "GET", "/v1/users", f->token[who], NULL));
+}
+
+/* A token for someone else (the member) in the team workspace. */
+static void op_token_for_other(fixture *f, int who, int status) {
+  char body[256];
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"expires_in_days\":1,\"user_id\":\"%s\","
+                              "\"workspace_id\":\"%s\"}", f->user[MEMBER], f->ws);
+  json_decref(expect(f, status, "POST", "/v1/api-tokens", f->token[who], body));
+}
+
+/* Revoke a fresh token of the member (someone else for all but the member). */
+static void op_revoke_other(fixture *f, int who, int status) {
+  char body[256], path[256], id[37];
+  snprintf(body, sizeof body, "{\"name\":\"victim\",\"user_id\":\"%s\",\"workspace_id\":\"%s\"}",
+           f->user[VIEWER], f->ws);
+  json_t *b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], body);
+  get_id(b, "id", id);
+  json_decref(b);
+  snprintf(path, sizeof path, "/v1/api-tokens/%s", id);
+  json_decref(expect(f, who == VIEWER ? 204 : status, "DELETE", path, f->token[who], NULL));
+}
+
+/* List the workspace's tokens of the viewer. */
+static void op_list_tokens_of_other(fixture *f, int who, int status) {
+  char path[256];
+  snprintf(path, sizeof path, "/v1/api-tokens?workspace_id=%s&user_id=%s", f->ws,
+           who == VIEWER ? f->user[MEMBER] : f->user[VIEWER]);
+  json_decref(expect(f, status, "GET", path, f->token[who], NULL));
+}
+
+static void op_create_project(fixture *f, int who, int status) {
+  static int n;
+  char body[256];
+  snprintf(body, sizeof body, "{\"name\":\"p-%d\",\"description\":\"d\",\"model_task\":"
+                              "\"MODEL_TASK_REGRESSION\"}", ++n);
+  json_decref(expect(f, status, "POST", "/v1/projects", f->token[who], body));
+}
+
+static void permission_matrix(void **state) {
+  fixture *f = *state;
+  /*                                     org  wadm  mem  view  out  exp  rev */
+  const op ops[] = {
+    {"add member",           {201, 201, 403, 403, 404, 401, 401}, op_add_member},
+    {"update member",        {200, 200, 403, 403, 404, 401, 401}, op_update_member},
+    {"remove member",        {204, 204, 403, 403, 404, 401, 401}, op_remove_member},
+    {"list members",         {200, 200, 200, 200, 404, 401, 401}, op_list_members},
+    {"get workspace",        {200, 200, 200, 200, 404, 401, 401}, op_get_workspace},
+    {"create workspace",     {201, 403, 403, 403, 403, 401, 401}, op_create_workspace},
+    {"create user",          {201, 403, 403, 403, 403, 401, 401}, op_create_user},
+    {"list users",           {200, 403, 403, 403, 403, 401, 401}, op_list_users},
+    {"token for other user", {201, 403, 403, 403, 403, 401, 401}, op_token_for_other},
+    {"revoke other's token", {204, 204, 404, 204, 404, 401, 401}, op_revoke_other},
+    {"list other's tokens",  {200, 200, 403, 403, 404, 401, 401}, op_list_tokens_of_other},
+    {"create project",       {201, 201, 201, 403, 201, 401, 401}, op_create_project},
+  };
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+    for (int who = 0; who < N_CALLERS; who++) {
+      print_message("  %-22s as %s\n", ops[i].name, caller_names[who]);
+      ops[i].run(f, who, ops[i].expect[who]);
+    }
+}
+
+static void listings_are_scoped(void **state) {
+  fixture *f = *state;
+  /* a non-admin sees only their token's workspace, with their role */
+  json_t *b = expect(f, 200, "GET", "/v1/workspaces", f->token[MEMBER], NULL);
+  json_t *list = json_object_get(b, "workspaces");
+  assert_int_equal(json_array_size(list), 1);
+  assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "role")),
+                      "WORKSPACE_ROLE_MEMBER");
+  json_decref(b);
+  /* the organisation admin sees all (default + team + elsewhere + made ones) */
+  b = expect(f, 200, "GET", "/v1/workspaces", f->token[ORG], NULL);
+  assert_true(json_array_size(json_object_get(b, "workspaces")) >= 3);
+  json_decref(b);
+  /* a member lists only their own tokens, never a secret or hash */
+  b = expect(f, 200, "GET", "/v1/api-tokens", f->token[MEMBER], NULL);
+  list = json_object_get(b, "api_tokens");
+  assert_true(json_array_size(list) >= 1);
+  size_t i;
+  json_t *t;
+  json_array_foreach(list, i, t) {
+    assert_string_equal(json_string_value(json_object_get(t, "user_id")), f->user[MEMBER]);
+    assert_null(json_object_get(t, "token"));
+    assert_null(json_object_get(t, "token_hash"));
+  }
+  char *text = json_dumps(b, 0);
+  assert_null(strstr(text, f->token[MEMBER]));
+  free(text);
+  json_decref(b);
+  /* statuses */
+  char path[256];
+  snprintf(path, sizeof path, "/v1/api-tokens?user_id=%s", f->user[REVOKED]);
+  b = expect(f, 200, "GET", path, f->token[ORG], NULL);
+  assert_string_equal(json_string_value(json_object_get(
+                        json_array_get(json_object_get(b, "api_tokens"), 0), "status")),
+                      "revoked");
+  json_decref(b);
+  snprintf(path, sizeof path, "/v1/api-tokens?user_id=%s", f->user[EXPIRED]);
+  b = expect(f, 200, "GET", path, f->token[ORG], NULL);
+  assert_string_equal(json_string_value(json_object_get(
+                        json_array_get(json_object_get(b, "api_tokens"), 0), "status")),
+                      "expired");
+  json_decref(b);
+  /* another workspace's tokens are not found for a workspace admin */
+  snprintf(path, sizeof path, "/v1/api-tokens?workspace_id=%s", f->other_ws);
+  json_decref(expect(f, 404, "GET", path, f->token[WADMIN], NULL));
+}
+
+static void expired_and_revoked_say_why(void **state) {
+  fixture *f = *state;
+  json_t *b = expect(f, 401, "GET", "/v1/projects", f->token[EXPIRED], NULL);
+  assert_non_null(strstr(err_message(b), "expired"));
+  json_decref(b);
+  b = expect(f, 401, "GET", "/v1/projects", f->token[REVOKED], NULL);
+  assert_non_null(strstr(err_message(b), "revoked"));
+  json_decref(b);
+}
+
+static void last_admin_is_kept(void **state) {
+  fixture *f = *state;
+  char org_path[256], out_path[256];
+  snprintf(org_path, sizeof org_path, "/v1/workspaces/%s/members/%s", f->other_ws, f->user[ORG]);
+  snprintf(out_path, sizeof out_path, "/v1/workspaces/%s/members/%s", f->other_ws,
+           f->user[OUTSIDER]);
+  /* `elsewhere` has two admins: its creator (the org admin) and the outsider */
+  json_decref(expect(f, 200, "PUT", org_path, f->token[ORG], "{\"role\":\"viewer\"}"));
+  /* now the outsider is the last one: neither demoted nor removed */
+  json_t *b = expect(f, 409, "PUT", out_path, f->token[ORG], "{\"role\":\"WORKSPACE_ROLE_MEMBER\"}");
+  assert_string_equal(err_name(b), "ConflictError");
+  assert_non_null(strstr(err_message(b), "last WORKSPACE_ROLE_ADMIN"));
+  json_decref(b);
+  json_decref(expect(f, 409, "DELETE", out_path, f->token[OUTSIDER], NULL));
+  /* with a second admin again, the first may step down */
+  json_decref(expect(f, 200, "PUT", org_path, f->token[ORG], "{\"role\":\"admin\"}"));
+  json_decref(expect(f, 200, "PUT", out_path, f->token[OUTSIDER], "{\"role\":\"member\"}"));
+  b = expect(f, 200, "GET", "/v1/workspaces", f->token[ORG], NULL);
+  json_decref(b);
+}
+
+static void removal_revokes_tokens(void **state) {
+  fixture *f = *state;
+  char path[256], body[256], token[64];
+  add_scratch_member(f);
+  snprintf(body, sizeof body, "{\"name\":\"soon gone\",\"user_id\":\"%s\",\"workspace_id\":\"%s\"}",
+           scratch_user, f->ws);
+  json_t *b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], body);
+  snprintf(token, sizeof token, "%s", json_string_value(json_object_get(b, "token")));
+  json_decref(b);
+  json_decref(expect(f, 200, "GET", "/v1/projects", token, NULL));
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, scratch_user);
+  json_decref(expect(f, 204, "DELETE", path, f->token[WADMIN], NULL));
+  b = expect(f, 401, "GET", "/v1/projects", token, NULL);
+  assert_string_equal(err_name(b), "AuthError");
+  json_decref(b);
+  /* re-adding does not revive the old token */
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
+  snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"member\"}", scratch_user);
+  json_decref(expect(f, 201, "POST", path, f->token[WADMIN], body));
+  json_decref(expect(f, 401, "GET", "/v1/projects", token, NULL));
+}
+
+static void project_roles(void **state) {
+  fixture *f = *state;
+  json_t *b = expect(f, 201, "POST", "/v1/projects", f->token[MEMBER],
+                     "{\"name\":\"mine\",\"description\":\"d\",\"model_task\":"
+                     "\"MODEL_TASK_REGRESSION\"}");
+  char id[37], path[128];
+  get_id(b, "project_id", id);
+  json_decref(b);
+  snprintf(path, sizeof path, "/v1/projects/%s", id);
+  json_decref(expect(f, 200, "GET", path, f->token[VIEWER], NULL));
+  json_decref(expect(f, 404, "GET", path, f->token[OUTSIDER], NULL));
+  json_decref(expect(f, 403, "DELETE", path, f->token[VIEWER], NULL));
+  b = expect(f, 201, "POST", "/v1/projects", f->token[WADMIN],
+             "{\"name\":\"theirs\",\"description\":\"d\",\"model_task\":\"MODEL_TASK_REGRESSION\"}");
+  char other[37], other_path[128];
+  get_id(b, "project_id", other);
+  json_decref(b);
+  snprintf(other_path, sizeof other_path, "/v1/projects/%s", other);
+  b = expect(f, 403, "DELETE", other_path, f->token[MEMBER], NULL);
+  assert_non_null(strstr(err_message(b), "belongs to another user"));
+  json_decref(b);
+  json_decref(expect(f, 204, "DELETE", path, f->token[MEMBER], NULL));
+  json_decref(expect(f, 204, "DELETE", other_path, f->token[WADMIN], NULL));
+}
+
+static void bad_inputs(void **state) {
+  fixture *f = *state;
+  char path[256], body[256];
+  struct {
+    const char *method, *path_fmt, *body;
+    int status;
+    const char *fragment;
+  } cases[] = {
+    {"POST", "/v1/users", "{}", 400, "username is required"},
+    {"POST", "/v1/users", "{\"username\":\"has space\"}", 400, "only letters"},
+    {"POST", "/v1/users", "{\"username\":\"\"}", 400, "1 to 64"},
+    {"POST", "/v1/users", "{\"username\":\"ok\",\"admin\":true}", 400, "unknown field 'admin'"},
+    {"POST", "/v1/users", "{\"username\":\"person-2\"}", 409, "already exists"},
+    {"POST", "/v1/workspaces", "{\"name\":\"  \"}", 400, "blank"},
+    {"POST", "/v1/workspaces", "{\"name\":\"team\"}", 409, "already exists"},
+    {"POST", "/v1/workspaces/%s/members", "{\"user_id\":\"nobody\",\"role\":\"viewer\"}", 404,
+     "user 'nobody' not found"},
+    {"POST", "/v1/workspaces/%s/members", "{\"user_id\":\"x\",\"role\":\"owner\"}", 400,
+     "WORKSPACE_ROLE_ADMIN, WORKSPACE_ROLE_MEMBER, WORKSPACE_ROLE_VIEWER"},
+    {"POST", "/v1/workspaces/%s/members", "{\"role\":\"viewer\"}", 400, "user_id is required"},
+    {"PUT", "/v1/workspaces/%s/members/nobody", "{\"role\":\"viewer\"}", 404, "not a member"},
+    {"DELETE", "/v1/api-tokens/nope", NULL, 404, "not found"},
+    {"POST", "/v1/workspaces/nope/members", "{\"user_id\":\"x\",\"role\":\"viewer\"}", 404,
+     "workspace 'nope' not found"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const char *hole = strstr(cases[i].path_fmt, "%s");
+    if (hole)
+      snprintf(path, sizeof path, "%.*s%s%s", (int)(hole - cases[i].path_fmt),
+               cases[i].path_fmt, f->ws, hole + 2);
+    else
+      snprintf(path, sizeof path, "%s", cases[i].path_fmt);
+    json_t *b = expect(f, cases[i].status, cases[i].method, path, f->token[ORG], cases[i].body);
+    if (!strstr(err_message(b), cases[i].fragment))
+      fail_msg("%s %s: message '%s' lacks '%s'", cases[i].method, path, err_message(b),
+               cases[i].fragment);
+    json_decref(b);
+  }
+  /* a malformed body never has its text quoted back (it may hold a secret) */
+  json_t *bad = expect(f, 400, "POST", "/v1/users", f->token[ORG],
+                       "{\"username\": \"sup3rs3cret\x01\"}");
+  assert_non_null(strstr(err_message(bad), "not valid JSON"));
+  assert_null(strstr(err_message(bad), "sup3rs3cret"));
+  json_decref(bad);
+  /* already a member */
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
+  snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"viewer\"}", f->user[MEMBER]);
+  json_t *b = expect(f, 409, "POST", path, f->token[ORG], body);
+  assert_non_null(strstr(err_message(b), "already a member"));
+  json_decref(b);
+  /* a token for someone outside the workspace */
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"user_id\":\"%s\",\"workspace_id\":\"%s\"}",
+           f->user[OUTSIDER], f->ws);
+  b = expect(f, 400, "POST", "/v1/api-tokens", f->token[ORG], body);
+  assert_non_null(strstr(err_message(b), "not a member"));
+  json_decref(b);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(permission_matrix, setup, teardown),
+    cmocka_unit_test_setup_teardown(listings_are_scoped, setup, teardown),
+    cmocka_unit_test_setup_teardown(expired_and_revoked_say_why, setup, teardown),
+    cmocka_unit_test_setup_teardown(last_admin_is_kept, setup, teardown),
+    cmocka_unit_test_setup_teardown(removal_revokes_tokens, setup, teardown),
+    cmocka_unit_test_setup_teardown(project_roles, setup, teardown),
+    cmocka_unit_test_setup_teardown(bad_inputs, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
