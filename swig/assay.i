@@ -38,3 +38,43 @@ int assay_client_delete_project(assay_client *client, const char *project_id, in
 int assay_client_create_api_token(assay_value **out, assay_client *client,
                                   const char *workspace_id, const char *name,
                                   const char *user_id, int expires_in_days);
+int assay_client_list_api_tokens(assay_value **out, assay_client *client,
+                                 const char *workspace_id, const char *user_id);
+int assay_client_revoke_api_token(assay_client *client, const char *token_id);
+
+/* Workspaces, users, members */
+int assay_client_create_workspace(assay_value **out, assay_client *client, const char *name);
+int assay_client_list_workspaces(assay_value **out, assay_client *client);
+int assay_client_get_workspace(assay_value **out, assay_client *client,
+                               const char *workspace_id);
+int assay_client_create_user(assay_value **out, assay_client *client, const char *username,
+                             const char *display_name);
+int assay_client_list_users(assay_value **out, assay_client *client);
+int assay_client_add_workspace_member(assay_value **out, assay_client *client,
+                                      const char *workspace_id, const char *user_id,
+                                      const char *role);
+int assay_client_update_workspace_member(assay_value **out, assay_client *client,
+                                         const char *workspace_id, const char *user_id,
+                                         const char *role);
+int assay_client_remove_workspace_member(assay_client *client, const char *workspace_id,
+                                         const char *user_id);
+int assay_client_list_workspace_members(assay_value **out, assay_client *client,
+                                        const char *workspace_id);
+
+/* Integrations */
+int assay_client_create_integration(assay_value **out, assay_client *client,
+                                    const char *workspace_id, const char *name,
+                                    const char *integration_type, const assay_value *schema);
+int assay_client_list_integrations(assay_value **out, assay_client *client,
+                                   const char *workspace_id);
+int assay_client_get_integration(assay_value **out, assay_client *client,
+                                 const char *integration_id);
+int assay_client_update_integration(assay_value **out, assay_client *client,
+                                    const char *integration_id, const assay_value *changes);
+int assay_client_delete_integration(assay_client *client, const char *integration_id);
+int assay_client_set_integration_credentials(assay_value **out, assay_client *client,
+                                             const char *integration_id,
+                                             const assay_value *credentials);
+
+/* Administration */
+int assay_client_rotate_secret_key(assay_value **out, assay_client *client);

@@ -1,10 +1,18 @@
-/* assay_cli.c — the `assay` command line: projects and API tokens through
- * the client API (embedded platform, or an assayd server with --url), and
- * `assay serve`, which runs the same code as assayd.
+/* assay_cli.c — the `assay` command line: projects, workspaces, users,
+ * members, API tokens, integrations and key rotation through the client API
+ * (embedded platform, or an assayd server with --url), and `assay serve`,
+ * which runs the same code as assayd. The commands are one table; each row
+ * names its arguments, options, the client call and how to print the answer.
+ *
+ * Secrets (schemas with workspace values, members-level credentials) are
+ * read from a file or stdin, never from the command line, where other users
+ * could see them in the process list.
  *
  * Exit status: 0 on success, 1 when the platform answered an error (printed
  * as "assay: NotFoundError: message" on stderr), 2 for usage errors. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,36 +20,226 @@
 #include "assay.h"
 #include "serve.h"
 
-static const char *const USAGE =
-    "usage: assay [--url URL] [--token-file F | --token T] [--home DIR] [--json] COMMAND ...\n"
-    "\n"
-    "Commands:\n"
-    "  project list                         one line per project: ID, NAME, MODEL_TASK\n"
-    "  project create NAME --model-task T [--description D]   prints the new project's ID\n"
-    "  project get ID\n"
-    "  project delete ID [--force]\n"
-    "  token create [--name N] [--expires-in-days N] [--workspace-id W] [--user-id U]\n"
-    "                                       prints the new token\n"
-    "  serve [assayd options]               run the server (see assay serve --help)\n"
-    "  version\n"
-    "\n"
-    "Global options:\n"
-    "  --url URL      an assayd server (default: $ASSAY_URL; none: the embedded platform)\n"
-    "  --token-file F API token for the server, read from file F (e.g. <home>/admin.token)\n"
-    "  --token TOKEN  the token itself (visible to other users in the process list;\n"
-    "                 prefer --token-file or $ASSAY_API_KEY)\n"
-    "  --home DIR     home of the embedded platform (default: $ASSAY_HOME or ~/.assay)\n"
-    "  --json         print records as JSON\n";
-
 typedef struct cli {
-  const char *url, *token, *token_file, *home;
+  const char *url, *token, *token_file, *home, *secret_key_file;
   int json;
   /* positional arguments and options of the command */
   const char *pos[4];
   int npos;
   const char *description, *model_task, *name, *expires, *workspace_id, *user_id;
+  const char *display_name, *schema_file, *from_file;
   int force;
+  /* prepared by a command's `prepare` step, before the client opens */
+  int days;
+  assay_value *input; /* the JSON read from --schema / --from-file */
 } cli;
+
+/* Options that take a value, and where they go. */
+static const struct {
+  const char *name;
+  size_t slot;
+} VALUE_OPTIONS[] = {
+  {"--description", offsetof(cli, description)},
+  {"--model-task", offsetof(cli, model_task)},
+  {"--name", offsetof(cli, name)},
+  {"--expires-in-days", offsetof(cli, expires)},
+  {"--workspace", offsetof(cli, workspace_id)},
+  {"--workspace-id", offsetof(cli, workspace_id)},
+  {"--user", offsetof(cli, user_id)},
+  {"--user-id", offsetof(cli, user_id)},
+  {"--display-name", offsetof(cli, display_name)},
+  {"--schema", offsetof(cli, schema_file)},
+  {"--from-file", offsetof(cli, from_file)},
+};
+
+/* --- the commands ------------------------------------------------------------ */
+
+typedef int (*prepare_fn)(cli *c);
+typedef int (*run_fn)(const cli *c, assay_client *client, assay_value **out);
+
+typedef enum { PRINT_NOTHING, PRINT_FIELD, PRINT_RECORD, PRINT_LIST } print_kind;
+
+typedef struct command {
+  const char *group, *sub;
+  const char *synopsis; /* arguments and options, for the usage text */
+  const char *help;
+  int npos;             /* positional arguments, exactly */
+  const char *options;  /* " --opt ... " the command accepts */
+  const char *required; /* " --opt ... " it needs */
+  prepare_fn prepare;   /* NULL, or checks/reads input before the client opens */
+  run_fn run;
+  print_kind print;
+  const char *fields;   /* PRINT_FIELD: the field; PRINT_LIST: the columns */
+} command;
+
+#define P(i) (c->pos[i])
+
+static int run_project_list(const cli *c, assay_client *k, assay_value **o) {
+  (void)c;
+  return assay_client_list_projects(o, k);
+}
+static int run_project_create(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_create_project(o, k, P(0), c->description ? c->description : "",
+                                     c->model_task, NULL);
+}
+static int run_project_get(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_get_project(o, k, P(0));
+}
+static int run_project_delete(const cli *c, assay_client *k, assay_value **o) {
+  (void)o;
+  return assay_client_delete_project(k, P(0), c->force);
+}
+static int run_workspace_list(const cli *c, assay_client *k, assay_value **o) {
+  (void)c;
+  return assay_client_list_workspaces(o, k);
+}
+static int run_workspace_create(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_create_workspace(o, k, P(0));
+}
+static int run_workspace_get(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_get_workspace(o, k, P(0));
+}
+static int run_user_list(const cli *c, assay_client *k, assay_value **o) {
+  (void)c;
+  return assay_client_list_users(o, k);
+}
+static int run_user_create(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_create_user(o, k, P(0), c->display_name);
+}
+static int run_member_list(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_list_workspace_members(o, k, P(0));
+}
+static int run_member_add(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_add_workspace_member(o, k, P(0), P(1), P(2));
+}
+static int run_member_update(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_update_workspace_member(o, k, P(0), P(1), P(2));
+}
+static int run_member_remove(const cli *c, assay_client *k, assay_value **o) {
+  (void)o;
+  return assay_client_remove_workspace_member(k, P(0), P(1));
+}
+static int run_token_create(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_create_api_token(o, k, c->workspace_id, c->name ? c->name : "cli",
+                                       c->user_id, c->days);
+}
+static int run_token_list(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_list_api_tokens(o, k, c->workspace_id, c->user_id);
+}
+static int run_token_revoke(const cli *c, assay_client *k, assay_value **o) {
+  (void)o;
+  return assay_client_revoke_api_token(k, P(0));
+}
+static int run_integration_list(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_list_integrations(o, k, P(0));
+}
+static int run_integration_get(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_get_integration(o, k, P(0));
+}
+static int run_integration_create(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_create_integration(o, k, P(0), P(1), P(2), c->input);
+}
+static int run_integration_delete(const cli *c, assay_client *k, assay_value **o) {
+  (void)o;
+  return assay_client_delete_integration(k, P(0));
+}
+static int run_integration_credentials(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_set_integration_credentials(o, k, P(0), c->input);
+}
+static int run_admin_rotate(const cli *c, assay_client *k, assay_value **o) {
+  (void)c;
+  return assay_client_rotate_secret_key(o, k);
+}
+
+static int prepare_token_create(cli *c);
+static int prepare_schema(cli *c);
+static int prepare_credentials(cli *c);
+
+static const command COMMANDS[] = {
+  {"project", "list", "", "one line per project: ID, NAME, MODEL_TASK", 0, " ", NULL, NULL,
+   run_project_list, PRINT_LIST, "project_id name model_task"},
+  {"project", "create", "NAME --model-task T [--description D]",
+   "prints the new project's ID", 1, " --description --model-task ", " --model-task ", NULL,
+   run_project_create, PRINT_FIELD, "project_id"},
+  {"project", "get", "ID", "", 1, " ", NULL, NULL, run_project_get, PRINT_RECORD, NULL},
+  {"project", "delete", "ID [--force]", "--force: also when it holds data", 1, " --force ",
+   NULL, NULL, run_project_delete, PRINT_NOTHING, NULL},
+  {"workspace", "list", "", "ID, NAME, your ROLE", 0, " ", NULL, NULL, run_workspace_list,
+   PRINT_LIST, "workspace_id name role"},
+  {"workspace", "create", "NAME", "prints the new workspace's ID (org admins)", 1, " ", NULL,
+   NULL, run_workspace_create, PRINT_FIELD, "workspace_id"},
+  {"workspace", "get", "ID", "", 1, " ", NULL, NULL, run_workspace_get, PRINT_RECORD, NULL},
+  {"user", "list", "", "ID, USERNAME, DISPLAY_NAME, IS_ORG_ADMIN (org admins)", 0, " ",
+   NULL, NULL, run_user_list, PRINT_LIST, "user_id username display_name is_org_admin"},
+  {"user", "create", "USERNAME [--display-name N]", "prints the new user's ID (org admins)",
+   1, " --display-name ", NULL, NULL, run_user_create, PRINT_FIELD, "user_id"},
+  {"member", "list", "WS", "USER_ID, USERNAME, ROLE", 1, " ", NULL, NULL, run_member_list,
+   PRINT_LIST, "user_id username role"},
+  {"member", "add", "WS USER ROLE", "ROLE: admin, member, viewer or WORKSPACE_ROLE_*", 3, " ",
+   NULL, NULL, run_member_add, PRINT_RECORD, NULL},
+  {"member", "update", "WS USER ROLE", "", 3, " ", NULL, NULL, run_member_update,
+   PRINT_RECORD, NULL},
+  {"member", "remove", "WS USER", "also revokes their tokens for WS", 2, " ", NULL, NULL,
+   run_member_remove, PRINT_NOTHING, NULL},
+  {"token", "create", "[--name N] [--expires-in-days N] [--workspace W] [--user U]",
+   "prints the new token (shown only once)", 0,
+   " --name --expires-in-days --workspace --workspace-id --user --user-id ", NULL,
+   prepare_token_create, run_token_create, PRINT_FIELD, "token"},
+  {"token", "list", "[--workspace W] [--user U]",
+   "ID, NAME, USER_ID, WORKSPACE_ID, STATUS, EXPIRES_AT (never a secret)", 0,
+   " --workspace --workspace-id --user --user-id ", NULL, NULL, run_token_list, PRINT_LIST,
+   "id name user_id workspace_id status expires_at"},
+  {"token", "revoke", "ID", "", 1, " ", NULL, NULL, run_token_revoke, PRINT_NOTHING, NULL},
+  {"integration", "list", "WS", "ID, NAME, TYPE, your credential status", 1, " ", NULL, NULL,
+   run_integration_list, PRINT_LIST, "integration_id name integration_type credential_status"},
+  {"integration", "get", "ID", "never shows a secret value", 1, " ", NULL, NULL,
+   run_integration_get, PRINT_RECORD, NULL},
+  {"integration", "create", "WS NAME TYPE --schema FILE",
+   "FILE: JSON array of {name, sensitivity, value?}; prints the new ID", 3, " --schema ",
+   " --schema ", prepare_schema, run_integration_create, PRINT_FIELD, "integration_id"},
+  {"integration", "delete", "ID", "", 1, " ", NULL, NULL, run_integration_delete,
+   PRINT_NOTHING, NULL},
+  {"integration", "set-credentials", "ID --from-file FILE",
+   "your members-level values: FILE is JSON {NAME: value or null}", 1, " --from-file ",
+   " --from-file ", prepare_credentials, run_integration_credentials, PRINT_RECORD, NULL},
+  {"admin", "rotate-key", "", "re-encrypt every secret under a new master key", 0, " ", NULL,
+   NULL, run_admin_rotate, PRINT_RECORD, NULL},
+};
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void print_usage(FILE *f) {
+  fputs("usage: assay [--url URL] [--token-file F | --token T] [--home DIR] [--json] "
+        "COMMAND ...\n\nCommands:\n",
+        f);
+  for (size_t i = 0; i < N_COMMANDS; i++) {
+    const command *k = &COMMANDS[i];
+    char line[160];
+    snprintf(line, sizeof line, "%s %s%s%s", k->group, k->sub, *k->synopsis ? " " : "",
+             k->synopsis);
+    if (!*k->help)
+      fprintf(f, "  %s\n", line);
+    else if (strlen(line) <= 35)
+      fprintf(f, "  %-35s  %s\n", line, k->help);
+    else
+      fprintf(f, "  %s\n  %-35s  %s\n", line, "", k->help);
+  }
+  fputs("  serve [assayd options]               run the server (see assay serve --help)\n"
+        "  version\n"
+        "\n"
+        "Secrets are never taken from the command line: integration schemas and\n"
+        "credentials are read from FILE, or from stdin when FILE is '-'.\n"
+        "\n"
+        "Global options:\n"
+        "  --url URL      an assayd server (default: $ASSAY_URL; none: the embedded platform)\n"
+        "  --token-file F API token for the server, read from file F (e.g. <home>/admin.token)\n"
+        "  --token TOKEN  the token itself (visible to other users in the process list;\n"
+        "                 prefer --token-file or $ASSAY_API_KEY)\n"
+        "  --home DIR     home of the embedded platform (default: $ASSAY_HOME or ~/.assay)\n"
+        "  --secret-key-file F  master key of the embedded platform (default:\n"
+        "                 $ASSAY_SECRET_KEY_FILE or <home>/secret.key)\n"
+        "  --json         print records as JSON\n",
+        f);
+}
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
@@ -53,7 +251,7 @@ static int usage_error(const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputs("\n", stderr);
-  fputs(USAGE, stderr);
+  print_usage(stderr);
   return 2;
 }
 
@@ -74,7 +272,8 @@ static int global_opt(cli *c, int argc, char **argv, int *i) {
   if ((r = tool_opt_value(argc, argv, i, "--url", &c->url)) ||
       (r = tool_opt_value(argc, argv, i, "--token", &c->token)) ||
       (r = tool_opt_value(argc, argv, i, "--token-file", &c->token_file)) ||
-      (r = tool_opt_value(argc, argv, i, "--home", &c->home)))
+      (r = tool_opt_value(argc, argv, i, "--home", &c->home)) ||
+      (r = tool_opt_value(argc, argv, i, "--secret-key-file", &c->secret_key_file)))
     return r;
   return 0;
 }
@@ -95,20 +294,18 @@ static int parse_args(cli *c, int argc, char **argv, int i, const char *allowed,
       name[n] = '\0';
       char key[80];
       snprintf(key, sizeof key, " %s ", name);
-      if (!strstr(allowed, key)) return usage_error("unknown option '%s' for this command", a);
+      if (!strstr(allowed, key)) return usage_error("unknown option '%s' for this command", name);
       if (strcmp(name, "--force") == 0) {
-        if (a[n]) return usage_error("option '%s' takes no value", a);
+        if (a[n]) return usage_error("option '%s' takes no value", name);
         c->force = 1;
         continue;
       }
-      const char **slot = strcmp(name, "--description") == 0    ? &c->description
-                          : strcmp(name, "--model-task") == 0     ? &c->model_task
-                          : strcmp(name, "--name") == 0           ? &c->name
-                          : strcmp(name, "--expires-in-days") == 0 ? &c->expires
-                          : strcmp(name, "--workspace-id") == 0   ? &c->workspace_id
-                                                                  : &c->user_id;
-      if (tool_opt_value(argc, argv, &i, name, slot) < 0)
-        return usage_error("option %s needs a value", name);
+      for (size_t k = 0; k < sizeof VALUE_OPTIONS / sizeof VALUE_OPTIONS[0]; k++) {
+        if (strcmp(VALUE_OPTIONS[k].name, name) != 0) continue;
+        const char **slot = (const char **)((char *)c + VALUE_OPTIONS[k].slot);
+        if (tool_opt_value(argc, argv, &i, name, slot) < 0)
+          return usage_error("option %s needs a value", name);
+      }
       continue;
     }
     if (c->npos >= max_pos) return usage_error("unexpected argument '%s'", a);
@@ -134,6 +331,78 @@ static int read_token_file(const char *path, char *buf, size_t size) {
   return 0;
 }
 
+/* Overwrite a buffer that held secret text before it is freed. */
+static void wipe(void *p, size_t n) {
+  volatile unsigned char *v = p;
+  while (n--) *v++ = 0;
+}
+
+/* Read JSON from `path` ("-": stdin) into c->input. The file may hold
+ * secrets: none of its text goes into a message. 0, or the exit status. */
+static int read_json_input(cli *c, const char *option, const char *path, const char *expected) {
+  FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!fp) {
+    fprintf(stderr, "assay: %s: cannot read %s: %s\n", option, path, strerror(errno));
+    return 2;
+  }
+  const size_t limit = 16u << 20;
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  int status = 0;
+  while (buf) {
+    if (len == cap) {
+      char *grown = cap < limit ? malloc(cap * 2) : NULL;
+      if (grown) memcpy(grown, buf, len);
+      wipe(buf, len);
+      free(buf);
+      buf = grown;
+      cap *= 2;
+      if (!buf) break;
+    }
+    size_t n = fread(buf + len, 1, cap - len, fp);
+    len += n;
+    if (n == 0) break;
+  }
+  int failed = ferror(fp);
+  if (fp != stdin) fclose(fp);
+  if (!buf || failed) {
+    fprintf(stderr, "assay: %s: cannot read %s%s\n", option, path,
+            buf ? "" : " (more than 16 MiB?)");
+    status = 2;
+  } else if (assay_value_parse(&c->input, buf, len) < 0) {
+    /* The parser's message quotes the text near the error: keep only where. */
+    const char *m = assay_error_last() ? assay_error_last()->message : "";
+    int where = (int)strcspn(m, ":");
+    fprintf(stderr, "assay: ConfigError: %s %s is not valid JSON (%.*s); expected %s\n",
+            option, strcmp(path, "-") == 0 ? "(stdin)" : path, where, m, expected);
+    status = 1;
+  }
+  if (buf) {
+    wipe(buf, len);
+    free(buf);
+  }
+  return status;
+}
+
+static int prepare_token_create(cli *c) {
+  unsigned long long days = 0;
+  if (c->expires && (tool_parse_uint(c->expires, 100000, &days) != 0 || days == 0))
+    return usage_error("--expires-in-days needs a positive number of days, not '%s'",
+                       c->expires);
+  c->days = (int)days;
+  return 0;
+}
+
+static int prepare_schema(cli *c) {
+  return read_json_input(c, "--schema", c->schema_file,
+                         "an array of {\"name\", \"sensitivity\", \"value\"?}");
+}
+
+static int prepare_credentials(cli *c) {
+  return read_json_input(c, "--from-file", c->from_file,
+                         "an object {\"NAME\": \"value\" or null}");
+}
+
 /* 0, or the exit status after reporting why no client could be opened. */
 static int open_client(assay_client **out, const cli *c) {
   static char file_token[512];
@@ -145,8 +414,11 @@ static int open_client(assay_client **out, const cli *c) {
     o.api_key = file_token;
   }
   o.home = c->home;
+  o.secret_key_file = c->secret_key_file;
   return assay_client_new(out, &o) < 0 ? api_error() : 0;
 }
+
+/* --- output ------------------------------------------------------------------ */
 
 static int print_json(const assay_value *v) {
   char *text = NULL;
@@ -161,104 +433,116 @@ static const char *str_field(const assay_value *rec, const char *key) {
   return s ? s : "";
 }
 
-static int print_project_line(const assay_value *p) {
-  printf("%s\t%s\t%s\n", str_field(p, "project_id"), str_field(p, "name"),
-         str_field(p, "model_task"));
+/* One field as text: strings as they are, a credential status as
+ * "configured" or "missing: A, B", the rest as JSON. */
+static int print_cell(const char *key, const assay_value *v) {
+  if (assay_value_type_of(v) == ASSAY_VALUE_STRING) {
+    fputs(assay_value_get_string(v, NULL), stdout);
+    return 0;
+  }
+  if (strcmp(key, "credential_status") == 0 && assay_value_type_of(v) == ASSAY_VALUE_OBJECT) {
+    if (assay_value_get_bool(assay_value_object_get(v, "configured"))) {
+      fputs("configured", stdout);
+    } else {
+      const assay_value *missing = assay_value_object_get(v, "missing");
+      fputs("missing:", stdout);
+      for (size_t i = 0; i < assay_value_array_size(missing); i++)
+        printf("%s%s", i ? ", " : " ",
+               assay_value_get_string(assay_value_array_get(missing, i), NULL));
+    }
+    return 0;
+  }
+  char *text = NULL;
+  if (assay_value_dump(&text, v, 1) < 0) return api_error();
+  fputs(text, stdout);
+  assay_string_free(text);
   return 0;
 }
 
-/* "key<TAB>value" per field; strings as they are, the rest as JSON. */
+/* "key<TAB>value" per field. */
 static int print_record(const assay_value *rec) {
   void *it = NULL;
   const assay_value *v = NULL;
   const char *key;
   while ((key = assay_value_object_next(rec, &it, &v)) != NULL) {
-    if (assay_value_type_of(v) == ASSAY_VALUE_STRING) {
-      printf("%s\t%s\n", key, assay_value_get_string(v, NULL));
-    } else {
-      char *text = NULL;
-      if (assay_value_dump(&text, v, 1) < 0) return api_error();
-      printf("%s\t%s\n", key, text);
-      assay_string_free(text);
-    }
+    printf("%s\t", key);
+    if (print_cell(key, v)) return 1;
+    putchar('\n');
   }
   return 0;
 }
 
-static int cmd_project(cli *c, int argc, char **argv, int i) {
-  if (i >= argc) return usage_error("%s", "project needs a subcommand: list, create, get, delete");
-  const char *sub = argv[i++];
-  int rc;
-  if (strcmp(sub, "list") == 0) {
-    if ((rc = parse_args(c, argc, argv, i, " ", 0)) != 0) return rc;
-  } else if (strcmp(sub, "create") == 0) {
-    if ((rc = parse_args(c, argc, argv, i, " --description --model-task ", 1)) != 0) return rc;
-    if (c->npos != 1) return usage_error("%s", "project create needs a NAME");
-    if (!c->model_task) return usage_error("%s", "project create needs --model-task");
-  } else if (strcmp(sub, "get") == 0 || strcmp(sub, "delete") == 0) {
-    const char *allowed = strcmp(sub, "delete") == 0 ? " --force " : " ";
-    if ((rc = parse_args(c, argc, argv, i, allowed, 1)) != 0) return rc;
-    if (c->npos != 1) return usage_error("project %s needs a project ID", sub);
-  } else {
-    return usage_error("unknown project subcommand '%s'", sub);
-  }
-
-  assay_client *client = NULL;
-  int opened = open_client(&client, c);
-  if (opened) return opened;
-  assay_value *out = NULL;
-  if (strcmp(sub, "list") == 0) {
-    rc = assay_client_list_projects(&out, client);
-    if (rc == 0) {
-      if (c->json) {
-        rc = print_json(out);
-      } else {
-        for (size_t k = 0; k < assay_value_array_size(out); k++)
-          print_project_line(assay_value_array_get(out, k));
-      }
+/* One line per record: the `columns` (space-separated field names), TABs between. */
+static int print_list(const assay_value *list, const char *columns) {
+  for (size_t i = 0; i < assay_value_array_size(list); i++) {
+    const assay_value *rec = assay_value_array_get(list, i);
+    const char *col = columns;
+    while (*col) {
+      char key[64];
+      size_t n = strcspn(col, " ");
+      snprintf(key, sizeof key, "%.*s", (int)n, col);
+      if (col != columns) putchar('\t');
+      if (print_cell(key, assay_value_object_get(rec, key))) return 1;
+      col += n + (col[n] == ' ');
     }
-  } else if (strcmp(sub, "create") == 0) {
-    rc = assay_client_create_project(&out, client, c->pos[0],
-                                     c->description ? c->description : "", c->model_task, NULL);
-    if (rc == 0) {
-      if (c->json)
-        rc = print_json(out);
-      else
-        puts(str_field(out, "project_id"));
-    }
-  } else if (strcmp(sub, "get") == 0) {
-    rc = assay_client_get_project(&out, client, c->pos[0]);
-    if (rc == 0) rc = c->json ? print_json(out) : print_record(out);
-  } else {
-    rc = assay_client_delete_project(client, c->pos[0], c->force);
+    putchar('\n');
   }
-  if (rc < 0) rc = api_error();
-  assay_value_free(out);
-  assay_client_free(client);
-  return rc;
+  return 0;
 }
 
-static int cmd_token(cli *c, int argc, char **argv, int i) {
-  if (i >= argc || strcmp(argv[i], "create") != 0)
-    return usage_error("%s", "token needs a subcommand: create");
-  int rc = parse_args(c, argc, argv, i + 1,
-                      " --name --expires-in-days --workspace-id --user-id ", 0);
-  if (rc != 0) return rc;
-  unsigned long long days = 0;
-  if (c->expires && (tool_parse_uint(c->expires, 100000, &days) != 0 || days == 0))
-    return usage_error("--expires-in-days needs a positive number of days, not '%s'", c->expires);
+/* --- running one command --------------------------------------------------------- */
+
+static int run_command(cli *c, const char *group, int argc, char **argv, int i) {
+  char subs[256] = "";
+  for (size_t k = 0; k < N_COMMANDS; k++)
+    if (strcmp(COMMANDS[k].group, group) == 0)
+      snprintf(subs + strlen(subs), sizeof subs - strlen(subs), "%s%s", *subs ? ", " : "",
+               COMMANDS[k].sub);
+  if (!*subs) return usage_error("unknown command '%s'", group);
+  if (i >= argc) return usage_error("%s needs a subcommand: %s", group, subs);
+  const char *sub = argv[i++];
+  const command *cmd = NULL;
+  for (size_t k = 0; k < N_COMMANDS && !cmd; k++)
+    if (strcmp(COMMANDS[k].group, group) == 0 && strcmp(COMMANDS[k].sub, sub) == 0)
+      cmd = &COMMANDS[k];
+  if (!cmd) return usage_error("unknown %s subcommand '%s'; expected one of: %s", group, sub, subs);
+
+  int rc = parse_args(c, argc, argv, i, cmd->options, cmd->npos);
+  if (rc) return rc;
+  if (c->npos != cmd->npos)
+    return usage_error("%s %s needs %s", group, sub, cmd->synopsis);
+  for (size_t k = 0; cmd->required && k < sizeof VALUE_OPTIONS / sizeof VALUE_OPTIONS[0]; k++) {
+    char key[80];
+    snprintf(key, sizeof key, " %s ", VALUE_OPTIONS[k].name);
+    if (strstr(cmd->required, key) && !*(const char **)((char *)c + VALUE_OPTIONS[k].slot))
+      return usage_error("%s %s needs %s", group, sub, VALUE_OPTIONS[k].name);
+  }
+  if (cmd->prepare && (rc = cmd->prepare(c)) != 0) return rc;
 
   assay_client *client = NULL;
   int opened = open_client(&client, c);
-  if (opened) return opened;
+  if (opened) {
+    assay_value_free(c->input);
+    return opened;
+  }
   assay_value *out = NULL;
-  rc = assay_client_create_api_token(&out, client, c->workspace_id, c->name ? c->name : "cli",
-                                     c->user_id, (int)days);
-  if (rc == 0)
-    rc = c->json ? print_json(out) : (puts(str_field(out, "token")), 0);
-  else
+  rc = cmd->run(c, client, &out);
+  if (rc < 0) {
     rc = api_error();
+  } else if (c->json && out) {
+    rc = print_json(out);
+  } else if (cmd->print == PRINT_FIELD) {
+    rc = puts(str_field(out, cmd->fields)) < 0;
+  } else if (cmd->print == PRINT_RECORD) {
+    rc = print_record(out);
+  } else if (cmd->print == PRINT_LIST) {
+    rc = print_list(out, cmd->fields);
+  } else {
+    rc = 0;
+  }
   assay_value_free(out);
+  assay_value_free(c->input);
+  c->input = NULL;
   assay_client_free(client);
   return rc;
 }
@@ -269,7 +553,7 @@ int main(int argc, char **argv) {
   for (; i < argc && strncmp(argv[i], "-", 1) == 0; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-      fputs(USAGE, stdout);
+      print_usage(stdout);
       return 0;
     }
     if (strcmp(a, "--version") == 0) {
@@ -291,15 +575,23 @@ int main(int argc, char **argv) {
     char **sargv = argv + i - 1;
     int sargc = argc - i + 1;
     sargv[0] = "assay serve";
-    if (c.home) {
-      /* `assay --home DIR serve` means the same as `assay serve --home DIR`. */
-      char **copy = calloc((size_t)sargc + 3, sizeof *copy);
+    if (c.home || c.secret_key_file) {
+      /* `assay --home DIR serve` means the same as `assay serve --home DIR`;
+       * so for --secret-key-file. */
+      char **copy = calloc((size_t)sargc + 5, sizeof *copy);
       if (!copy) return 1;
-      copy[0] = sargv[0];
-      copy[1] = "--home";
-      copy[2] = (char *)c.home;
-      for (int k = 1; k < sargc; k++) copy[k + 2] = sargv[k];
-      int rc = serve_main(sargc + 2, copy);
+      int n = 0;
+      copy[n++] = sargv[0];
+      if (c.home) {
+        copy[n++] = "--home";
+        copy[n++] = (char *)c.home;
+      }
+      if (c.secret_key_file) {
+        copy[n++] = "--secret-key-file";
+        copy[n++] = (char *)c.secret_key_file;
+      }
+      for (int k = 1; k < sargc; k++) copy[n++] = sargv[k];
+      int rc = serve_main(n, copy);
       free(copy);
       return rc;
     }
@@ -312,18 +604,12 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(cmd, "help") == 0) {
-    fputs(USAGE, stdout);
+    print_usage(stdout);
     return 0;
   }
 
   if (assay_init() < 0) return api_error();
-  int rc;
-  if (strcmp(cmd, "project") == 0)
-    rc = cmd_project(&c, argc, argv, i);
-  else if (strcmp(cmd, "token") == 0)
-    rc = cmd_token(&c, argc, argv, i);
-  else
-    rc = usage_error("unknown command '%s'", cmd);
+  int rc = run_command(&c, cmd, argc, argv, i);
   assay_shutdown();
   return rc;
 }

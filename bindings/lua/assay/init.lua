@@ -106,8 +106,11 @@ end
 
 --- assay.Client(domain, api_key, opts) or assay.Client{domain = ..., api_key = ...,
 --- channel_timeout = ..., disable_tls = ..., ssl_ca_cert = ..., cert_file = ...,
---- key_file = ..., assert_hostname = ..., home = ..., max_retries = ...}.
---- No domain: the embedded platform in `home` / $ASSAY_HOME / ~/.assay.
+--- key_file = ..., assert_hostname = ..., home = ..., max_retries = ...,
+--- secret_key_file = ...}.
+--- No domain: the embedded platform in `home` / $ASSAY_HOME / ~/.assay, acting
+--- as its admin, or with an api_key as that token's user; secret_key_file
+--- names its master key (default $ASSAY_SECRET_KEY_FILE, else <home>/secret.key).
 local function new_client(domain, api_key, opts)
   local options
   if type(domain) == "table" and api_key == nil and opts == nil then
@@ -181,6 +184,119 @@ function Client:create_api_token(workspace_id, name, user_id, expires_in_days)
   local record = core.assay_client_create_api_token(handle(self), workspace_id, name, user_id,
                                                      expires_in_days or 0)
   return record.token, record
+end
+
+--- The API tokens the caller may see (never their secrets), optionally only
+--- those of `workspace_id` and/or `user_id` (nil: any): an array of {id, name,
+--- user_id, workspace_id, created_at, expires_at, revoked_at, status}.
+function Client:list_api_tokens(workspace_id, user_id)
+  return core.assay_client_list_api_tokens(handle(self), workspace_id, user_id)
+end
+
+--- Revoke an API token by id (idempotent).
+function Client:revoke_api_token(token_id)
+  core.assay_client_revoke_api_token(handle(self), token_id)
+end
+
+-- Workspaces, users, members ----------------------------------------------------
+-- Roles: "WORKSPACE_ROLE_ADMIN", "WORKSPACE_ROLE_MEMBER", "WORKSPACE_ROLE_VIEWER"
+-- (or "admin", "member", "viewer").
+
+--- Create a workspace (organisation admins); returns {workspace_id, name, created_at, role}.
+function Client:create_workspace(name)
+  return core.assay_client_create_workspace(handle(self), name)
+end
+
+--- The workspaces the caller can see, each with the caller's role.
+function Client:list_workspaces()
+  return core.assay_client_list_workspaces(handle(self))
+end
+
+function Client:get_workspace(workspace_id)
+  return core.assay_client_get_workspace(handle(self), workspace_id)
+end
+
+--- Create a user (organisation admins); display_name may be nil. Returns
+--- {user_id, username, display_name, is_org_admin, created_at}.
+function Client:create_user(username, display_name)
+  return core.assay_client_create_user(handle(self), username, display_name)
+end
+
+--- Every user (organisation admins).
+function Client:list_users()
+  return core.assay_client_list_users(handle(self))
+end
+
+--- Add a member with a role (workspace admins); returns the member record.
+function Client:add_workspace_member(workspace_id, user_id, role)
+  return core.assay_client_add_workspace_member(handle(self), workspace_id, user_id, role)
+end
+
+--- Change a member's role (workspace admins); returns the member record.
+function Client:update_workspace_member(workspace_id, user_id, role)
+  return core.assay_client_update_workspace_member(handle(self), workspace_id, user_id, role)
+end
+
+--- Remove a member (workspace admins): deletes their members-level
+--- credentials in the workspace and revokes their tokens for it.
+function Client:remove_workspace_member(workspace_id, user_id)
+  core.assay_client_remove_workspace_member(handle(self), workspace_id, user_id)
+end
+
+--- The members of a workspace, by username.
+function Client:list_workspace_members(workspace_id)
+  return core.assay_client_list_workspace_members(handle(self), workspace_id)
+end
+
+-- Integrations ----------------------------------------------------------------
+
+--- Create an integration (workspace admins). `schema` is an array of
+--- {name = ..., sensitivity = ..., value = ...}; sensitivity is
+--- "VARIABLE_SENSITIVITY_PUBLIC" ("not_sensitive"), "..._WORKSPACE_SECRET"
+--- ("workspace") or "..._USER_SECRET" ("members", no value). Returns the
+--- integration id and the whole record (never a secret value).
+function Client:create_integration(workspace_id, name, integration_type, schema)
+  local record = core.assay_client_create_integration(handle(self), workspace_id, name,
+                                                       integration_type, schema)
+  return record.integration_id, record
+end
+
+--- The integrations of a workspace as the caller sees them, oldest first.
+function Client:list_integrations(workspace_id)
+  return core.assay_client_list_integrations(handle(self), workspace_id)
+end
+
+--- An integration's record: variables (name, sensitivity, value of
+--- not-sensitive ones only, is_set) and the caller's credential_status.
+function Client:get_integration(integration_id)
+  return core.assay_client_get_integration(handle(self), integration_id)
+end
+
+--- Change an integration (workspace admins): `changes` is {name = ...,
+--- variables = {entry, ...}, remove_variables = {name, ...}}, each optional.
+--- Returns the updated record.
+function Client:update_integration(integration_id, changes)
+  return core.assay_client_update_integration(handle(self), integration_id, changes)
+end
+
+function Client:delete_integration(integration_id)
+  core.assay_client_delete_integration(handle(self), integration_id)
+end
+
+--- Set the caller's own members-level values: `credentials` maps variable
+--- names to values (assay.null clears one). Returns {integration_id,
+--- credential_status = {configured, missing}}.
+function Client:set_integration_credentials(integration_id, credentials)
+  return core.assay_client_set_integration_credentials(handle(self), integration_id,
+                                                        credentials)
+end
+
+-- Administration ------------------------------------------------------------------
+
+--- Re-encrypt every stored secret under a new master key (organisation
+--- admins); returns {key_id, secrets_resealed}.
+function Client:rotate_secret_key()
+  return core.assay_client_rotate_secret_key(handle(self))
 end
 
 --- Send a raw REST request: method, path ("/v1/..."), body (a table, sent

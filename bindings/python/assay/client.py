@@ -7,10 +7,17 @@ which raises the typed errors of ``assay.errors``.
 """
 
 
+import os
+
 from . import _core
 from .project import Project
 
 __all__ = ["Client"]
+
+
+def _path(value):
+    """A path-like object as str; anything else as is, for the core to judge."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def _without_none(**fields):
@@ -22,7 +29,9 @@ class Client:
 
     With no ``domain``, the client runs the embedded platform of ``home``
     (default ``$ASSAY_HOME``, else ``~/.assay``) in this process, acting as
-    the home's administrator. With a ``domain`` (``"http://host:port"`` or
+    the home's administrator, or, given an ``api_key``, as that token's user;
+    ``secret_key_file`` names its master key for secrets at rest (default
+    ``$ASSAY_SECRET_KEY_FILE``, else ``<home>/secret.key``). With a ``domain`` (``"http://host:port"`` or
     ``"host:port"``) it talks to an ``assayd`` server, authenticated by
     ``api_key``. The remaining arguments are those of rime-sdk's ``Client``:
     ``channel_timeout`` in seconds for one request, ``disable_tls`` to use
@@ -34,14 +43,15 @@ class Client:
 
     def __init__(self, domain=None, api_key="", channel_timeout=180.0, disable_tls=False,
                  ssl_ca_cert=None, cert_file=None, key_file=None, assert_hostname=None,
-                 *, home=None):
+                 *, home=None, secret_key_file=None):
         self._domain = domain
         self._home = home
         options = _without_none(
             domain=domain, api_key=api_key, channel_timeout=channel_timeout,
             disable_tls=disable_tls, ssl_ca_cert=ssl_ca_cert, cert_file=cert_file,
             key_file=key_file, assert_hostname=assert_hostname,
-            home=None if home is None else str(home))
+            home=None if home is None else str(home),
+            secret_key_file=_path(secret_key_file))
         self._handle = _core.assay_client_new_with(options)
 
     # --- projects --------------------------------------------------------
@@ -71,13 +81,133 @@ class Client:
         runs needs ``force=True`` (else ``ConflictError``)."""
         _core.assay_client_delete_project(self._handle, project_id, force)
 
-    # --- tokens and platform ---------------------------------------------
+    # --- workspaces, users, members -----------------------------------------
 
-    def create_api_token(self, workspace_id=None, name=None, user_id=None, expires_in_days=270):
-        """Create an API token and return its secret (shown only now)."""
+    def create_workspace(self, name):
+        """Create a workspace (organisation admins only) and return its record
+        ``{workspace_id, name, created_at, role}``; the caller becomes its
+        admin."""
+        return _core.assay_client_create_workspace(self._handle, name)
+
+    def list_workspaces(self):
+        """The workspaces the caller can see, each with the caller's ``role``."""
+        return _core.assay_client_list_workspaces(self._handle)
+
+    def get_workspace(self, workspace_id):
+        """A workspace's record; ``NotFoundError`` outside the caller's reach."""
+        return _core.assay_client_get_workspace(self._handle, workspace_id)
+
+    def create_user(self, username, display_name=None):
+        """Create a user (organisation admins only) and return its record
+        ``{user_id, username, display_name, is_org_admin, created_at}``."""
+        return _core.assay_client_create_user(self._handle, username, display_name)
+
+    def list_users(self):
+        """Every user (organisation admins only)."""
+        return _core.assay_client_list_users(self._handle)
+
+    def add_workspace_member(self, workspace_id, user_id, role):
+        """Make a user a member of a workspace (workspace admins) with
+        ``role``: ``WORKSPACE_ROLE_ADMIN``, ``WORKSPACE_ROLE_MEMBER`` or
+        ``WORKSPACE_ROLE_VIEWER`` (or ``"admin"``, ``"member"``, ``"viewer"``).
+        Returns the member record."""
+        return _core.assay_client_add_workspace_member(self._handle, workspace_id, user_id,
+                                                       role)
+
+    def update_workspace_member(self, workspace_id, user_id, role):
+        """Change a member's role (workspace admins); returns the member record."""
+        return _core.assay_client_update_workspace_member(self._handle, workspace_id, user_id,
+                                                          role)
+
+    def remove_workspace_member(self, workspace_id, user_id):
+        """Remove a member (workspace admins): their members-level credentials
+        in the workspace are deleted and their tokens for it revoked."""
+        _core.assay_client_remove_workspace_member(self._handle, workspace_id, user_id)
+
+    def list_workspace_members(self, workspace_id):
+        """The members of a workspace, by username."""
+        return _core.assay_client_list_workspace_members(self._handle, workspace_id)
+
+    # --- API tokens --------------------------------------------------------
+
+    def create_api_token(self, workspace_id=None, name=None, user_id=None, expires_in_days=None):
+        """Create an API token and return its secret (shown only now).
+
+        ``expires_in_days`` defaults to 270; a token created with a token
+        that expires sooner ends when that one does (asking explicitly for
+        a longer life is a ``PermissionDeniedError``).
+        """
         record = _core.assay_client_create_api_token(self._handle, workspace_id, name, user_id,
-                                                     expires_in_days)
+                                                     0 if expires_in_days is None
+                                                     else expires_in_days)
         return record["token"]
+
+    def list_api_tokens(self, workspace_id=None, user_id=None):
+        """The API tokens the caller may see (never their secrets), optionally
+        only those of a workspace and/or a user: dicts with ``id``, ``name``,
+        ``user_id``, ``workspace_id``, ``created_at``, ``expires_at``,
+        ``revoked_at`` and ``status`` (``"active"``, ``"expired"``,
+        ``"revoked"``)."""
+        return _core.assay_client_list_api_tokens(self._handle, workspace_id, user_id)
+
+    def revoke_api_token(self, token_id):
+        """Revoke an API token by its id (revoking twice is fine)."""
+        _core.assay_client_revoke_api_token(self._handle, token_id)
+
+    # --- integrations ---------------------------------------------------------
+
+    def create_integration(self, workspace_id, name, integration_type, integration_schema):
+        """Create an integration (workspace admins) and return its id.
+
+        ``integration_type`` is one of the ``INTEGRATION_TYPE_*`` names;
+        ``integration_schema`` a list of ``{"name", "sensitivity", "value"?}``
+        with sensitivity ``VARIABLE_SENSITIVITY_PUBLIC`` (``"not_sensitive"``),
+        ``VARIABLE_SENSITIVITY_WORKSPACE_SECRET`` (``"workspace"``) or
+        ``VARIABLE_SENSITIVITY_USER_SECRET`` (``"members"``, no value: each
+        member sets theirs with ``set_integration_credentials``).
+        """
+        record = _core.assay_client_create_integration(self._handle, workspace_id, name,
+                                                       integration_type, integration_schema)
+        return record["integration_id"]
+
+    def list_integrations(self, workspace_id):
+        """The integrations of a workspace as the caller sees them, oldest first."""
+        return _core.assay_client_list_integrations(self._handle, workspace_id)
+
+    def get_integration(self, integration_id):
+        """An integration's record: ``integration_id``, ``name``,
+        ``integration_type``, ``variables`` (name, sensitivity, the value of
+        not-sensitive ones only, ``is_set``) and the caller's
+        ``credential_status`` (``configured``, ``missing``). Never a secret."""
+        return _core.assay_client_get_integration(self._handle, integration_id)
+
+    def update_integration(self, integration_id, name=None, variables=None,
+                           remove_variables=None):
+        """Rename an integration, add or replace ``variables`` (schema
+        entries, matched by name) and remove ``remove_variables`` (names);
+        workspace admins. Returns the updated record."""
+        changes = _without_none(name=name, variables=variables,
+                                remove_variables=remove_variables)
+        return _core.assay_client_update_integration(self._handle, integration_id, changes)
+
+    def delete_integration(self, integration_id):
+        """Delete an integration and its stored secrets (workspace admins)."""
+        _core.assay_client_delete_integration(self._handle, integration_id)
+
+    def set_integration_credentials(self, integration_id, credentials):
+        """Set the caller's own values of members-level variables:
+        ``credentials`` maps variable names to values (``None`` clears one).
+        Members and admins; viewers may not. Returns ``{integration_id,
+        credential_status}``."""
+        return _core.assay_client_set_integration_credentials(self._handle, integration_id,
+                                                              credentials)
+
+    # --- administration and platform -------------------------------------------
+
+    def rotate_secret_key(self):
+        """Re-encrypt every stored secret under a new master key
+        (organisation admins). Returns ``{key_id, secrets_resealed}``."""
+        return _core.assay_client_rotate_secret_key(self._handle)
 
     def platform_info(self):
         """The platform's identity: version, api_version, user and workspace."""

@@ -2,6 +2,7 @@
  * typed operations (paths and bodies of the REST API), and the decoding of
  * error answers into the same typed errors on either transport. */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ struct assay_client {
 
 static const char *const option_fields[] = {
   "domain", "api_key", "channel_timeout", "disable_tls", "ssl_ca_cert", "cert_file",
-  "key_file", "assert_hostname", "home", "max_retries", NULL};
+  "key_file", "assert_hostname", "home", "max_retries", "secret_key_file", NULL};
 
 static int opt_string(const json_t *o, const char *k, const char **out) {
   json_t *v = json_object_get(o, k);
@@ -49,7 +50,7 @@ static int options_from_value(const json_t *o, assay_client_options *opts) {
       return assay__err(ASSAY_ERR_CONFIG,
                         "unknown client option '%s'; expected domain, api_key, channel_timeout, "
                         "disable_tls, ssl_ca_cert, cert_file, key_file, assert_hostname, home, "
-                        "max_retries",
+                        "max_retries, secret_key_file",
                         key);
   }
   int rc = opt_string(o, "domain", &opts->domain);
@@ -69,6 +70,7 @@ static int options_from_value(const json_t *o, assay_client_options *opts) {
     rc = opt_string(o, "assert_hostname", &opts->assert_hostname);
   }
   if (!rc) rc = opt_string(o, "home", &opts->home);
+  if (!rc) rc = opt_string(o, "secret_key_file", &opts->secret_key_file);
   if (rc) return rc;
   v = json_object_get(o, "channel_timeout");
   if (v && !json_is_null(v)) {
@@ -210,7 +212,9 @@ static int call(assay_client *c, const char *method, const char *path, json_t *b
     json_decref(body);
     if (!text) return assay__nomem();
   }
-  int rc = call_raw(c, method, path, text, text ? strlen(text) : 0, out);
+  size_t len = text ? strlen(text) : 0;
+  int rc = call_raw(c, method, path, text, len, out);
+  if (text) sodium_memzero(text, len); /* it may carry secret values */
   free(text);
   return rc;
 }
@@ -306,8 +310,11 @@ int assay_client_platform_info(assay_value **out, assay_client *c) {
   int rc = call(c, "GET", "/v1/platform", NULL, &resp);
   if (rc) return rc;
   if (c->embedded) {
+    /* The router says "embedded" only for the pre-authenticated admin; an
+     * embedded client with an api_key runs in process all the same. */
     assay_platform *p = transport_local_platform(c->t);
     json_object_set_new(resp, "home", json_string(assay_platform_home(p)));
+    json_object_set_new(resp, "embedded", json_true());
   }
   return wrap_out(out, resp);
 }
@@ -387,4 +394,288 @@ int assay_client_create_api_token(assay_value **out, assay_client *c, const char
   json_t *resp = NULL;
   rc = call(c, "POST", "/v1/api-tokens", body, &resp);
   return rc ? rc : wrap_out(out, resp);
+}
+
+/* --- shared shapes -------------------------------------------------------------- */
+
+/* The inner array `key` of a list answer, e.g. {"users": [...]}. */
+static int unwrap_list(assay_value **out, json_t *resp, const char *key) {
+  json_t *list = json_incref(json_object_get(resp, key));
+  json_decref(resp);
+  if (!json_is_array(list)) {
+    json_decref(list);
+    return assay__err(ASSAY_ERR_INTERNAL, "the server's answer had no '%s' array", key);
+  }
+  return wrap_out(out, list);
+}
+
+/* GET (or DELETE, ...) "/v1/<collection>/<id><suffix>" without a body. */
+static int call_id(assay_value **out, assay_client *c, const char *method, const char *what,
+                   const char *collection, const char *id, const char *suffix,
+                   const char *list_key) {
+  char *path;
+  int rc = require_id(what, id);
+  if (!rc) rc = id_path(&path, collection, id, suffix);
+  if (rc) return rc;
+  json_t *resp = NULL;
+  rc = call(c, method, path, NULL, out ? &resp : NULL);
+  free(path);
+  if (rc || !out) return rc;
+  return list_key ? unwrap_list(out, resp, list_key) : wrap_out(out, resp);
+}
+
+/* Send `body` (stolen) to `path` and hand back the record. */
+static int call_body(assay_value **out, assay_client *c, const char *method, const char *path,
+                     json_t *body) {
+  json_t *resp = NULL;
+  int rc = call(c, method, path, body, &resp);
+  return rc ? rc : wrap_out(out, resp ? resp : json_null());
+}
+
+/* "/v1/workspaces/<ws>/members/<user>" (both escaped). */
+static int member_path(char **out, const char *workspace_id, const char *user_id) {
+  int rc = require_id("workspace_id", workspace_id);
+  if (!rc) rc = require_id("user_id", user_id);
+  if (rc) return rc;
+  char *w = escape_segment(workspace_id), *u = escape_segment(user_id);
+  int n = (w && u) ? asprintf(out, "/v1/workspaces/%s/members/%s", w, u) : -1;
+  free(w);
+  free(u);
+  return n < 0 ? assay__nomem() : ASSAY_OK;
+}
+
+/* --- API tokens (list, revoke) ------------------------------------------------ */
+
+/* Append "name=<escaped value>" to a query being built in *q. */
+static int add_query(char **q, const char *name, const char *value) {
+  if (!value) return ASSAY_OK;
+  char *e = escape_segment(value), *next = NULL;
+  if (!e) return assay__nomem();
+  int n = asprintf(&next, "%s%c%s=%s", *q, **q ? '&' : '?', name, e);
+  free(e);
+  if (n < 0) return assay__nomem();
+  free(*q);
+  *q = next;
+  return ASSAY_OK;
+}
+
+int assay_client_list_api_tokens(assay_value **out, assay_client *c, const char *workspace_id,
+                                 const char *user_id) {
+  char *q = strdup(""), *path = NULL;
+  if (!q) return assay__nomem();
+  int rc = add_query(&q, "workspace_id", workspace_id);
+  if (!rc) rc = add_query(&q, "user_id", user_id);
+  if (!rc && asprintf(&path, "/v1/api-tokens%s", q) < 0) rc = assay__nomem();
+  free(q);
+  if (rc) return rc;
+  json_t *resp = NULL;
+  rc = call(c, "GET", path, NULL, &resp);
+  free(path);
+  return rc ? rc : unwrap_list(out, resp, "api_tokens");
+}
+
+int assay_client_revoke_api_token(assay_client *c, const char *token_id) {
+  return call_id(NULL, c, "DELETE", "token_id", "api-tokens", token_id, NULL, NULL);
+}
+
+/* --- workspaces, users, members ---------------------------------------------- */
+
+int assay_client_create_workspace(assay_value **out, assay_client *c, const char *name) {
+  json_t *body = json_object();
+  if (!body) return assay__nomem();
+  int rc = set_text(body, "name", name);
+  if (rc) {
+    json_decref(body);
+    return rc;
+  }
+  return call_body(out, c, "POST", "/v1/workspaces", body);
+}
+
+int assay_client_list_workspaces(assay_value **out, assay_client *c) {
+  json_t *resp = NULL;
+  int rc = call(c, "GET", "/v1/workspaces", NULL, &resp);
+  return rc ? rc : unwrap_list(out, resp, "workspaces");
+}
+
+int assay_client_get_workspace(assay_value **out, assay_client *c, const char *workspace_id) {
+  return call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, NULL, NULL);
+}
+
+int assay_client_create_user(assay_value **out, assay_client *c, const char *username,
+                             const char *display_name) {
+  json_t *body = json_object();
+  if (!body) return assay__nomem();
+  int rc = set_text(body, "username", username);
+  if (!rc) rc = set_text(body, "display_name", display_name);
+  if (rc) {
+    json_decref(body);
+    return rc;
+  }
+  return call_body(out, c, "POST", "/v1/users", body);
+}
+
+int assay_client_list_users(assay_value **out, assay_client *c) {
+  json_t *resp = NULL;
+  int rc = call(c, "GET", "/v1/users", NULL, &resp);
+  return rc ? rc : unwrap_list(out, resp, "users");
+}
+
+int assay_client_add_workspace_member(assay_value **out, assay_client *c,
+                                      const char *workspace_id, const char *user_id,
+                                      const char *role) {
+  char *path;
+  int rc = require_id("workspace_id", workspace_id);
+  if (!rc) rc = id_path(&path, "workspaces", workspace_id, "/members");
+  if (rc) return rc;
+  json_t *body = json_object();
+  rc = body ? set_text(body, "user_id", user_id) : assay__nomem();
+  if (!rc) rc = set_text(body, "role", role);
+  if (!rc) {
+    rc = call_body(out, c, "POST", path, body);
+    body = NULL;
+  }
+  json_decref(body);
+  free(path);
+  return rc;
+}
+
+int assay_client_update_workspace_member(assay_value **out, assay_client *c,
+                                         const char *workspace_id, const char *user_id,
+                                         const char *role) {
+  char *path;
+  int rc = member_path(&path, workspace_id, user_id);
+  if (rc) return rc;
+  json_t *body = json_object();
+  rc = body ? set_text(body, "role", role) : assay__nomem();
+  if (!rc) {
+    rc = call_body(out, c, "PUT", path, body);
+    body = NULL;
+  }
+  json_decref(body);
+  free(path);
+  return rc;
+}
+
+int assay_client_remove_workspace_member(assay_client *c, const char *workspace_id,
+                                         const char *user_id) {
+  char *path;
+  int rc = member_path(&path, workspace_id, user_id);
+  if (rc) return rc;
+  rc = call(c, "DELETE", path, NULL, NULL);
+  free(path);
+  return rc;
+}
+
+int assay_client_list_workspace_members(assay_value **out, assay_client *c,
+                                        const char *workspace_id) {
+  return call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, "/members",
+                 "members");
+}
+
+/* --- integrations ----------------------------------------------------------------- */
+
+/* A copy of an optional value argument that must be an object (or absent). */
+static int object_arg(json_t **out, const char *what, const assay_value *v, int required) {
+  json_t *j = JV(v);
+  *out = NULL;
+  if (!j || json_is_null(j)) {
+    if (required) return assay__err(ASSAY_ERR_CONFIG, "%s must be given (an object)", what);
+    return ASSAY_OK;
+  }
+  if (!json_is_object(j))
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be an object; got %s", what,
+                      json_is_array(j)     ? "an array"
+                      : json_is_string(j)  ? "a string"
+                      : json_is_number(j)  ? "a number"
+                      : json_is_boolean(j) ? "a boolean"
+                                           : "another value");
+  *out = json_deep_copy(j);
+  return *out ? ASSAY_OK : assay__nomem();
+}
+
+int assay_client_create_integration(assay_value **out, assay_client *c,
+                                    const char *workspace_id, const char *name,
+                                    const char *integration_type, const assay_value *schema) {
+  char *path;
+  int rc = require_id("workspace_id", workspace_id);
+  if (!rc) rc = id_path(&path, "workspaces", workspace_id, "/integrations");
+  if (rc) return rc;
+  json_t *body = json_object();
+  rc = body ? set_text(body, "name", name) : assay__nomem();
+  if (!rc) rc = set_text(body, "integration_type", integration_type);
+  /* The schema goes as given (NULL: left out); the router checks its shape. */
+  if (!rc && schema && json_object_set(body, "integration_schema", JV(schema)))
+    rc = assay__nomem();
+  if (!rc) {
+    rc = call_body(out, c, "POST", path, body);
+    body = NULL;
+  }
+  json_decref(body);
+  free(path);
+  return rc;
+}
+
+int assay_client_list_integrations(assay_value **out, assay_client *c,
+                                   const char *workspace_id) {
+  return call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, "/integrations",
+                 "integrations");
+}
+
+int assay_client_get_integration(assay_value **out, assay_client *c,
+                                 const char *integration_id) {
+  return call_id(out, c, "GET", "integration_id", "integrations", integration_id, NULL, NULL);
+}
+
+int assay_client_update_integration(assay_value **out, assay_client *c,
+                                    const char *integration_id, const assay_value *changes) {
+  char *path;
+  json_t *body = NULL;
+  int rc = require_id("integration_id", integration_id);
+  if (!rc) rc = object_arg(&body, "changes", changes, 1);
+  if (!rc) rc = id_path(&path, "integrations", integration_id, NULL);
+  if (rc) {
+    json_decref(body);
+    return rc;
+  }
+  rc = call_body(out, c, "PATCH", path, body);
+  free(path);
+  return rc;
+}
+
+int assay_client_delete_integration(assay_client *c, const char *integration_id) {
+  return call_id(NULL, c, "DELETE", "integration_id", "integrations", integration_id, NULL,
+                 NULL);
+}
+
+int assay_client_set_integration_credentials(assay_value **out, assay_client *c,
+                                             const char *integration_id,
+                                             const assay_value *credentials) {
+  char *path;
+  json_t *creds = NULL;
+  int rc = require_id("integration_id", integration_id);
+  if (!rc) rc = object_arg(&creds, "credentials", credentials, 1);
+  if (!rc) rc = id_path(&path, "integrations", integration_id, "/credentials");
+  if (rc) {
+    json_decref(creds);
+    return rc;
+  }
+  json_t *body = json_object();
+  /* json_object_set_new steals creds even when it fails. */
+  if (!body || json_object_set_new(body, "credentials", creds)) {
+    if (!body) json_decref(creds);
+    json_decref(body);
+    free(path);
+    return assay__nomem();
+  }
+  rc = call_body(out, c, "PUT", path, body);
+  free(path);
+  return rc;
+}
+
+/* --- administration ---------------------------------------------------------------- */
+
+int assay_client_rotate_secret_key(assay_value **out, assay_client *c) {
+  json_t *resp = NULL;
+  int rc = call(c, "POST", "/v1/admin/rotate-key", NULL, &resp);
+  return rc ? rc : wrap_out(out, resp ? resp : json_null());
 }

@@ -1,5 +1,8 @@
 /* client/transport_local.c — the in-process transport: the embedded
- * platform's router called directly, acting as the home's admin. */
+ * platform's router called directly. Without an api_key it acts as the
+ * home's bootstrap admin; with one, every request authenticates with that
+ * token exactly as assayd would, so embedded code can act as any user. */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +13,7 @@
 typedef struct local_transport {
   transport base;
   assay_platform *platform;
+  char *token; /* the api_key, or NULL: act as the bootstrap admin */
 } local_transport;
 
 static int local_request(transport *t, const char *method, const char *path, const char *body,
@@ -26,8 +30,8 @@ static int local_request(transport *t, const char *method, const char *path, con
     .method = method,
     .path = copy,
     .query = query,
-    .token = NULL,
-    .principal = platform_admin_principal(lt->platform),
+    .token = lt->token,
+    .principal = lt->token ? NULL : platform_admin_principal(lt->platform),
     .body = body,
     .body_len = body_len,
   };
@@ -45,6 +49,10 @@ static void local_free(transport *t) {
   local_transport *lt = (local_transport *)t;
   if (!lt) return;
   assay_platform_free(lt->platform);
+  if (lt->token) {
+    sodium_memzero(lt->token, strlen(lt->token));
+    free(lt->token);
+  }
   free(lt);
 }
 
@@ -54,9 +62,18 @@ int transport_local_new(transport **out, const assay_client_options *opts) {
   local_transport *lt = calloc(1, sizeof *lt);
   if (!lt) return assay__nomem();
   lt->base.ops = &local_ops;
-  int rc = assay_platform_open(&lt->platform, opts ? opts->home : NULL);
-  if (rc) {
+  if (opts && opts->api_key && *opts->api_key && !(lt->token = strdup(opts->api_key))) {
     free(lt);
+    return assay__nomem();
+  }
+  assay_platform_options po = ASSAY_PLATFORM_OPTIONS_INIT;
+  po.home = opts ? opts->home : NULL;
+  po.secret_key_file = opts && opts->secret_key_file && *opts->secret_key_file
+                           ? opts->secret_key_file
+                           : NULL;
+  int rc = assay_platform_open_with(&lt->platform, &po);
+  if (rc) {
+    local_free(&lt->base);
     return rc;
   }
   *out = &lt->base;
