@@ -7,8 +7,17 @@ assayd on a free loopback port in a temporary home, exercises every operation
 validates each answer (status, content type, headers, body) against the
 spec's schema for that status with jsonschema. A static check makes sure every
 status the spec documents has a case here, so the two cannot drift apart.
+
+Besides the bootstrap admin (an organisation admin), the module's fixture
+builds, through the API itself, a workspace with a WORKSPACE_ROLE_ADMIN, a
+WORKSPACE_ROLE_MEMBER and a WORKSPACE_ROLE_VIEWER, each with a token scoped
+to it, so the cases can exercise every role's answers (403 for too low a
+role, 404 for anything outside the caller's workspace).
 """
+import hashlib
 import json
+import sqlite3
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -21,15 +30,19 @@ from openapi_spec_validator import validate as validate_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "docs" / "api" / "openapi.json"
-MAX_BODY = 64 * 1024  # the server's body limit in this test (--max-body)
+# The server's body limit in this test (--max-body): above the largest
+# integration value (65536 bytes), so an oversized value is a 400, not a 413.
+MAX_BODY = 256 * 1024
+VALUE_MAX = 65536
+# Secret values the cases store: no answer may ever contain them.
+WS_SECRET = "ws-secret-" + uuid.uuid4().hex
+MEMBER_SECRET = "member-secret-" + uuid.uuid4().hex
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Documented statuses that no request can produce yet, with the reason.
 UNREACHABLE = {
     ("DELETE", "/v1/projects/{project_id}", 409):
         "a project cannot hold datasets, models or test runs yet, so it is never non-empty",
-    ("POST", "/v1/api-tokens", 403):
-        "every user is the bootstrap organisation admin until users can be created",
 }
 
 with open(SPEC_PATH, encoding="utf-8") as _f:
@@ -97,11 +110,18 @@ class Response:
 
 
 class Api:
-    """Plain-urllib calls to one assayd."""
+    """Plain-urllib calls to one assayd, plus the people the fixture made:
+    ``tokens[who]`` and ``users[who]`` (user ids) for who in ``ROLES``, the
+    workspace ``ws`` they belong to, and the admin's own workspace
+    ``home_ws`` (outside the others' tokens, so 404 for them)."""
     _DEFAULT = object()
+    ROLES = {"ws_admin": "WORKSPACE_ROLE_ADMIN", "member": "WORKSPACE_ROLE_MEMBER",
+             "viewer": "WORKSPACE_ROLE_VIEWER"}
 
-    def __init__(self, base, token):
-        self.base, self.token = base, token
+    def __init__(self, base, token, home):
+        self.base, self.token, self.home = base, token, home
+        self.tokens, self.users = {}, {}
+        self._ids = None
 
     def call(self, method, path, body=_DEFAULT, raw=None, token=_DEFAULT):
         data = raw
@@ -121,22 +141,111 @@ class Api:
             with e:
                 return Response(e.code, e.headers, e.read())
 
-    def new_project(self, **extra):
+    def ok(self, status, method, path, body=_DEFAULT, token=_DEFAULT):
+        """A set-up call that must succeed with `status`; its JSON."""
+        resp = self.call(method, path, body, token=token)
+        assert resp.status == status, f"set-up {method} {path}: {resp!r}"
+        return resp.json
+
+    # --- things to work on, made by the admin unless a token is given ---
+
+    def new_project(self, token=_DEFAULT, **extra):
         body = {"name": f"conformance-{uuid.uuid4().hex[:12]}", "description": "made by a test",
                 "model_task": "MODEL_TASK_REGRESSION", **extra}
-        resp = self.call("POST", "/v1/projects", body)
-        assert resp.status == 201, resp
-        return resp.json
+        return self.ok(201, "POST", "/v1/projects", body, token=token)
+
+    def new_user(self, prefix="user"):
+        return self.ok(201, "POST", "/v1/users",
+                       {"username": f"{prefix}-{uuid.uuid4().hex[:10]}"})["user_id"]
+
+    def new_workspace(self):
+        return self.ok(201, "POST", "/v1/workspaces",
+                       {"name": f"ws-{uuid.uuid4().hex[:10]}"})["workspace_id"]
+
+    def add_member(self, user_id, role, ws=None):
+        return self.ok(201, "POST", f"/v1/workspaces/{ws or self.ws}/members",
+                       {"user_id": user_id, "role": role})
+
+    def new_token(self, user_id=None, ws=None, token=_DEFAULT, **extra):
+        """A token record (with its secret) for `user_id` in `ws` (default: the caller, in
+        the caller's workspace)."""
+        body = {"name": f"tok-{uuid.uuid4().hex[:8]}", **extra}
+        if user_id:
+            body["user_id"] = user_id
+        if ws:
+            body["workspace_id"] = ws
+        return self.ok(201, "POST", "/v1/api-tokens", body, token=token)
+
+    def new_person(self, role, ws=None):
+        """A fresh user who is a `role` of `ws` (default the fixture's); (user_id, token)."""
+        user = self.new_user(role.rsplit("_", 1)[-1].lower())
+        self.add_member(user, role, ws)
+        return user, self.new_token(user, ws or self.ws)["token"]
+
+    def new_integration(self, ws=None, token=_DEFAULT, **body):
+        """An INTEGRATION_TYPE_CUSTOM integration with a public variable, a workspace
+        secret and a members-level secret (unless `body` says otherwise); its record."""
+        body = {"name": f"integ-{uuid.uuid4().hex[:10]}",
+                "integration_type": "INTEGRATION_TYPE_CUSTOM",
+                "integration_schema": [
+                    {"name": "HOST", "sensitivity": "not_sensitive", "value": "db.example"},
+                    {"name": "SHARED_KEY", "sensitivity": "workspace", "value": WS_SECRET},
+                    {"name": "PERSONAL_KEY", "sensitivity": "members"}], **body}
+        return self.ok(201, "POST", f"/v1/workspaces/{ws or self.ws}/integrations", body,
+                       token=token)
+
+    def set_up_people(self):
+        me = self.ok(200, "GET", "/v1/platform")
+        self.admin_id, self.home_ws = me["user_id"], me["workspace_id"]
+        self.ws = self.new_workspace()
+        for who, role in self.ROLES.items():
+            self.users[who] = self.new_user(who.replace("_", "-"))
+            self.add_member(self.users[who], role)
+            self.tokens[who] = self.new_token(self.users[who], self.ws)["token"]
+
+    def real_ids(self):
+        """A real id for every path parameter of the spec (made once)."""
+        if self._ids is None:
+            user, _ = self.new_person("WORKSPACE_ROLE_MEMBER")
+            self._ids = {
+                "project_id": self.new_project()["project_id"],
+                "workspace_id": self.ws,
+                "user_id": user,
+                "token_id": self.new_token(user, self.ws)["id"],
+                "integration_id": self.new_integration()["integration_id"],
+            }
+        return self._ids
+
+    def expire(self, token):
+        """Move a token's expiry into the past (the API cannot mint an expired one)."""
+        token_hash = hashlib.blake2b(token.encode(), digest_size=32).digest()
+        db = sqlite3.connect(str(self.home / "assay.db"), timeout=30)
+        try:
+            with db:
+                cur = db.execute("UPDATE api_tokens SET expires_at = ? WHERE token_hash = ?",
+                                 (int(time.time()) - 3600, token_hash))
+            assert cur.rowcount == 1, "no api_tokens row for the token"
+        finally:
+            db.close()
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    server = Assayd(tmp_path_factory.mktemp("home"), "--max-body", str(MAX_BODY))
+    home = tmp_path_factory.mktemp("home")
+    server = Assayd(home, "--max-body", str(MAX_BODY))
     try:
-        yield Api(server.url, server.token)
+        a = Api(server.url, server.token, home)
+        a.set_up_people()
+        yield a
     finally:
         rc = server.stop(timeout=15)
         assert rc == 0, f"assayd exited {rc} after SIGTERM; stderr: {server.stderr}"
+
+
+def no_secret_in(resp):
+    """No secret value this module stores appears anywhere in an answer."""
+    for secret in (WS_SECRET, MEMBER_SECRET):
+        assert secret.encode() not in resp.raw, f"a secret value came back: {resp.raw[:300]!r}"
 
 
 # --- the cases: (method, path, status) -> a function making the request ---
@@ -362,6 +471,1042 @@ def create_api_token_oversized_body(api):
     return api.call("POST", "/v1/api-tokens", {"name": "x" * (MAX_BODY + 1024)})
 
 
+@case("GET", "/v1/platform", 401)
+def platform_with_revoked_token(api):
+    made = api.new_token()
+    assert api.call("DELETE", f"/v1/api-tokens/{made['id']}").status == 204
+    return api.call("GET", "/v1/platform", token=made["token"])
+
+
+@case("GET", "/v1/platform", 401)
+def platform_with_expired_token(api):
+    made = api.new_token()
+    api.expire(made["token"])
+    return api.call("GET", "/v1/platform", token=made["token"])
+
+
+# --- projects and roles ----------------------------------------------------------
+
+@case("POST", "/v1/projects", 403)
+def create_project_as_viewer(api):
+    resp = api.call("POST", "/v1/projects", {"name": "by-viewer", "description": "",
+                                             "model_task": "MODEL_TASK_REGRESSION"},
+                    token=api.tokens["viewer"])
+    assert "WORKSPACE_ROLE_MEMBER" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/projects", 201)
+def create_project_as_member(api):
+    body = {"name": f"mine-{uuid.uuid4().hex[:8]}", "description": "",
+            "model_task": "MODEL_TASK_REGRESSION"}
+    resp = api.call("POST", "/v1/projects", body, token=api.tokens["member"])
+    assert resp.json["workspace_id"] == api.ws
+    assert resp.json["owner_id"] == api.users["member"]
+    return resp
+
+
+@case("GET", "/v1/projects", 200)
+def list_projects_as_viewer(api):
+    made = api.new_project(token=api.tokens["ws_admin"])
+    resp = api.call("GET", "/v1/projects", token=api.tokens["viewer"])
+    ids = [p["project_id"] for p in resp.json["projects"]]
+    assert made["project_id"] in ids
+    assert all(p["workspace_id"] == api.ws for p in resp.json["projects"])
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}", 404)
+def get_project_of_another_workspace(api):
+    made = api.new_project()  # the admin's own workspace
+    return api.call("GET", f"/v1/projects/{made['project_id']}", token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/projects/{project_id}", 204)
+def delete_own_project_as_member(api):
+    made = api.new_project(token=api.tokens["member"])
+    return api.call("DELETE", f"/v1/projects/{made['project_id']}", token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/projects/{project_id}", 403)
+def delete_others_project_as_member(api):
+    made = api.new_project(token=api.tokens["ws_admin"])
+    resp = api.call("DELETE", f"/v1/projects/{made['project_id']}", token=api.tokens["member"])
+    assert api.call("GET", f"/v1/projects/{made['project_id']}",
+                    token=api.tokens["ws_admin"]).status == 200
+    return resp
+
+
+@case("DELETE", "/v1/projects/{project_id}", 403)
+def delete_project_as_viewer(api):
+    made = api.new_project(token=api.tokens["member"])
+    return api.call("DELETE", f"/v1/projects/{made['project_id']}", token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/projects/{project_id}", 204)
+def delete_members_project_as_ws_admin(api):
+    made = api.new_project(token=api.tokens["member"])
+    return api.call("DELETE", f"/v1/projects/{made['project_id']}",
+                    token=api.tokens["ws_admin"])
+
+
+# --- users -------------------------------------------------------------------------
+
+@case("GET", "/v1/users", 200)
+def list_users(api):
+    resp = api.call("GET", "/v1/users")
+    by_id = {u["user_id"]: u for u in resp.json["users"]}
+    assert by_id[api.admin_id]["is_org_admin"] is True
+    assert by_id[api.users["member"]]["is_org_admin"] is False
+    names = [u["username"] for u in resp.json["users"]]
+    assert names == sorted(names), "by username"
+    return resp
+
+
+@case("GET", "/v1/users", 401)
+def list_users_without_token(api):
+    return api.call("GET", "/v1/users", token=None)
+
+
+@case("GET", "/v1/users", 403)
+def list_users_as_ws_admin(api):
+    return api.call("GET", "/v1/users", token=api.tokens["ws_admin"])
+
+
+@case("POST", "/v1/users", 201)
+def create_user(api):
+    body = {"username": f"ada.l_{uuid.uuid4().hex[:8]}@example-org", "display_name": "Ada L."}
+    check_request_body("POST", "/v1/users", body)
+    resp = api.call("POST", "/v1/users", body)
+    assert resp.json["username"] == body["username"]
+    assert resp.json["display_name"] == "Ada L."
+    assert resp.json["is_org_admin"] is False
+    return resp
+
+
+@case("POST", "/v1/users", 201)
+def create_user_without_display_name(api):
+    body = {"username": f"bob-{uuid.uuid4().hex[:8]}"}
+    check_request_body("POST", "/v1/users", body)
+    resp = api.call("POST", "/v1/users", body)
+    assert resp.json["display_name"] is None
+    return resp
+
+
+@case("POST", "/v1/users", 400)
+def create_user_bad_username(api):
+    return api.call("POST", "/v1/users", {"username": "has space"})
+
+
+@case("POST", "/v1/users", 400)
+def create_user_username_too_long(api):
+    return api.call("POST", "/v1/users", {"username": "u" * 65})
+
+
+@case("POST", "/v1/users", 400)
+def create_user_missing_username(api):
+    return api.call("POST", "/v1/users", {"display_name": "Nobody"})
+
+
+@case("POST", "/v1/users", 400)
+def create_user_unknown_field(api):
+    return api.call("POST", "/v1/users", {"username": f"c-{uuid.uuid4().hex[:8]}",
+                                          "is_org_admin": True})
+
+
+@case("POST", "/v1/users", 401)
+def create_user_without_token(api):
+    return api.call("POST", "/v1/users", {"username": "x"}, token=None)
+
+
+@case("POST", "/v1/users", 403)
+def create_user_as_ws_admin(api):
+    return api.call("POST", "/v1/users", {"username": f"d-{uuid.uuid4().hex[:8]}"},
+                    token=api.tokens["ws_admin"])
+
+
+@case("POST", "/v1/users", 409)
+def create_user_duplicate(api):
+    name = f"dup-{uuid.uuid4().hex[:8]}"
+    api.ok(201, "POST", "/v1/users", {"username": name})
+    return api.call("POST", "/v1/users", {"username": name})
+
+
+@case("POST", "/v1/users", 413)
+def create_user_oversized_body(api):
+    return api.call("POST", "/v1/users", {"username": "x", "display_name": "y" * (MAX_BODY + 1024)})
+
+
+# --- workspaces ----------------------------------------------------------------------
+
+@case("GET", "/v1/workspaces", 200)
+def list_workspaces_as_org_admin(api):
+    resp = api.call("GET", "/v1/workspaces")
+    by_id = {w["workspace_id"]: w for w in resp.json["workspaces"]}
+    assert {api.home_ws, api.ws} <= set(by_id)
+    assert by_id[api.ws]["role"] == "WORKSPACE_ROLE_ADMIN"
+    return resp
+
+
+@case("GET", "/v1/workspaces", 200)
+def list_workspaces_as_member(api):
+    resp = api.call("GET", "/v1/workspaces", token=api.tokens["member"])
+    assert [(w["workspace_id"], w["role"]) for w in resp.json["workspaces"]] == \
+        [(api.ws, "WORKSPACE_ROLE_MEMBER")]
+    return resp
+
+
+@case("GET", "/v1/workspaces", 401)
+def list_workspaces_without_token(api):
+    return api.call("GET", "/v1/workspaces", token=None)
+
+
+@case("POST", "/v1/workspaces", 201)
+def create_workspace(api):
+    body = {"name": f"team-{uuid.uuid4().hex[:8]}"}
+    check_request_body("POST", "/v1/workspaces", body)
+    resp = api.call("POST", "/v1/workspaces", body)
+    assert resp.json["name"] == body["name"]
+    assert resp.json["role"] == "WORKSPACE_ROLE_ADMIN", "the creator administers it"
+    return resp
+
+
+@case("POST", "/v1/workspaces", 400)
+def create_workspace_blank_name(api):
+    return api.call("POST", "/v1/workspaces", {"name": "  "})
+
+
+@case("POST", "/v1/workspaces", 400)
+def create_workspace_unknown_field(api):
+    return api.call("POST", "/v1/workspaces", {"name": f"w-{uuid.uuid4().hex[:8]}", "size": 3})
+
+
+@case("POST", "/v1/workspaces", 401)
+def create_workspace_without_token(api):
+    return api.call("POST", "/v1/workspaces", {"name": "x"}, token=None)
+
+
+@case("POST", "/v1/workspaces", 403)
+def create_workspace_as_ws_admin(api):
+    return api.call("POST", "/v1/workspaces", {"name": f"w-{uuid.uuid4().hex[:8]}"},
+                    token=api.tokens["ws_admin"])
+
+
+@case("POST", "/v1/workspaces", 409)
+def create_workspace_duplicate(api):
+    name = f"dup-{uuid.uuid4().hex[:8]}"
+    api.ok(201, "POST", "/v1/workspaces", {"name": name})
+    return api.call("POST", "/v1/workspaces", {"name": name})
+
+
+@case("POST", "/v1/workspaces", 413)
+def create_workspace_oversized_body(api):
+    return api.call("POST", "/v1/workspaces", {"name": "x" * (MAX_BODY + 1024)})
+
+
+@case("GET", "/v1/workspaces/{workspace_id}", 200)
+def get_workspace_as_viewer(api):
+    resp = api.call("GET", f"/v1/workspaces/{api.ws}", token=api.tokens["viewer"])
+    assert resp.json["role"] == "WORKSPACE_ROLE_VIEWER"
+    return resp
+
+
+@case("GET", "/v1/workspaces/{workspace_id}", 200)
+def get_workspace_as_org_admin_non_member(api):
+    ws = api.new_workspace()
+    api.new_person("WORKSPACE_ROLE_ADMIN", ws)  # so the org admin may leave it
+    api.ok(204, "DELETE", f"/v1/workspaces/{ws}/members/{api.admin_id}")
+    resp = api.call("GET", f"/v1/workspaces/{ws}")
+    assert resp.json["role"] is None
+    return resp
+
+
+@case("GET", "/v1/workspaces/{workspace_id}", 401)
+def get_workspace_without_token(api):
+    return api.call("GET", f"/v1/workspaces/{api.ws}", token=None)
+
+
+@case("GET", "/v1/workspaces/{workspace_id}", 404)
+def get_workspace_outside_token(api):
+    return api.call("GET", f"/v1/workspaces/{api.home_ws}", token=api.tokens["ws_admin"])
+
+
+@case("GET", "/v1/workspaces/{workspace_id}", 404)
+def get_workspace_unknown(api):
+    return api.call("GET", f"/v1/workspaces/{uuid.uuid4()}")
+
+
+# --- members ---------------------------------------------------------------------------
+
+@case("GET", "/v1/workspaces/{workspace_id}/members", 200)
+def list_members_as_viewer(api):
+    resp = api.call("GET", f"/v1/workspaces/{api.ws}/members", token=api.tokens["viewer"])
+    roles = {m["user_id"]: m["role"] for m in resp.json["members"]}
+    for who, role in Api.ROLES.items():
+        assert roles[api.users[who]] == role
+    return resp
+
+
+@case("GET", "/v1/workspaces/{workspace_id}/members", 401)
+def list_members_without_token(api):
+    return api.call("GET", f"/v1/workspaces/{api.ws}/members", token=None)
+
+
+@case("GET", "/v1/workspaces/{workspace_id}/members", 404)
+def list_members_outside_token(api):
+    return api.call("GET", f"/v1/workspaces/{api.home_ws}/members", token=api.tokens["member"])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 201)
+def add_member_with_alias(api):
+    user = api.new_user()
+    body = {"user_id": user, "role": "viewer"}
+    check_request_body("POST", "/v1/workspaces/{workspace_id}/members", body)
+    resp = api.call("POST", f"/v1/workspaces/{api.ws}/members", body,
+                    token=api.tokens["ws_admin"])
+    assert resp.json["role"] == "WORKSPACE_ROLE_VIEWER", "answers use the canonical name"
+    assert resp.json["user_id"] == user and resp.json["workspace_id"] == api.ws
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 400)
+def add_member_unknown_role(api):
+    resp = api.call("POST", f"/v1/workspaces/{api.ws}/members",
+                    {"user_id": api.new_user(), "role": "WORKSPACE_ROLE_OWNER"})
+    assert "WORKSPACE_ROLE_VIEWER" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 400)
+def add_member_missing_role(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/members", {"user_id": api.new_user()})
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 401)
+def add_member_without_token(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/members",
+                    {"user_id": api.users["member"], "role": "member"}, token=None)
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 403)
+def add_member_as_member(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/members",
+                    {"user_id": api.new_user(), "role": "viewer"}, token=api.tokens["member"])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 404)
+def add_member_unknown_user(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/members",
+                    {"user_id": str(uuid.uuid4()), "role": "member"})
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 404)
+def add_member_outside_token(api):
+    return api.call("POST", f"/v1/workspaces/{api.home_ws}/members",
+                    {"user_id": api.new_user(), "role": "member"}, token=api.tokens["ws_admin"])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 409)
+def add_member_twice(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/members",
+                    {"user_id": api.users["member"], "role": "viewer"})
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/members", 413)
+def add_member_oversized_body(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/members",
+                    {"user_id": "x" * (MAX_BODY + 1024), "role": "member"})
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 200)
+def update_member_role(api):
+    user, _ = api.new_person("WORKSPACE_ROLE_VIEWER")
+    body = {"role": "member"}
+    check_request_body("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", body)
+    resp = api.call("PUT", f"/v1/workspaces/{api.ws}/members/{user}", body,
+                    token=api.tokens["ws_admin"])
+    assert resp.json["role"] == "WORKSPACE_ROLE_MEMBER"
+    return resp
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 400)
+def update_member_bad_role(api):
+    user, _ = api.new_person("WORKSPACE_ROLE_VIEWER")
+    return api.call("PUT", f"/v1/workspaces/{api.ws}/members/{user}", {"role": 3})
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 400)
+def update_member_unknown_field(api):
+    user, _ = api.new_person("WORKSPACE_ROLE_VIEWER")
+    return api.call("PUT", f"/v1/workspaces/{api.ws}/members/{user}",
+                    {"role": "member", "since": "now"})
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 401)
+def update_member_without_token(api):
+    return api.call("PUT", f"/v1/workspaces/{api.ws}/members/{api.users['viewer']}",
+                    {"role": "admin"}, token=None)
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 403)
+def update_own_role_as_member(api):
+    resp = api.call("PUT", f"/v1/workspaces/{api.ws}/members/{api.users['member']}",
+                    {"role": "admin"}, token=api.tokens["member"])
+    assert "WORKSPACE_ROLE_ADMIN" in resp.json["error"]["message"]
+    return resp
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 404)
+def update_non_member(api):
+    return api.call("PUT", f"/v1/workspaces/{api.ws}/members/{api.new_user()}",
+                    {"role": "member"})
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 409)
+def demote_last_admin(api):
+    ws = api.new_workspace()  # the org admin is its only WORKSPACE_ROLE_ADMIN
+    return api.call("PUT", f"/v1/workspaces/{ws}/members/{api.admin_id}", {"role": "member"})
+
+
+@case("PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 413)
+def update_member_oversized_body(api):
+    return api.call("PUT", f"/v1/workspaces/{api.ws}/members/{api.users['viewer']}",
+                    {"role": "x" * (MAX_BODY + 1024)})
+
+
+@case("DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 204)
+def remove_member(api):
+    user, token = api.new_person("WORKSPACE_ROLE_MEMBER")
+    assert api.call("GET", "/v1/platform", token=token).status == 200
+    resp = api.call("DELETE", f"/v1/workspaces/{api.ws}/members/{user}",
+                    token=api.tokens["ws_admin"])
+    assert api.call("GET", "/v1/platform", token=token).status == 401, \
+        "removing a member revokes their tokens for the workspace"
+    return resp
+
+
+@case("DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 401)
+def remove_member_without_token(api):
+    return api.call("DELETE", f"/v1/workspaces/{api.ws}/members/{api.users['viewer']}",
+                    token=None)
+
+
+@case("DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 403)
+def remove_member_as_viewer(api):
+    return api.call("DELETE", f"/v1/workspaces/{api.ws}/members/{api.users['member']}",
+                    token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 404)
+def remove_non_member(api):
+    return api.call("DELETE", f"/v1/workspaces/{api.ws}/members/{api.new_user()}")
+
+
+@case("DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 409)
+def remove_last_admin(api):
+    ws = api.new_workspace()
+    return api.call("DELETE", f"/v1/workspaces/{ws}/members/{api.admin_id}")
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+@case("POST", "/v1/api-tokens", 201)
+def create_api_token_for_member(api):
+    user, _ = api.new_person("WORKSPACE_ROLE_MEMBER")
+    body = {"name": "ci", "user_id": user, "workspace_id": api.ws}
+    check_request_body("POST", "/v1/api-tokens", body)
+    resp = api.call("POST", "/v1/api-tokens", body)
+    me = api.call("GET", "/v1/platform", token=resp.json["token"])
+    assert (me.json["user_id"], me.json["workspace_id"]) == (user, api.ws)
+    return resp
+
+
+@case("POST", "/v1/api-tokens", 201)
+def create_own_api_token_as_member(api):
+    resp = api.call("POST", "/v1/api-tokens", {"name": "mine", "expires_in_days": 1},
+                    token=api.tokens["member"])
+    assert resp.json["user_id"] == api.users["member"]
+    assert resp.json["workspace_id"] == api.ws
+    return resp
+
+
+@case("POST", "/v1/api-tokens", 400)
+def create_api_token_for_non_member(api):
+    resp = api.call("POST", "/v1/api-tokens",
+                    {"name": "x", "user_id": api.new_user(), "workspace_id": api.ws})
+    assert "not a member" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/api-tokens", 400)
+def create_api_token_unknown_field(api):
+    return api.call("POST", "/v1/api-tokens", {"name": "x", "scope": "all"})
+
+
+@case("POST", "/v1/api-tokens", 403)
+def create_api_token_for_another_user_as_member(api):
+    return api.call("POST", "/v1/api-tokens",
+                    {"name": "x", "user_id": api.users["viewer"], "expires_in_days": 1},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/api-tokens", 403)
+def create_api_token_outliving_caller(api):
+    return api.call("POST", "/v1/api-tokens", {"name": "x", "expires_in_days": 3650},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/api-tokens", 404)
+def create_api_token_outside_workspace(api):
+    return api.call("POST", "/v1/api-tokens",
+                    {"name": "x", "workspace_id": api.home_ws, "expires_in_days": 1},
+                    token=api.tokens["member"])
+
+
+@case("GET", "/v1/api-tokens", 200)
+def list_api_tokens_as_org_admin(api):
+    made = api.new_token(api.users["viewer"], api.ws)
+    resp = api.call("GET", "/v1/api-tokens")
+    rows = {t["id"]: t for t in resp.json["api_tokens"]}
+    assert rows[made["id"]]["status"] == "active"
+    assert made["token"].encode() not in resp.raw, "never the secret"
+    return resp
+
+
+@case("GET", "/v1/api-tokens", 200)
+def list_api_tokens_as_member(api):
+    resp = api.call("GET", "/v1/api-tokens", token=api.tokens["member"])
+    assert resp.json["api_tokens"], "at least the calling token"
+    assert {t["user_id"] for t in resp.json["api_tokens"]} == {api.users["member"]}
+    return resp
+
+
+@case("GET", "/v1/api-tokens", 200)
+def list_api_tokens_of_a_member_as_ws_admin(api):
+    user, _ = api.new_person("WORKSPACE_ROLE_MEMBER")
+    revoked = api.new_token(user, api.ws)
+    api.ok(204, "DELETE", f"/v1/api-tokens/{revoked['id']}")
+    resp = api.call("GET", f"/v1/api-tokens?user_id={user}&workspace_id={api.ws}",
+                    token=api.tokens["ws_admin"])
+    assert [t["status"] for t in resp.json["api_tokens"]] == ["active", "revoked"]
+    assert resp.json["api_tokens"][1]["revoked_at"] is not None
+    return resp
+
+
+@case("GET", "/v1/api-tokens", 400)
+def list_api_tokens_nul_in_query(api):
+    return api.call("GET", "/v1/api-tokens?user_id=a%00b")
+
+
+@case("GET", "/v1/api-tokens", 401)
+def list_api_tokens_without_token(api):
+    return api.call("GET", "/v1/api-tokens", token=None)
+
+
+@case("GET", "/v1/api-tokens", 403)
+def list_others_api_tokens_as_member(api):
+    return api.call("GET", f"/v1/api-tokens?user_id={api.users['viewer']}",
+                    token=api.tokens["member"])
+
+
+@case("GET", "/v1/api-tokens", 404)
+def list_api_tokens_outside_workspace(api):
+    return api.call("GET", f"/v1/api-tokens?workspace_id={api.home_ws}",
+                    token=api.tokens["ws_admin"])
+
+
+@case("DELETE", "/v1/api-tokens/{token_id}", 204)
+def revoke_own_api_token(api):
+    made = api.new_token(token=api.tokens["member"], expires_in_days=1)
+    resp = api.call("DELETE", f"/v1/api-tokens/{made['id']}", token=api.tokens["member"])
+    assert api.call("GET", "/v1/platform", token=made["token"]).status == 401
+    return resp
+
+
+@case("DELETE", "/v1/api-tokens/{token_id}", 204)
+def revoke_api_token_twice(api):
+    made = api.new_token()
+    api.ok(204, "DELETE", f"/v1/api-tokens/{made['id']}")
+    return api.call("DELETE", f"/v1/api-tokens/{made['id']}")
+
+
+@case("DELETE", "/v1/api-tokens/{token_id}", 204)
+def revoke_members_api_token_as_ws_admin(api):
+    user, _ = api.new_person("WORKSPACE_ROLE_MEMBER")
+    made = api.new_token(user, api.ws)
+    return api.call("DELETE", f"/v1/api-tokens/{made['id']}", token=api.tokens["ws_admin"])
+
+
+@case("DELETE", "/v1/api-tokens/{token_id}", 401)
+def revoke_api_token_without_token(api):
+    return api.call("DELETE", f"/v1/api-tokens/{api.new_token()['id']}", token=None)
+
+
+@case("DELETE", "/v1/api-tokens/{token_id}", 404)
+def revoke_unknown_api_token(api):
+    return api.call("DELETE", f"/v1/api-tokens/{uuid.uuid4()}")
+
+
+@case("DELETE", "/v1/api-tokens/{token_id}", 404)
+def revoke_others_api_token_as_member(api):
+    made = api.new_token(api.users["viewer"], api.ws)
+    resp = api.call("DELETE", f"/v1/api-tokens/{made['id']}", token=api.tokens["member"])
+    assert api.call("GET", "/v1/platform", token=made["token"]).status == 200
+    return resp
+
+
+# --- integrations ------------------------------------------------------------------------
+
+def variables(record):
+    return {v["name"]: v for v in record["variables"]}
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 201)
+def create_custom_integration(api):
+    body = {"name": f"warehouse-{uuid.uuid4().hex[:8]}",
+            "integration_type": "INTEGRATION_TYPE_CUSTOM",
+            "integration_schema": [
+                {"name": "HOST", "sensitivity": "not_sensitive", "value": "db.example"},
+                {"name": "SHARED_KEY", "sensitivity": "VARIABLE_SENSITIVITY_WORKSPACE_SECRET",
+                 "value": WS_SECRET},
+                {"name": "PERSONAL_KEY", "sensitivity": "members"}]}
+    check_request_body("POST", "/v1/workspaces/{workspace_id}/integrations", body)
+    resp = api.call("POST", f"/v1/workspaces/{api.ws}/integrations", body,
+                    token=api.tokens["ws_admin"])
+    no_secret_in(resp)
+    v = variables(resp.json)
+    assert [x["name"] for x in resp.json["variables"]] == ["HOST", "SHARED_KEY", "PERSONAL_KEY"]
+    assert v["HOST"] == {"name": "HOST", "sensitivity": "VARIABLE_SENSITIVITY_PUBLIC",
+                         "value": "db.example", "is_set": True}
+    assert v["SHARED_KEY"]["is_set"] is True
+    assert v["PERSONAL_KEY"]["sensitivity"] == "VARIABLE_SENSITIVITY_USER_SECRET"
+    assert resp.json["credential_status"] == {"configured": False, "missing": ["PERSONAL_KEY"]}
+    assert resp.json["created_by"] == api.users["ws_admin"]
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 201)
+def create_databricks_integration(api):
+    body = {"name": f"dbx-{uuid.uuid4().hex[:8]}",
+            "integration_type": "INTEGRATION_TYPE_DATABRICKS",
+            "integration_schema": [
+                {"name": "DATABRICKS_HOST", "sensitivity": "VARIABLE_SENSITIVITY_PUBLIC",
+                 "value": "https://dbx.example"},
+                {"name": "DATABRICKS_TOKEN", "sensitivity": "VARIABLE_SENSITIVITY_USER_SECRET"}]}
+    check_request_body("POST", "/v1/workspaces/{workspace_id}/integrations", body)
+    return api.call("POST", f"/v1/workspaces/{api.ws}/integrations", body)
+
+
+def bad_integration(api, **changes):
+    body = {"name": f"bad-{uuid.uuid4().hex[:8]}", "integration_type": "INTEGRATION_TYPE_CUSTOM",
+            "integration_schema": [{"name": "A", "sensitivity": "workspace", "value": WS_SECRET}],
+            **changes}
+    resp = api.call("POST", f"/v1/workspaces/{api.ws}/integrations", body)
+    no_secret_in(resp)
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_unknown_type(api):
+    resp = bad_integration(api, integration_type="INTEGRATION_TYPE_FTP")
+    assert "INTEGRATION_TYPE_CUSTOM" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_entry_without_name(api):
+    return bad_integration(api, integration_schema=[{"sensitivity": "workspace", "value": "v"}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_entry_without_sensitivity(api):
+    return bad_integration(api, integration_schema=[{"name": "A", "value": WS_SECRET}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_unknown_sensitivity(api):
+    resp = bad_integration(api, integration_schema=[{"name": "A", "sensitivity": "top_secret",
+                                                     "value": WS_SECRET}])
+    assert "not_sensitive" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_duplicate_variable(api):
+    return bad_integration(api, integration_schema=[
+        {"name": "A", "sensitivity": "workspace", "value": WS_SECRET},
+        {"name": "A", "sensitivity": "not_sensitive", "value": "x"}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_empty_name(api):
+    return bad_integration(api, name="")
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_oversized_value(api):
+    return bad_integration(api, integration_schema=[
+        {"name": "A", "sensitivity": "workspace", "value": "s" * (VALUE_MAX + 1)}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_public_secret(api):
+    resp = bad_integration(api, integration_type="INTEGRATION_TYPE_HUGGINGFACE",
+                           integration_schema=[{"name": "HUGGINGFACE_API_TOKEN",
+                                                "sensitivity": "not_sensitive",
+                                                "value": WS_SECRET}])
+    assert "HUGGINGFACE_API_TOKEN" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_missing_required_variable(api):
+    return bad_integration(api, integration_type="INTEGRATION_TYPE_DATABRICKS",
+                           integration_schema=[{"name": "DATABRICKS_HOST",
+                                                "sensitivity": "not_sensitive", "value": "h"}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_value_for_members_variable(api):
+    return bad_integration(api, integration_schema=[{"name": "A", "sensitivity": "members",
+                                                     "value": WS_SECRET}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 400)
+def create_integration_unknown_entry_key(api):
+    return bad_integration(api, integration_schema=[{"name": "A", "sensitivity": "workspace",
+                                                     "value": WS_SECRET, "note": "n"}])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 401)
+def create_integration_without_token(api):
+    return api.call("POST", f"/v1/workspaces/{api.ws}/integrations",
+                    {"name": "x", "integration_type": "INTEGRATION_TYPE_CUSTOM",
+                     "integration_schema": []}, token=None)
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 403)
+def create_integration_as_member(api):
+    resp = api.call("POST", f"/v1/workspaces/{api.ws}/integrations",
+                    {"name": f"m-{uuid.uuid4().hex[:8]}",
+                     "integration_type": "INTEGRATION_TYPE_CUSTOM", "integration_schema": []},
+                    token=api.tokens["member"])
+    assert "WORKSPACE_ROLE_ADMIN" in resp.json["error"]["message"]
+    return resp
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 404)
+def create_integration_outside_workspace(api):
+    return api.call("POST", f"/v1/workspaces/{api.home_ws}/integrations",
+                    {"name": f"o-{uuid.uuid4().hex[:8]}",
+                     "integration_type": "INTEGRATION_TYPE_CUSTOM", "integration_schema": []},
+                    token=api.tokens["ws_admin"])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 409)
+def create_integration_duplicate_name(api):
+    first = api.new_integration()
+    return bad_integration(api, name=first["name"])
+
+
+@case("POST", "/v1/workspaces/{workspace_id}/integrations", 413)
+def create_integration_oversized_body(api):
+    return bad_integration(api, integration_schema=[
+        {"name": "A", "sensitivity": "workspace", "value": "s" * (MAX_BODY + 1024)}])
+
+
+@case("GET", "/v1/workspaces/{workspace_id}/integrations", 200)
+def list_integrations_as_viewer(api):
+    made = api.new_integration()
+    resp = api.call("GET", f"/v1/workspaces/{api.ws}/integrations", token=api.tokens["viewer"])
+    no_secret_in(resp)
+    rows = {i["integration_id"]: i for i in resp.json["integrations"]}
+    v = variables(rows[made["integration_id"]])
+    assert v["HOST"]["value"] == "db.example", "members see not-sensitive values"
+    assert "value" not in v["SHARED_KEY"] and "value" not in v["PERSONAL_KEY"]
+    return resp
+
+
+@case("GET", "/v1/workspaces/{workspace_id}/integrations", 401)
+def list_integrations_without_token(api):
+    return api.call("GET", f"/v1/workspaces/{api.ws}/integrations", token=None)
+
+
+@case("GET", "/v1/workspaces/{workspace_id}/integrations", 404)
+def list_integrations_outside_workspace(api):
+    return api.call("GET", f"/v1/workspaces/{api.home_ws}/integrations",
+                    token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/integrations/{integration_id}", 200)
+def get_integration_as_member(api):
+    made = api.new_integration()
+    resp = api.call("GET", f"/v1/integrations/{made['integration_id']}",
+                    token=api.tokens["member"])
+    no_secret_in(resp)
+    assert variables(resp.json)["PERSONAL_KEY"]["is_set"] is False
+    assert resp.json["credential_status"] == {"configured": False, "missing": ["PERSONAL_KEY"]}
+    return resp
+
+
+@case("GET", "/v1/integrations/{integration_id}", 401)
+def get_integration_without_token(api):
+    return api.call("GET", f"/v1/integrations/{api.new_integration()['integration_id']}",
+                    token=None)
+
+
+@case("GET", "/v1/integrations/{integration_id}", 404)
+def get_integration_unknown(api):
+    return api.call("GET", f"/v1/integrations/{uuid.uuid4()}")
+
+
+@case("GET", "/v1/integrations/{integration_id}", 404)
+def get_integration_of_another_workspace(api):
+    made = api.new_integration(ws=api.home_ws)
+    resp = api.call("GET", f"/v1/integrations/{made['integration_id']}",
+                    token=api.tokens["ws_admin"])
+    assert made["name"] not in resp.json["error"]["message"]
+    return resp
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 200)
+def update_integration(api):
+    made = api.new_integration()
+    body = {"name": f"renamed-{uuid.uuid4().hex[:8]}",
+            "variables": [{"name": "PORT", "sensitivity": "not_sensitive", "value": "5432"},
+                          {"name": "HOST", "sensitivity": "not_sensitive", "value": "db2"}],
+            "remove_variables": ["PERSONAL_KEY"]}
+    check_request_body("PATCH", "/v1/integrations/{integration_id}", body)
+    resp = api.call("PATCH", f"/v1/integrations/{made['integration_id']}", body,
+                    token=api.tokens["ws_admin"])
+    no_secret_in(resp)
+    assert resp.json["name"] == body["name"]
+    assert [(v["name"], v.get("value")) for v in resp.json["variables"]] == \
+        [("HOST", "db2"), ("SHARED_KEY", None), ("PORT", "5432")]
+    assert resp.json["credential_status"] == {"configured": True, "missing": []}
+    return resp
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 400)
+def update_integration_remove_unknown_variable(api):
+    made = api.new_integration()
+    resp = api.call("PATCH", f"/v1/integrations/{made['integration_id']}",
+                    {"remove_variables": ["NOPE"]})
+    assert "SHARED_KEY" in resp.json["error"]["message"], "lists the names it has"
+    return resp
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 400)
+def update_integration_nothing(api):
+    return api.call("PATCH", f"/v1/integrations/{api.new_integration()['integration_id']}", {})
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 400)
+def update_integration_unknown_field(api):
+    return api.call("PATCH", f"/v1/integrations/{api.new_integration()['integration_id']}",
+                    {"integration_type": "INTEGRATION_TYPE_GCS"})
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 401)
+def update_integration_without_token(api):
+    return api.call("PATCH", f"/v1/integrations/{api.new_integration()['integration_id']}",
+                    {"name": "x"}, token=None)
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 403)
+def update_integration_as_member(api):
+    return api.call("PATCH", f"/v1/integrations/{api.new_integration()['integration_id']}",
+                    {"name": f"m-{uuid.uuid4().hex[:8]}"}, token=api.tokens["member"])
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 404)
+def update_integration_unknown(api):
+    return api.call("PATCH", f"/v1/integrations/{uuid.uuid4()}", {"name": "x"})
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 409)
+def update_integration_to_taken_name(api):
+    first, second = api.new_integration(), api.new_integration()
+    return api.call("PATCH", f"/v1/integrations/{second['integration_id']}",
+                    {"name": first["name"]})
+
+
+@case("PATCH", "/v1/integrations/{integration_id}", 413)
+def update_integration_oversized_body(api):
+    return api.call("PATCH", f"/v1/integrations/{api.new_integration()['integration_id']}",
+                    {"name": "x" * (MAX_BODY + 1024)})
+
+
+@case("DELETE", "/v1/integrations/{integration_id}", 204)
+def delete_integration(api):
+    made = api.new_integration()
+    resp = api.call("DELETE", f"/v1/integrations/{made['integration_id']}",
+                    token=api.tokens["ws_admin"])
+    assert api.call("GET", f"/v1/integrations/{made['integration_id']}").status == 404
+    return resp
+
+
+@case("DELETE", "/v1/integrations/{integration_id}", 401)
+def delete_integration_without_token(api):
+    return api.call("DELETE", f"/v1/integrations/{api.new_integration()['integration_id']}",
+                    token=None)
+
+
+@case("DELETE", "/v1/integrations/{integration_id}", 403)
+def delete_integration_as_member(api):
+    made = api.new_integration()
+    resp = api.call("DELETE", f"/v1/integrations/{made['integration_id']}",
+                    token=api.tokens["member"])
+    assert api.call("GET", f"/v1/integrations/{made['integration_id']}").status == 200
+    return resp
+
+
+@case("DELETE", "/v1/integrations/{integration_id}", 404)
+def delete_integration_unknown(api):
+    return api.call("DELETE", f"/v1/integrations/{uuid.uuid4()}")
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 200)
+def set_credentials_as_member(api):
+    made = api.new_integration()
+    path = f"/v1/integrations/{made['integration_id']}/credentials"
+    body = {"credentials": {"PERSONAL_KEY": MEMBER_SECRET}}
+    check_request_body("PUT", "/v1/integrations/{integration_id}/credentials", body)
+    resp = api.call("PUT", path, body, token=api.tokens["member"])
+    no_secret_in(resp)
+    assert resp.json == {"integration_id": made["integration_id"],
+                         "credential_status": {"configured": True, "missing": []}}
+    # Each member's own: the ws admin has still not set theirs.
+    other = api.call("GET", f"/v1/integrations/{made['integration_id']}",
+                     token=api.tokens["ws_admin"])
+    assert other.json["credential_status"]["missing"] == ["PERSONAL_KEY"]
+    mine = api.call("GET", f"/v1/integrations/{made['integration_id']}",
+                    token=api.tokens["member"])
+    no_secret_in(mine)
+    assert variables(mine.json)["PERSONAL_KEY"]["is_set"] is True
+    return resp
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 200)
+def clear_credentials(api):
+    made = api.new_integration()
+    path = f"/v1/integrations/{made['integration_id']}/credentials"
+    api.ok(200, "PUT", path, {"credentials": {"PERSONAL_KEY": MEMBER_SECRET}},
+           token=api.tokens["member"])
+    body = {"credentials": {"PERSONAL_KEY": None}}
+    check_request_body("PUT", "/v1/integrations/{integration_id}/credentials", body)
+    resp = api.call("PUT", path, body, token=api.tokens["member"])
+    assert resp.json["credential_status"] == {"configured": False, "missing": ["PERSONAL_KEY"]}
+    return resp
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 400)
+def set_credentials_for_public_variable(api):
+    made = api.new_integration()
+    resp = api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": {"HOST": MEMBER_SECRET}}, token=api.tokens["member"])
+    no_secret_in(resp)
+    assert "VARIABLE_SENSITIVITY_USER_SECRET" in resp.json["error"]["message"]
+    return resp
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 400)
+def set_credentials_unknown_variable(api):
+    made = api.new_integration()
+    return api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": {"NOPE": MEMBER_SECRET}}, token=api.tokens["member"])
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 400)
+def set_credentials_not_an_object(api):
+    made = api.new_integration()
+    return api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": ["PERSONAL_KEY"]}, token=api.tokens["member"])
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 401)
+def set_credentials_without_token(api):
+    made = api.new_integration()
+    return api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": {"PERSONAL_KEY": MEMBER_SECRET}}, token=None)
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 403)
+def set_credentials_as_viewer(api):
+    made = api.new_integration()
+    resp = api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": {"PERSONAL_KEY": MEMBER_SECRET}}, token=api.tokens["viewer"])
+    no_secret_in(resp)
+    return resp
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 404)
+def set_credentials_outside_workspace(api):
+    made = api.new_integration(ws=api.home_ws)
+    return api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": {"PERSONAL_KEY": MEMBER_SECRET}}, token=api.tokens["member"])
+
+
+@case("PUT", "/v1/integrations/{integration_id}/credentials", 413)
+def set_credentials_oversized_body(api):
+    made = api.new_integration()
+    return api.call("PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+                    {"credentials": {"PERSONAL_KEY": "s" * (MAX_BODY + 1024)}},
+                    token=api.tokens["member"])
+
+
+# --- admin ---------------------------------------------------------------------------------
+
+@case("POST", "/v1/admin/rotate-key", 200)
+def rotate_key(api):
+    made = api.new_integration()
+    api.ok(200, "PUT", f"/v1/integrations/{made['integration_id']}/credentials",
+           {"credentials": {"PERSONAL_KEY": MEMBER_SECRET}}, token=api.tokens["member"])
+    first = api.call("POST", "/v1/admin/rotate-key")
+    assert first.status == 200, first
+    resp = api.call("POST", "/v1/admin/rotate-key")
+    assert resp.json["key_id"] != first.json["key_id"], "a new key each time"
+    assert resp.json["secrets_resealed"] >= 2, "at least this test's two secrets"
+    # The values are still there (and still not shown).
+    after = api.call("GET", f"/v1/integrations/{made['integration_id']}",
+                     token=api.tokens["member"])
+    no_secret_in(after)
+    assert after.json["credential_status"]["configured"] is True
+    assert variables(after.json)["SHARED_KEY"]["is_set"] is True
+    return resp
+
+
+@case("POST", "/v1/admin/rotate-key", 200)
+def rotate_key_with_empty_object(api):
+    check_request_body("POST", "/v1/admin/rotate-key", {})
+    return api.call("POST", "/v1/admin/rotate-key", {})
+
+
+@case("POST", "/v1/admin/rotate-key", 400)
+def rotate_key_with_a_field(api):
+    return api.call("POST", "/v1/admin/rotate-key", {"key": "mine"})
+
+
+@case("POST", "/v1/admin/rotate-key", 400)
+def rotate_key_malformed_body(api):
+    return api.call("POST", "/v1/admin/rotate-key", raw=b"{")
+
+
+@case("POST", "/v1/admin/rotate-key", 413)
+def rotate_key_oversized_body(api):
+    return api.call("POST", "/v1/admin/rotate-key", {"pad": "x" * (MAX_BODY + 1024)})
+
+
+@case("POST", "/v1/admin/rotate-key", 401)
+def rotate_key_without_token(api):
+    return api.call("POST", "/v1/admin/rotate-key", token=None)
+
+
+@case("POST", "/v1/admin/rotate-key", 403)
+def rotate_key_as_ws_admin(api):
+    return api.call("POST", "/v1/admin/rotate-key", token=api.tokens["ws_admin"])
+
+
 # --- the tests ----------------------------------------------------------------
 
 def test_spec_is_valid_openapi_3_1():
@@ -402,7 +1547,10 @@ def test_unknown_route_is_404(api, path):
 @pytest.mark.parametrize("path", sorted(SPEC["paths"]))
 def test_wrong_method_is_405_with_allow(api, path):
     served = {m.upper() for m in METHODS if m in SPEC["paths"][path]}
-    concrete = path.replace("{project_id}", api.new_project()["project_id"])
+    concrete = path
+    for name, value in api.real_ids().items():
+        concrete = concrete.replace("{" + name + "}", value)
+    assert "{" not in concrete, f"no real id for a parameter of {path}"
     wrong = next(m for m in ("PUT", "PATCH", "DELETE", "POST") if m not in served)
     resp = api.call(wrong, concrete, raw=b"{}" if wrong in ("PUT", "PATCH", "POST") else None)
     assert resp.status == 405, f"{wrong} {path}: {resp!r}"
