@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -226,11 +227,12 @@ static void op_list_users(fixture *f, int who, int status) {
   json_decref(expect(f, status, "GET", "/v1/users", f->token[who], NULL));
 }
 
-/* A token for someone else (the member) in the team workspace. */
+/* A token for someone else (the member; for the member, the viewer). */
 static void op_token_for_other(fixture *f, int who, int status) {
   char body[256];
   snprintf(body, sizeof body, "{\"name\":\"x\",\"expires_in_days\":1,\"user_id\":\"%s\","
-                              "\"workspace_id\":\"%s\"}", f->user[MEMBER], f->ws);
+                              "\"workspace_id\":\"%s\"}",
+           f->user[who == MEMBER ? VIEWER : MEMBER], f->ws);
   json_decref(expect(f, status, "POST", "/v1/api-tokens", f->token[who], body));
 }
 
@@ -331,6 +333,26 @@ static void listings_are_scoped(void **state) {
   /* another workspace's tokens are not found for a workspace admin */
   snprintf(path, sizeof path, "/v1/api-tokens?workspace_id=%s", f->other_ws);
   json_decref(expect(f, 404, "GET", path, f->token[WADMIN], NULL));
+}
+
+/* Without expires_in_days, a member's new token ends with the member's own
+ * token; asking for longer is refused. */
+static void member_tokens_end_with_theirs(void **state) {
+  fixture *f = *state;
+  char path[256], mine[32];
+  snprintf(path, sizeof path, "/v1/api-tokens?user_id=%s", f->user[MEMBER]);
+  json_t *b = expect(f, 200, "GET", path, f->token[MEMBER], NULL);
+  snprintf(mine, sizeof mine, "%s", json_string_value(json_object_get(
+             json_array_get(json_object_get(b, "api_tokens"), 0), "expires_at")));
+  json_decref(b);
+  sleep(1); /* a second later, "270 days from now" would outlive it */
+  b = expect(f, 201, "POST", "/v1/api-tokens", f->token[MEMBER], "{\"name\":\"ci\"}");
+  assert_string_equal(json_string_value(json_object_get(b, "expires_at")), mine);
+  json_decref(b);
+  b = expect(f, 403, "POST", "/v1/api-tokens", f->token[MEMBER],
+             "{\"name\":\"ci\",\"expires_in_days\":270}");
+  assert_non_null(strstr(err_message(b), "outlive"));
+  json_decref(b);
 }
 
 static void expired_and_revoked_say_why(void **state) {
@@ -474,6 +496,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(permission_matrix, setup, teardown),
     cmocka_unit_test_setup_teardown(listings_are_scoped, setup, teardown),
     cmocka_unit_test_setup_teardown(expired_and_revoked_say_why, setup, teardown),
+    cmocka_unit_test_setup_teardown(member_tokens_end_with_theirs, setup, teardown),
     cmocka_unit_test_setup_teardown(last_admin_is_kept, setup, teardown),
     cmocka_unit_test_setup_teardown(removal_revokes_tokens, setup, teardown),
     cmocka_unit_test_setup_teardown(project_roles, setup, teardown),

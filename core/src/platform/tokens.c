@@ -55,7 +55,11 @@ int h_api_tokens_create(route_ctx *c) {
                       "only an organisation admin may create tokens for another user");
   char token[ASSAY_TOKEN_LEN], id[37];
   int64_t now = assay__now(), expires = now + (int64_t)days * 86400;
-  /* A short-lived token must not mint itself a long-lived one. */
+  /* A short-lived token must not mint itself a long-lived one: without an
+   * explicit expires_in_days the new token ends when the caller's does. */
+  if (!c->who->is_org_admin && c->who->token_expires_at && expires > c->who->token_expires_at &&
+      !json_object_get(c->body, "expires_in_days"))
+    expires = c->who->token_expires_at;
   if (!c->who->is_org_admin && c->who->token_expires_at && expires > c->who->token_expires_at) {
     char when[32];
     assay__rfc3339(when, c->who->token_expires_at);
@@ -132,10 +136,13 @@ int h_api_token_revoke(route_ctx *c) {
   workspace_role held = ROLE_NONE;
   int rc = s->ops->begin(s, 1);
   if (!rc) rc = s->ops->token_get(s, c->params[0], &t);
-  if (!rc && !c->who->is_org_admin && strcmp(t.user_id, c->who->user_id) != 0) {
-    int access = strcmp(t.workspace_id, c->who->workspace_id) == 0
-                   ? access_workspace(s, c->who, t.workspace_id, ROLE_ADMIN, &held)
-                   : ASSAY_ERR_NOT_FOUND;
+  if (!rc && !c->who->is_org_admin) {
+    /* Scoped like everything else: only tokens of the caller's workspace,
+     * and among them only their own unless they administer it. */
+    int own = strcmp(t.user_id, c->who->user_id) == 0;
+    int access = strcmp(t.workspace_id, c->who->workspace_id) != 0 ? ASSAY_ERR_NOT_FOUND
+                 : own ? ASSAY_OK
+                       : access_workspace(s, c->who, t.workspace_id, ROLE_ADMIN, &held);
     if (access) rc = assay__err(ASSAY_ERR_NOT_FOUND, "API token '%s' not found", c->params[0]);
   }
   if (!rc) rc = s->ops->token_revoke(s, c->params[0], assay__now());

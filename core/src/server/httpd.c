@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -96,6 +97,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   if (!st) return;
   free(st->path);
   free(st->query);
+  if (st->body) sodium_memzero(st->body, st->cap); /* bodies carry secret values */
   free(st->body);
   router_response_clear(&st->rejected);
   free(st);
@@ -166,8 +168,14 @@ static int append_body(request_state *st, const char *data, size_t n, size_t lim
     size_t cap = st->cap ? st->cap : 4096;
     while (cap < st->len + n + 1) cap *= 2;
     if (cap > limit + 1) cap = limit + 1;
-    char *p = realloc(st->body, cap);
+    /* Not realloc: the old buffer may hold secret values and is wiped. */
+    char *p = malloc(cap);
     if (!p) return -1;
+    if (st->body) {
+      memcpy(p, st->body, st->len);
+      sodium_memzero(st->body, st->cap);
+      free(st->body);
+    }
     st->body = p;
     st->cap = cap;
   }
