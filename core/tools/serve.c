@@ -40,7 +40,8 @@ int tool_parse_uint(const char *s, unsigned long long max, unsigned long long *o
 void serve_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--home DIR] [--listen HOST:PORT] [--max-body BYTES] [--threads N]\n"
-          "       %*s [--tls-cert FILE --tls-key FILE] [--version] [--help]\n"
+          "       %*s [--tls-cert FILE --tls-key FILE] [--secret-key-file FILE]\n"
+          "       %*s [--version] [--help]\n"
           "\n"
           "Serve the assay platform of a home directory over HTTP (the REST API, v1).\n"
           "  --home DIR          home directory (default: $ASSAY_HOME or ~/.assay)\n"
@@ -50,10 +51,15 @@ void serve_usage(FILE *f, const char *prog) {
           "  --threads N         worker threads (default 4)\n"
           "  --tls-cert FILE     serve HTTPS with this PEM certificate ...\n"
           "  --tls-key FILE      ... and this PEM private key\n"
+          "  --secret-key-file FILE\n"
+          "                      master key that seals the stored secrets (default:\n"
+          "                      $ASSAY_SECRET_KEY_FILE, else DIR/secret.key); created (mode\n"
+          "                      0600) on a home's first start; refused if group or others\n"
+          "                      may read it or if it is not the home's key\n"
           "  --version           print the version and exit\n"
           "Prints one line 'assayd listening on http://HOST:PORT (home DIR)' when ready;\n"
           "stops cleanly on SIGTERM or SIGINT.\n",
-          prog, (int)strlen(prog), "");
+          prog, (int)strlen(prog), "", (int)strlen(prog), "");
 }
 
 /* The host part of "HOST:PORT" / "[V6]:PORT" (brackets kept), in buf. */
@@ -92,7 +98,7 @@ static int fail(const char *prog) {
 int serve_main(int argc, char **argv) {
   const char *prog = argv[0];
   const char *home = NULL, *listen = "127.0.0.1:8080", *tls_cert = NULL, *tls_key = NULL;
-  const char *max_body = NULL, *threads = NULL;
+  const char *max_body = NULL, *threads = NULL, *secret_key_file = NULL;
   assay_server_options so = ASSAY_SERVER_OPTIONS_INIT;
 
   for (int i = 1; i < argc; i++) {
@@ -111,7 +117,8 @@ int serve_main(int argc, char **argv) {
         (r = tool_opt_value(argc, argv, &i, "--max-body", &max_body)) ||
         (r = tool_opt_value(argc, argv, &i, "--threads", &threads)) ||
         (r = tool_opt_value(argc, argv, &i, "--tls-cert", &tls_cert)) ||
-        (r = tool_opt_value(argc, argv, &i, "--tls-key", &tls_key))) {
+        (r = tool_opt_value(argc, argv, &i, "--tls-key", &tls_key)) ||
+        (r = tool_opt_value(argc, argv, &i, "--secret-key-file", &secret_key_file))) {
       if (r < 0) {
         fprintf(stderr, "%s: option %s needs a value\n", prog, a);
         serve_usage(stderr, prog);
@@ -139,6 +146,10 @@ int serve_main(int argc, char **argv) {
     }
     so.threads = (unsigned int)v;
   }
+  if (secret_key_file && !*secret_key_file) {
+    fprintf(stderr, "%s: --secret-key-file needs a file path\n", prog);
+    return 2;
+  }
   if (!tls_cert != !tls_key) {
     fprintf(stderr, "%s: --tls-cert and --tls-key go together\n", prog);
     return 2;
@@ -158,7 +169,10 @@ int serve_main(int argc, char **argv) {
 
   if (assay_init() < 0) return fail(prog);
   assay_platform *platform = NULL;
-  if (assay_platform_open(&platform, home) < 0) {
+  assay_platform_options po = ASSAY_PLATFORM_OPTIONS_INIT;
+  po.home = home;
+  po.secret_key_file = secret_key_file;
+  if (assay_platform_open_with(&platform, &po) < 0) {
     int rc = fail(prog);
     assay_shutdown();
     return rc;

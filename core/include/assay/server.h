@@ -29,8 +29,10 @@ typedef struct assay_platform_options {
   const char *home;              /* NULL: $ASSAY_HOME or ~/.assay                  */
   const char *secret_key_file;   /* master key for secrets at rest; NULL:
                                     $ASSAY_SECRET_KEY_FILE, else <home>/secret.key.
-                                    Created (0600) if missing; refused if group-
-                                    or world-accessible                          */
+                                    Created (0600) if missing on a home that has
+                                    no key recorded yet; refused if missing later,
+                                    if it is not the home's key, or if group- or
+                                    world-accessible                             */
 } assay_platform_options;
 
 #define ASSAY_PLATFORM_OPTIONS_INIT { ASSAY_PLATFORM_OPTIONS_VERSION, NULL, NULL }

@@ -1,59 +1,709 @@
-/* integration/secrets.c — TEMPORARY STUB (issue 3 in progress): replaced by the real implementation. */
+/* integration/secrets.c — the master key file, sealing and opening secret
+ * values (XChaCha20-Poly1305 with the value's identity as associated data),
+ * following a key another process rotated, and key rotation.
+ *
+ * Every change to the key files that could lose a key the store refers to
+ * happens while the store's write lock is held and after checking the
+ * store's platform_meta "secret_key_id": rotation writes "<path>.new" inside
+ * its write transaction and replaces the key file in a second one. Key
+ * bytes live in sodium_malloc'd memory (no access while idle); stack copies
+ * are wiped. Contracts in integration/secrets.h. */
 #include "integration/secrets.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
 #include "internal.h"
 
+#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define AD_PREFIX "assay-secret-v1"
+#define META_KEY_ID "secret_key_id"
+#define B64_LEN sodium_base64_ENCODED_LEN(SECRET_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)
+#define KEY_FILE_MAX 4096 /* a key file is 45 bytes; anything this long is not one */
+
+struct secret_keyring {
+  pthread_mutex_t lock;
+  char *path;
+  char *new_path;      /* "<path>.new" */
+  unsigned char *key;  /* SECRET_KEY_BYTES, sodium_malloc'd, no access when idle */
+  char key_id[SECRET_KEY_ID_LEN + 1];
+};
+
+static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == SECRET_KEY_BYTES,
+              "the master key is an XChaCha20-Poly1305 key");
+
+/* --- key bytes ---------------------------------------------------------------- */
+
+static void key_id_of(const unsigned char *key, char out[SECRET_KEY_ID_LEN + 1]) {
+  unsigned char h[crypto_generichash_BYTES];
+  crypto_generichash(h, sizeof h, key, SECRET_KEY_BYTES, NULL, 0);
+  sodium_bin2hex(out, SECRET_KEY_ID_LEN + 1, h, SECRET_KEY_ID_LEN / 2);
+}
+
+/* Guarded memory for a key (read-write until the caller protects it). */
+static unsigned char *key_alloc(void) {
+  unsigned char *k = sodium_malloc(SECRET_KEY_BYTES);
+  if (!k) assay__nomem();
+  return k;
+}
+
+/* --- key files ---------------------------------------------------------------- */
+
+/* fsync the directory holding `path`, so a created or renamed key file
+ * survives a crash. Best effort: some file systems refuse it. */
+static void sync_dir_of(const char *path) {
+  char dir[PATH_MAX];
+  const char *slash = strrchr(path, '/');
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == path) snprintf(dir, sizeof dir, "/");
+  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  (void)fsync(fd);
+  close(fd);
+}
+
+/* Read and check the key file at `path` into key (SECRET_KEY_BYTES).
+ * ASSAY_ERR_NOT_FOUND when it does not exist. */
+static int read_key_file(const char *path, unsigned char *key) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return assay__err(ASSAY_ERR_NOT_FOUND, "secret key file %s does not exist", path);
+    return assay__err(ASSAY_ERR_CONFIG, "cannot open the secret key file %s: %s", path,
+                      strerror(errno));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    return assay__err(ASSAY_ERR_CONFIG, "cannot read the secret key file %s: %s", path,
+                      strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "secret key file %s is not a regular file; expected a file holding "
+                      "%d random bytes as base64 text",
+                      path, SECRET_KEY_BYTES);
+  }
+  if (st.st_mode & 077) {
+    close(fd);
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "secret key file %s has mode %04o, which lets group or others access "
+                      "it; it must be private to its owner: run `chmod 600 %s`",
+                      path, (unsigned)(st.st_mode & 07777), path);
+  }
+  char text[KEY_FILE_MAX + 1];
+  size_t len = 0;
+  int rc = ASSAY_OK;
+  for (;;) {
+    ssize_t n = read(fd, text + len, sizeof text - 1 - len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      rc = assay__err(ASSAY_ERR_CONFIG, "cannot read the secret key file %s: %s", path,
+                      strerror(errno));
+      break;
+    }
+    if (n == 0) break;
+    len += (size_t)n;
+    if (len == sizeof text - 1) break;
+  }
+  close(fd);
+  if (!rc) {
+    size_t start = 0;
+    while (start < len && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r' ||
+                           text[start] == '\n'))
+      start++;
+    while (len > start && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+                           text[len - 1] == '\r' || text[len - 1] == '\n'))
+      len--;
+    unsigned char bin[KEY_FILE_MAX];
+    size_t bin_len = 0;
+    if (len == start) {
+      rc = assay__err(ASSAY_ERR_CONFIG,
+                      "secret key file %s is empty; expected %d random bytes as base64 text "
+                      "(%d characters)",
+                      path, SECRET_KEY_BYTES, (int)B64_LEN - 1);
+    } else if (sodium_base642bin(bin, sizeof bin, text + start, len - start, NULL, &bin_len,
+                                 NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+      rc = assay__err(ASSAY_ERR_CONFIG,
+                      "secret key file %s is not base64 text; expected %d random bytes as "
+                      "base64 (%d characters)",
+                      path, SECRET_KEY_BYTES, (int)B64_LEN - 1);
+    } else if (bin_len != SECRET_KEY_BYTES) {
+      rc = assay__err(ASSAY_ERR_CONFIG,
+                      "secret key file %s holds %zu bytes; expected a key of exactly %d "
+                      "bytes (as base64 text)",
+                      path, bin_len, SECRET_KEY_BYTES);
+    } else {
+      memcpy(key, bin, SECRET_KEY_BYTES);
+    }
+    sodium_memzero(bin, sizeof bin);
+  }
+  sodium_memzero(text, sizeof text);
+  return rc;
+}
+
+/* Write `key` as base64 text to a fresh private temporary file beside
+ * `path`; *tmp receives its name (caller frees, and unlinks on failure). */
+static int write_temp_key(const char *path, const unsigned char *key, char **tmp) {
+  if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
+    *tmp = NULL;
+    return assay__nomem();
+  }
+  int fd = mkstemp(*tmp);
+  if (fd < 0) {
+    int e = errno;
+    free(*tmp);
+    *tmp = NULL;
+    return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
+                      strerror(e));
+  }
+  char text[B64_LEN + 1];
+  sodium_bin2base64(text, B64_LEN, key, SECRET_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+  size_t len = strlen(text);
+  text[len++] = '\n';
+  int ok = fchmod(fd, 0600) == 0;
+  size_t off = 0;
+  while (ok && off < len) {
+    ssize_t n = write(fd, text + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ok = 0;
+    else off += (size_t)n;
+  }
+  ok = ok && fsync(fd) == 0;
+  int e = errno;
+  sodium_memzero(text, sizeof text);
+  if (close(fd) != 0 && ok) {
+    ok = 0;
+    e = errno;
+  }
+  if (!ok) {
+    unlink(*tmp);
+    free(*tmp);
+    *tmp = NULL;
+    return assay__err(ASSAY_ERR_CONFIG, "cannot write the secret key file %s: %s", path,
+                      strerror(e));
+  }
+  return ASSAY_OK;
+}
+
+/* Write `key` to `path` atomically, replacing what is there. */
+static int replace_key_file(const char *path, const unsigned char *key) {
+  char *tmp = NULL;
+  int rc = write_temp_key(path, key, &tmp);
+  if (rc) return rc;
+  if (rename(tmp, path) != 0) {
+    int e = errno;
+    unlink(tmp);
+    free(tmp);
+    return assay__err(ASSAY_ERR_CONFIG, "cannot replace the secret key file %s: %s", path,
+                      strerror(e));
+  }
+  free(tmp);
+  sync_dir_of(path);
+  return ASSAY_OK;
+}
+
+/* Create `path` holding `key` if it does not exist: the file appears
+ * complete or not at all. ASSAY_ERR_CONFLICT when another process created
+ * it first. */
+static int create_key_file(const char *path, const unsigned char *key) {
+  char *tmp = NULL;
+  int rc = write_temp_key(path, key, &tmp);
+  if (rc) return rc;
+  if (link(tmp, path) == 0) {
+    unlink(tmp);
+    free(tmp);
+    sync_dir_of(path);
+    return ASSAY_OK;
+  }
+  int e = errno;
+  unlink(tmp);
+  free(tmp);
+  if (e == EEXIST) return assay__err(ASSAY_ERR_CONFLICT, "%s was created meanwhile", path);
+  if (e != EPERM && e != ENOTSUP && e != EOPNOTSUPP && e != ENOSYS && e != EMLINK)
+    return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
+                      strerror(e));
+  /* No hard links on this file system: create in place, exclusively. */
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    e = errno;
+    if (e == EEXIST) return assay__err(ASSAY_ERR_CONFLICT, "%s was created meanwhile", path);
+    return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
+                      strerror(e));
+  }
+  char text[B64_LEN + 1];
+  sodium_bin2base64(text, B64_LEN, key, SECRET_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
+  size_t len = strlen(text);
+  text[len++] = '\n';
+  int ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
+  e = errno;
+  sodium_memzero(text, sizeof text);
+  close(fd);
+  if (!ok) {
+    unlink(path);
+    return assay__err(ASSAY_ERR_CONFIG, "cannot write the secret key file %s: %s", path,
+                      strerror(e));
+  }
+  sync_dir_of(path);
+  return ASSAY_OK;
+}
+
+/* The id of the key in `path`; ASSAY_ERR_NOT_FOUND when there is none. */
+static int key_file_id(const char *path, char id[SECRET_KEY_ID_LEN + 1]) {
+  unsigned char *key = key_alloc();
+  if (!key) return ASSAY_ERR_NOMEM;
+  int rc = read_key_file(path, key);
+  if (!rc) key_id_of(key, id);
+  sodium_free(key);
+  return rc;
+}
+
+/* --- the keyring ---------------------------------------------------------------- */
+
 int keyring_open(secret_keyring **out, const char *home, const char *key_path) {
-  (void)out;
-  (void)home;
-  (void)key_path;
-  return assay__err(ASSAY_ERR_INTERNAL, "keyring_open: not implemented yet");
+  if (key_path && !*key_path)
+    return assay__err(ASSAY_ERR_CONFIG, "the secret key file path must not be empty");
+  if (!key_path && (!home || !*home))
+    return assay__err(ASSAY_ERR_CONFIG, "no secret key file: give a path or a home directory");
+  secret_keyring *k = calloc(1, sizeof *k);
+  if (!k) return assay__nomem();
+  pthread_mutex_init(&k->lock, NULL);
+  int rc = ASSAY_OK;
+  if (key_path) k->path = strdup(key_path);
+  else if (asprintf(&k->path, "%s/secret.key", home) < 0) k->path = NULL;
+  if (!k->path || asprintf(&k->new_path, "%s.new", k->path) < 0) {
+    k->new_path = NULL;
+    rc = assay__nomem();
+  }
+  if (!rc && strlen(k->path) + 16 >= PATH_MAX)
+    rc = assay__err(ASSAY_ERR_CONFIG, "the secret key file path is too long: %s", k->path);
+  if (!rc && !(k->key = key_alloc())) rc = ASSAY_ERR_NOMEM;
+  if (!rc) {
+    rc = read_key_file(k->path, k->key);
+    if (rc == ASSAY_ERR_NOT_FOUND) {
+      /* First start: a new random key. If another process creates the
+       * file at the same moment, use theirs. */
+      assay_error_clear();
+      randombytes_buf(k->key, SECRET_KEY_BYTES);
+      rc = create_key_file(k->path, k->key);
+      if (rc == ASSAY_ERR_CONFLICT) {
+        assay_error_clear();
+        rc = read_key_file(k->path, k->key);
+      }
+    }
+  }
+  if (rc) {
+    keyring_free(k);
+    return rc;
+  }
+  key_id_of(k->key, k->key_id);
+  sodium_mprotect_noaccess(k->key);
+  *out = k;
+  return ASSAY_OK;
 }
 
 void keyring_free(secret_keyring *k) {
-  (void)k;
+  if (!k) return;
+  if (k->key) sodium_free(k->key); /* wipes it */
+  pthread_mutex_destroy(&k->lock);
+  free(k->path);
+  free(k->new_path);
+  free(k);
+}
+
+const char *keyring_path(const secret_keyring *k) { return k ? k->path : NULL; }
+
+void keyring_key_id(secret_keyring *k, char out[SECRET_KEY_ID_LEN + 1]) {
+  pthread_mutex_lock(&k->lock);
+  memcpy(out, k->key_id, SECRET_KEY_ID_LEN + 1);
+  pthread_mutex_unlock(&k->lock);
+}
+
+/* With k->lock held: make `key` the current key. */
+static void set_key(secret_keyring *k, const unsigned char *key) {
+  sodium_mprotect_readwrite(k->key);
+  memcpy(k->key, key, SECRET_KEY_BYTES);
+  sodium_mprotect_noaccess(k->key);
+  key_id_of(key, k->key_id);
+}
+
+/* With k->lock held: look for the key `wanted` in the key file, then in
+ * "<path>.new" (a rotation that committed but has not replaced the key
+ * file yet), and switch to it. *from_new (may be NULL) tells which held it.
+ * ASSAY_ERR_NOT_FOUND (no error recorded) when neither does. A key file
+ * that cannot be read is its own error. */
+static int reload_locked(secret_keyring *k, const char *wanted, int *from_new) {
+  unsigned char *key = key_alloc();
+  if (!key) return ASSAY_ERR_NOMEM;
+  char id[SECRET_KEY_ID_LEN + 1];
+  int rc = read_key_file(k->path, key);
+  if (rc == ASSAY_ERR_NOT_FOUND) assay_error_clear();
+  if (!rc) {
+    key_id_of(key, id);
+    if (strcmp(id, wanted) == 0) {
+      set_key(k, key);
+      if (from_new) *from_new = 0;
+      sodium_free(key);
+      return ASSAY_OK;
+    }
+  } else if (rc != ASSAY_ERR_NOT_FOUND) {
+    sodium_free(key);
+    return rc;
+  }
+  int rc2 = read_key_file(k->new_path, key);
+  if (!rc2) {
+    key_id_of(key, id);
+    if (strcmp(id, wanted) == 0) {
+      set_key(k, key);
+      if (from_new) *from_new = 1;
+      sodium_free(key);
+      return ASSAY_OK;
+    }
+  }
+  assay_error_clear(); /* an unusable .new is just not the key we look for */
+  sodium_free(key);
+  return ASSAY_ERR_NOT_FOUND;
+}
+
+static int mismatch(secret_keyring *k, const char *recorded) {
+  char file_id[SECRET_KEY_ID_LEN + 1];
+  int rc = key_file_id(k->path, file_id);
+  if (rc && rc != ASSAY_ERR_NOT_FOUND) return rc;
+  return assay__err(ASSAY_ERR_CONFIG,
+                    "the secret key file %s (key %s) does not match the key this home's "
+                    "secrets are sealed with (%s); use the key file that belongs to this home",
+                    k->path, rc ? "missing" : file_id, recorded);
 }
 
 int keyring_sync(secret_keyring *k, store *s) {
-  (void)k;
-  (void)s;
-  return assay__err(ASSAY_ERR_INTERNAL, "keyring_sync: not implemented yet");
+  char *recorded = NULL;
+  char ours[SECRET_KEY_ID_LEN + 1];
+  int rc = s->ops->meta_get(s, META_KEY_ID, &recorded);
+  if (rc == ASSAY_ERR_NOT_FOUND) {
+    assay_error_clear();
+    keyring_key_id(k, ours);
+    return s->ops->meta_set(s, META_KEY_ID, ours);
+  }
+  if (rc) return rc;
+  pthread_mutex_lock(&k->lock);
+  if (strcmp(recorded, k->key_id) == 0) {
+    pthread_mutex_unlock(&k->lock);
+    free(recorded);
+    return ASSAY_OK;
+  }
+  int from_new = 0;
+  rc = reload_locked(k, recorded, &from_new);
+  if (!rc && from_new) {
+    /* A rotation committed but did not replace the key file: finish it. */
+    sodium_mprotect_readonly(k->key);
+    rc = replace_key_file(k->path, k->key);
+    sodium_mprotect_noaccess(k->key);
+    char id[SECRET_KEY_ID_LEN + 1];
+    if (!rc && key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, recorded) == 0)
+      unlink(k->new_path);
+    assay_error_clear();
+    rc = ASSAY_OK; /* the key is in memory; the next start retries the file */
+  }
+  pthread_mutex_unlock(&k->lock);
+  if (rc == ASSAY_ERR_NOT_FOUND) rc = mismatch(k, recorded);
+  free(recorded);
+  return rc;
 }
 
-int secret_seal(secret_keyring *k, const char *integration_id, const char *variable, const char *user_id, const char *value, size_t len, secret_row *row) {
-  (void)k;
-  (void)integration_id;
-  (void)variable;
-  (void)user_id;
-  (void)value;
-  (void)len;
-  (void)row;
-  return assay__err(ASSAY_ERR_INTERNAL, "secret_seal: not implemented yet");
+/* --- sealing ----------------------------------------------------------------------- */
+
+/* The associated data binding a value to its identity. */
+static int build_ad(const char *integration_id, const char *variable, const char *user_id,
+                    unsigned char **ad, size_t *ad_len) {
+  size_t a = strlen(integration_id), b = strlen(variable), c = strlen(user_id);
+  size_t n = sizeof AD_PREFIX + a + 1 + b + 1 + c; /* sizeof counts the prefix's NUL */
+  unsigned char *p = malloc(n);
+  if (!p) return assay__nomem();
+  size_t off = 0;
+  memcpy(p + off, AD_PREFIX, sizeof AD_PREFIX);
+  off += sizeof AD_PREFIX;
+  memcpy(p + off, integration_id, a + 1);
+  off += a + 1;
+  memcpy(p + off, variable, b + 1);
+  off += b + 1;
+  memcpy(p + off, user_id, c);
+  *ad = p;
+  *ad_len = n;
+  return ASSAY_OK;
 }
 
-int secret_open(secret_keyring *k, const secret_row *row, char **out, size_t *len) {
-  (void)k;
-  (void)row;
-  (void)out;
-  (void)len;
-  return assay__err(ASSAY_ERR_INTERNAL, "secret_open: not implemented yet");
+static const char *member_note(const char *user_id) {
+  return user_id && *user_id ? " (a member's value)" : "";
+}
+
+static int seal_with(const unsigned char *key, const char *key_id, const char *integration_id,
+                     const char *variable, const char *user_id, const char *value, size_t len,
+                     secret_row *row) {
+  unsigned char *ad = NULL;
+  size_t ad_len = 0;
+  int rc = build_ad(integration_id, variable, user_id, &ad, &ad_len);
+  if (rc) return rc;
+  size_t sealed_len = NONCE_BYTES + len + TAG_BYTES;
+  unsigned char *sealed = malloc(sealed_len);
+  if (!sealed) {
+    free(ad);
+    return assay__nomem();
+  }
+  randombytes_buf(sealed, NONCE_BYTES);
+  unsigned long long clen = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(sealed + NONCE_BYTES, &clen,
+                                             (const unsigned char *)value, len, ad, ad_len,
+                                             NULL, sealed, key);
+  free(ad);
+  memset(row, 0, sizeof *row);
+  snprintf(row->integration_id, sizeof row->integration_id, "%s", integration_id);
+  snprintf(row->name, sizeof row->name, "%s", variable);
+  snprintf(row->user_id, sizeof row->user_id, "%s", user_id);
+  snprintf(row->key_id, sizeof row->key_id, "%s", key_id);
+  row->sealed = sealed;
+  row->sealed_len = NONCE_BYTES + (size_t)clen;
+  return ASSAY_OK;
+}
+
+static int check_identity(const char *integration_id, const char *variable,
+                          const char *user_id) {
+  secret_row r;
+  if (!integration_id || !*integration_id || strlen(integration_id) >= sizeof r.integration_id)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "a secret needs an integration id of 1 to %zu characters",
+                      sizeof r.integration_id - 1);
+  if (!variable || !*variable || strlen(variable) >= sizeof r.name)
+    return assay__err(ASSAY_ERR_CONFIG, "a secret needs a variable name of 1 to %zu bytes",
+                      sizeof r.name - 1);
+  if (strlen(user_id) >= sizeof r.user_id)
+    return assay__err(ASSAY_ERR_CONFIG, "a member secret needs a user id of at most %zu "
+                      "characters", sizeof r.user_id - 1);
+  return ASSAY_OK;
+}
+
+int secret_seal(secret_keyring *k, const char *integration_id, const char *variable,
+                const char *user_id, const char *value, size_t len, secret_row *row) {
+  if (!user_id) user_id = "";
+  int rc = check_identity(integration_id, variable, user_id);
+  if (rc) return rc;
+  if (len > SECRET_VALUE_MAX)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "the value of variable '%s' is %zu bytes; a secret value holds at most "
+                      "%d bytes",
+                      variable, len, SECRET_VALUE_MAX);
+  if (!value && len) return assay__err(ASSAY_ERR_CONFIG, "secret_seal: no value");
+  pthread_mutex_lock(&k->lock);
+  sodium_mprotect_readonly(k->key);
+  rc = seal_with(k->key, k->key_id, integration_id, variable, user_id, value ? value : "", len,
+                 row);
+  sodium_mprotect_noaccess(k->key);
+  pthread_mutex_unlock(&k->lock);
+  return rc;
+}
+
+/* Plain text handed out: [size_t capacity][bytes...][NUL] in guarded memory. */
+static char *plain_alloc(size_t len) {
+  size_t cap = sizeof(size_t) + len + 1;
+  unsigned char *p = sodium_malloc(cap);
+  if (!p) return NULL;
+  memcpy(p, &cap, sizeof cap);
+  return (char *)(p + sizeof(size_t));
 }
 
 void secret_free(char *plain) {
-  (void)plain;
+  if (!plain) return;
+  unsigned char *p = (unsigned char *)plain - sizeof(size_t);
+  size_t cap;
+  memcpy(&cap, p, sizeof cap);
+  sodium_memzero(p, cap);
+  sodium_free(p);
 }
 
-int keyring_rotate(secret_keyring *k, store *s, size_t *resealed, char new_key_id[SECRET_KEY_ID_LEN + 1]) {
-  (void)k;
-  (void)s;
-  (void)resealed;
-  (void)new_key_id;
-  return assay__err(ASSAY_ERR_INTERNAL, "keyring_rotate: not implemented yet");
+static int open_with(const unsigned char *key, const secret_row *row, char **out, size_t *len) {
+  size_t mlen = row->sealed_len - NONCE_BYTES - TAG_BYTES;
+  unsigned char *ad = NULL;
+  size_t ad_len = 0;
+  int rc = build_ad(row->integration_id, row->name, row->user_id, &ad, &ad_len);
+  if (rc) return rc;
+  char *plain = plain_alloc(mlen);
+  if (!plain) {
+    free(ad);
+    return assay__nomem();
+  }
+  unsigned long long plen = 0;
+  int bad = crypto_aead_xchacha20poly1305_ietf_decrypt(
+      (unsigned char *)plain, &plen, NULL, row->sealed + NONCE_BYTES,
+      row->sealed_len - NONCE_BYTES, ad, ad_len, row->sealed, key);
+  free(ad);
+  if (bad) {
+    secret_free(plain);
+    return assay__err(ASSAY_ERR_STORE,
+                      "the stored value of variable '%s' of integration %s%s does not open: "
+                      "it was altered or does not belong to this variable",
+                      row->name, row->integration_id, member_note(row->user_id));
+  }
+  plain[plen] = '\0';
+  *out = plain;
+  if (len) *len = (size_t)plen;
+  return ASSAY_OK;
 }
-const char *keyring_path(const secret_keyring *k) {
-  (void)k;
-  return NULL;
+
+int secret_open(secret_keyring *k, const secret_row *row, char **out, size_t *len) {
+  if (!row->sealed || row->sealed_len < NONCE_BYTES + TAG_BYTES)
+    return assay__err(ASSAY_ERR_STORE,
+                      "the stored value of variable '%s' of integration %s%s is damaged (%zu "
+                      "bytes, shorter than any sealed value)",
+                      row->name, row->integration_id, member_note(row->user_id),
+                      row->sealed_len);
+  pthread_mutex_lock(&k->lock);
+  if (strcmp(row->key_id, k->key_id) != 0) {
+    /* Another process may have rotated the key: look at the key file once. */
+    int rc = reload_locked(k, row->key_id, NULL);
+    if (rc) {
+      char ours[SECRET_KEY_ID_LEN + 1];
+      memcpy(ours, k->key_id, sizeof ours);
+      pthread_mutex_unlock(&k->lock);
+      if (rc != ASSAY_ERR_NOT_FOUND) return rc;
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "the stored value of variable '%s' of integration %s%s is sealed "
+                        "under key %s, but the secret key file %s holds key %s; use the key "
+                        "file that belongs to this home",
+                        row->name, row->integration_id, member_note(row->user_id), row->key_id,
+                        k->path, ours);
+    }
+  }
+  sodium_mprotect_readonly(k->key);
+  int rc = open_with(k->key, row, out, len);
+  sodium_mprotect_noaccess(k->key);
+  pthread_mutex_unlock(&k->lock);
+  return rc;
 }
-void keyring_key_id(secret_keyring *k, char out[SECRET_KEY_ID_LEN + 1]) {
-  (void)k;
-  out[0] = 0;
+
+/* --- rotation ---------------------------------------------------------------------- */
+
+/* Inside the write transaction: re-seal every row under `nkey`. */
+static int reseal_all(secret_keyring *k, store *s, const unsigned char *nkey,
+                      const char *nid, size_t *count) {
+  secret_row *rows = NULL;
+  size_t n = 0;
+  int rc = s->ops->secret_all(s, &rows, &n);
+  if (rc) return rc;
+  /* The new id first: the store refuses rows sealed under another key. */
+  rc = s->ops->meta_set(s, META_KEY_ID, nid);
+  int64_t now = assay__now();
+  for (size_t i = 0; !rc && i < n; i++) {
+    char *plain = NULL;
+    size_t len = 0;
+    rc = secret_open(k, &rows[i], &plain, &len);
+    if (rc) break;
+    secret_row nrow;
+    rc = seal_with(nkey, nid, rows[i].integration_id, rows[i].name, rows[i].user_id, plain, len,
+                   &nrow);
+    secret_free(plain);
+    if (rc) break;
+    rc = s->ops->secret_put(s, &nrow, now);
+    free(nrow.sealed);
+  }
+  secret_rows_free(rows, n);
+  if (!rc) *count = n;
+  return rc;
+}
+
+/* With the write lock held and the keyring in step with the store: the key
+ * file must hold the current key before "<path>.new" is overwritten (a
+ * rotation whose last step failed leaves the current key only in .new). */
+static int key_file_current(secret_keyring *k) {
+  char id[SECRET_KEY_ID_LEN + 1];
+  int rc = key_file_id(k->path, id);
+  if (rc && rc != ASSAY_ERR_NOT_FOUND) return rc;
+  pthread_mutex_lock(&k->lock);
+  if (rc == ASSAY_ERR_NOT_FOUND || strcmp(id, k->key_id) != 0) {
+    assay_error_clear();
+    sodium_mprotect_readonly(k->key);
+    rc = replace_key_file(k->path, k->key);
+    sodium_mprotect_noaccess(k->key);
+  }
+  pthread_mutex_unlock(&k->lock);
+  return rc;
+}
+
+/* After the re-seal committed: under the write lock, if the store still
+ * names the new key, write it over the key file and drop "<path>.new". */
+static int finish_rotation(secret_keyring *k, store *s, const unsigned char *nkey,
+                           const char *nid) {
+  int rc = s->ops->begin(s, 1);
+  char *recorded = NULL;
+  if (!rc) rc = s->ops->meta_get(s, META_KEY_ID, &recorded);
+  if (!rc && strcmp(recorded, nid) == 0) {
+    rc = replace_key_file(k->path, nkey);
+    char id[SECRET_KEY_ID_LEN + 1];
+    if (!rc && key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, nid) == 0)
+      unlink(k->new_path);
+    if (!rc) assay_error_clear();
+  }
+  free(recorded);
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) s->ops->rollback(s);
+  return rc;
+}
+
+int keyring_rotate(secret_keyring *k, store *s, size_t *resealed,
+                   char new_key_id[SECRET_KEY_ID_LEN + 1]) {
+  unsigned char *nkey = key_alloc();
+  if (!nkey) return ASSAY_ERR_NOMEM;
+  randombytes_buf(nkey, SECRET_KEY_BYTES);
+  char nid[SECRET_KEY_ID_LEN + 1];
+  key_id_of(nkey, nid);
+  size_t count = 0;
+  int wrote_new = 0;
+
+  int rc = s->ops->begin(s, 1); /* waits for the write lock: one rotation at a time */
+  if (!rc) rc = keyring_sync(k, s);
+  if (!rc) rc = key_file_current(k);
+  if (!rc) {
+    rc = replace_key_file(k->new_path, nkey);
+    wrote_new = rc == ASSAY_OK;
+  }
+  if (!rc) rc = reseal_all(k, s, nkey, nid, &count);
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) {
+    char id[SECRET_KEY_ID_LEN + 1];
+    if (wrote_new && key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, nid) == 0)
+      unlink(k->new_path);
+    s->ops->rollback(s);
+    sodium_free(nkey);
+    return rc;
+  }
+  /* Committed: the store's secrets are sealed under the new key now. */
+  pthread_mutex_lock(&k->lock);
+  set_key(k, nkey);
+  pthread_mutex_unlock(&k->lock);
+  rc = finish_rotation(k, s, nkey, nid);
+  sodium_free(nkey);
+  if (rc) {
+    const assay_error *e = assay_error_last();
+    char why[512];
+    snprintf(why, sizeof why, "%s", e && e->message ? e->message : "unknown error");
+    return assay__err(rc,
+                      "the secrets were re-sealed under key %s, but the key file %s could not "
+                      "be replaced (%s); the key is in %s, which the next start puts in place",
+                      nid, k->path, why, k->new_path);
+  }
+  if (resealed) *resealed = count;
+  if (new_key_id) memcpy(new_key_id, nid, SECRET_KEY_ID_LEN + 1);
+  return ASSAY_OK;
 }

@@ -42,7 +42,9 @@ int keyring_sync(secret_keyring *k, store *s);
 
 /* Seal `len` bytes of `value` for (integration_id, variable, user_id; ""
  * for a workspace value) into row->sealed / row->sealed_len (malloc'd) and
- * fill row's identity fields and key_id. */
+ * fill row's identity fields and key_id. Seal inside the write transaction
+ * that stores the row, after keyring_sync() in it: a row sealed before a
+ * concurrent rotation committed is refused by secret_put (CONFLICT). */
 int secret_seal(secret_keyring *k, const char *integration_id, const char *variable,
                 const char *user_id, const char *value, size_t len, secret_row *row);
 /* Open a sealed row: *out is NUL-terminated plain text of *len bytes in
@@ -54,8 +56,10 @@ void secret_free(char *plain);
 
 /* Re-seal every secret in the store under a new random key: writes
  * "<path>.new" (0600), re-seals all rows and records the new key id in one
- * write transaction on `s`, then renames the new file over the key file.
- * Out: how many values were re-sealed and the new key id. */
+ * write transaction on `s` (which must have none open), then, under the
+ * write lock again, replaces the key file with the new key and removes
+ * "<path>.new". A failure before the commit keeps the old key and removes
+ * "<path>.new". Out: how many values were re-sealed and the new key id. */
 int keyring_rotate(secret_keyring *k, store *s, size_t *resealed,
                    char new_key_id[SECRET_KEY_ID_LEN + 1]);
 

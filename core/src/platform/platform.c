@@ -1,6 +1,7 @@
 /* platform/platform.c — opening a home directory: its folders, its store
- * (migrated at open), first-start bootstrap (admin user, default workspace,
- * admin token in <home>/admin.token), and the pool of store connections. */
+ * (migrated at open), its secret keyring (checked against the store at
+ * open), first-start bootstrap (admin user, default workspace, admin token
+ * in <home>/admin.token), the pool of store connections, and key rotation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "integration/secrets.h"
 #include "platform/platform.h"
 
 #define POOL_IDLE_MAX 8
@@ -22,6 +24,7 @@ struct assay_platform {
   char *db_path;
   size_t max_body;
   principal admin;
+  secret_keyring *keyring;
   pthread_mutex_t lock;
   store *idle[POOL_IDLE_MAX];
   int n_idle;
@@ -115,7 +118,11 @@ static int load_admin(store *s, principal *admin) {
 
 static int bootstrap(store *s, void *vctx) {
   bootstrap_ctx *ctx = vctx;
-  int rc = load_admin(s, &ctx->p->admin);
+  /* The key file must be the one this home's secrets are sealed with (on
+   * the first start, record it). */
+  int rc = keyring_sync(ctx->p->keyring, s);
+  if (rc) return rc;
+  rc = load_admin(s, &ctx->p->admin);
   if (rc != ASSAY_ERR_NOT_FOUND) return rc; /* already bootstrapped (or failed) */
   assay_error_clear();
 
@@ -144,7 +151,46 @@ static int bootstrap(store *s, void *vctx) {
 
 /* --- open / free ------------------------------------------------------------ */
 
+/* keyring_open() creates a missing key file. That is right on a first
+ * start, but a home whose secrets are already sealed needs its own key:
+ * say that the file is missing instead of making a useless new one. */
+static int key_file_present(assay_platform *p, store *s, const char *key_file) {
+  char path[PATH_MAX + 16];
+  if (key_file) snprintf(path, sizeof path, "%s", key_file);
+  else snprintf(path, sizeof path, "%s/secret.key", p->home);
+  struct stat st;
+  if (lstat(path, &st) == 0 || errno != ENOENT) return ASSAY_OK;
+  char *recorded = NULL;
+  int rc = s->ops->meta_get(s, "secret_key_id", &recorded);
+  if (rc == ASSAY_ERR_NOT_FOUND) {
+    assay_error_clear();
+    return ASSAY_OK; /* no secrets sealed yet: the key file is created */
+  }
+  if (rc) return rc;
+  rc = assay__err(ASSAY_ERR_CONFIG,
+                  "the secret key file %s does not exist, but this home's secrets are sealed "
+                  "with key %s; restore that key file, or give its path (--secret-key-file, "
+                  "$ASSAY_SECRET_KEY_FILE)",
+                  path, recorded);
+  free(recorded);
+  return rc;
+}
+
 int assay_platform_open(assay_platform **out, const char *home) {
+  assay_platform_options opts = ASSAY_PLATFORM_OPTIONS_INIT;
+  opts.home = home;
+  return assay_platform_open_with(out, &opts);
+}
+
+int assay_platform_open_with(assay_platform **out, const assay_platform_options *opts) {
+  assay_platform_options defaults = ASSAY_PLATFORM_OPTIONS_INIT;
+  if (!opts) opts = &defaults;
+  if (opts->version != ASSAY_PLATFORM_OPTIONS_VERSION)
+    return assay__err(ASSAY_ERR_CONFIG, "assay_platform_options.version is %u; expected %d",
+                      opts->version, ASSAY_PLATFORM_OPTIONS_VERSION);
+  const char *key_file = opts->secret_key_file;
+  if (!key_file) key_file = getenv("ASSAY_SECRET_KEY_FILE");
+  if (key_file && !*key_file) key_file = NULL;
   int rc = assay_init();
   if (rc) return rc;
   assay_platform *p = calloc(1, sizeof *p);
@@ -154,7 +200,7 @@ int assay_platform_open(assay_platform **out, const char *home) {
   }
   pthread_mutex_init(&p->lock, NULL);
   p->max_body = ASSAY_DEFAULT_MAX_BODY;
-  rc = resolve_home(home, &p->home);
+  rc = resolve_home(opts->home, &p->home);
   if (!rc) {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/files", p->home);
@@ -173,11 +219,13 @@ int assay_platform_open(assay_platform **out, const char *home) {
   }
   store *s = NULL;
   if (!rc) rc = platform_store_acquire(p, &s);
+  if (!rc) rc = key_file_present(p, s, key_file);
+  if (!rc) rc = keyring_open(&p->keyring, p->home, key_file);
   if (!rc) {
     bootstrap_ctx ctx = {p, 0};
     rc = store_tx(s, 1, bootstrap, &ctx);
-    platform_store_release(p, s);
   }
+  platform_store_release(p, s);
   if (rc) {
     assay_platform_free(p);
     return rc;
@@ -190,6 +238,7 @@ void assay_platform_free(assay_platform *p) {
   if (!p) return;
   for (int i = 0; i < p->n_idle; i++) p->idle[i]->ops->close(p->idle[i]);
   pthread_mutex_destroy(&p->lock);
+  keyring_free(p->keyring);
   free(p->db_path);
   free(p->home);
   free(p);
@@ -221,7 +270,23 @@ void platform_store_release(assay_platform *p, store *s) {
   if (s) s->ops->close(s);
 }
 
-struct secret_keyring *platform_keyring(assay_platform *p) {
-  (void)p;
-  return NULL; /* TEMPORARY STUB */
+struct secret_keyring *platform_keyring(assay_platform *p) { return p->keyring; }
+
+/* --- key rotation ------------------------------------------------------------- */
+
+int assay_platform_rotate_key(assay_value **out, assay_platform *p) {
+  if (!p) return assay__err(ASSAY_ERR_CONFIG, "assay_platform_rotate_key: no platform");
+  store *s = NULL;
+  int rc = platform_store_acquire(p, &s);
+  if (rc) return rc;
+  size_t resealed = 0;
+  char key_id[SECRET_KEY_ID_LEN + 1];
+  rc = keyring_rotate(p->keyring, s, &resealed, key_id);
+  platform_store_release(p, s);
+  if (rc) return rc;
+  if (!out) return ASSAY_OK;
+  json_t *j = json_pack("{s:s, s:I}", "key_id", key_id, "secrets_resealed", (json_int_t)resealed);
+  if (!j) return assay__nomem();
+  *out = AV(j);
+  return ASSAY_OK;
 }

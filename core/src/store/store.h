@@ -113,7 +113,11 @@ typedef struct store_ops {
   int (*integration_update)(store *s, json_t *rec);
   int (*integration_delete)(store *s, const char *integration_id);
 
-  /* Sealed secret values; user_id "" is the workspace value. */
+  /* Sealed secret values; user_id "" is the workspace value. put inserts
+   * or replaces; ASSAY_ERR_CONFLICT when row->key_id is not platform_meta
+   * "secret_key_id" (when set: the key was rotated since the row was
+   * sealed), ASSAY_ERR_NOT_FOUND when the integration has no such
+   * variable. */
   int (*secret_put)(store *s, const secret_row *row, int64_t now);
   /* NOT_FOUND when there is none; the caller frees out->sealed. */
   int (*secret_get)(store *s, const char *integration_id, const char *name,

@@ -1,0 +1,1040 @@
+/* test_secrets.c — secrets at rest: sealing binds a value to its identity
+ * and to a fresh nonce, the key file's creation and checks, a home refusing
+ * a key file that is not its own, key rotation through a real store (other
+ * platform objects following it, an interrupted rotation finished at the
+ * next open), the rotate-key route's permissions, and no plain text
+ * anywhere under the home. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "integration/secrets.h"
+#include "internal.h"
+#include "platform/platform.h"
+#include "platform/router.h"
+#include "store/sqlite_internal.h"
+#include "test_support.h"
+
+/* --- helpers -------------------------------------------------------------------- */
+
+static char *path_in(const char *dir, const char *name) {
+  char *p = NULL;
+  assert_true(asprintf(&p, "%s/%s", dir, name) >= 0);
+  return p;
+}
+
+static char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n + 4096 > cap) {
+      cap = cap ? cap * 2 : 8192;
+      buf = realloc(buf, cap + 1);
+      assert_non_null(buf);
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  fclose(f);
+  buf[n] = '\0';
+  if (len) *len = n;
+  return buf;
+}
+
+static void write_file(const char *path, const char *text, mode_t mode) {
+  unlink(path);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+  assert_true(fd >= 0);
+  size_t len = strlen(text);
+  assert_int_equal(write(fd, text, len), (ssize_t)len);
+  assert_int_equal(fchmod(fd, mode), 0);
+  close(fd);
+}
+
+static void assert_msg_contains(const char *needle) {
+  const assay_error *e = assay_error_last();
+  assert_non_null(e);
+  if (!strstr(e->message, needle)) fail_msg("'%s' not in error: %s", needle, e->message);
+}
+
+static void assert_msg_lacks(const char *needle) {
+  const assay_error *e = assay_error_last();
+  assert_non_null(e);
+  if (strstr(e->message, needle)) fail_msg("'%s' leaked into error: %s", needle, e->message);
+}
+
+static int file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* --- keyring fixture (no store) ---------------------------------------------- */
+
+typedef struct fixture {
+  char *home;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  f->home = make_home();
+  *state = f;
+  unsetenv("ASSAY_SECRET_KEY_FILE");
+  return assay_init();
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  rm_home(f->home);
+  free(f);
+  assay_shutdown();
+  return 0;
+}
+
+static const char *const IID = "11111111-2222-3333-4444-555555555555";
+static const char *const UID = "99999999-8888-7777-6666-555555555555";
+
+static void round_trip(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  const char *value = "s3cr3t-value-\x01\xff-with-bytes";
+  size_t vlen = strlen(value);
+  secret_row row;
+  assert_int_equal(secret_seal(k, IID, "API_TOKEN", "", value, vlen, &row), ASSAY_OK);
+  assert_string_equal(row.integration_id, IID);
+  assert_string_equal(row.name, "API_TOKEN");
+  assert_string_equal(row.user_id, "");
+  char id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(k, id);
+  assert_string_equal(row.key_id, id);
+  assert_int_equal(row.sealed_len, 24 + vlen + 16);
+  assert_null(memmem(row.sealed, row.sealed_len, value, vlen));
+  char *plain = NULL;
+  size_t len = 0;
+  assert_int_equal(secret_open(k, &row, &plain, &len), ASSAY_OK);
+  assert_int_equal(len, vlen);
+  assert_memory_equal(plain, value, vlen);
+  assert_int_equal(plain[len], '\0');
+  secret_free(plain);
+
+  /* an empty value and a member value round-trip too */
+  secret_row empty;
+  assert_int_equal(secret_seal(k, IID, "EMPTY", UID, "", 0, &empty), ASSAY_OK);
+  assert_string_equal(empty.user_id, UID);
+  assert_int_equal(secret_open(k, &empty, &plain, &len), ASSAY_OK);
+  assert_int_equal(len, 0);
+  assert_string_equal(plain, "");
+  secret_free(plain);
+  free(empty.sealed);
+
+  /* too long a value is refused, naming the variable only */
+  char *big = malloc(SECRET_VALUE_MAX + 1);
+  memset(big, 'Q', SECRET_VALUE_MAX + 1);
+  secret_row r2;
+  assert_int_equal(secret_seal(k, IID, "BIG", "", big, SECRET_VALUE_MAX + 1, &r2),
+                   ASSAY_ERR_CONFIG);
+  assert_msg_contains("BIG");
+  assert_msg_lacks("QQQQ");
+  free(big);
+  free(row.sealed);
+  keyring_free(k);
+}
+
+static void fresh_nonce_per_value(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  secret_row a, b;
+  assert_int_equal(secret_seal(k, IID, "V", "", "same value", 10, &a), ASSAY_OK);
+  assert_int_equal(secret_seal(k, IID, "V", "", "same value", 10, &b), ASSAY_OK);
+  assert_int_equal(a.sealed_len, b.sealed_len);
+  assert_true(memcmp(a.sealed, b.sealed, 24) != 0); /* nonces differ */
+  assert_true(memcmp(a.sealed + 24, b.sealed + 24, a.sealed_len - 24) != 0);
+  char *pa = NULL, *pb = NULL;
+  assert_int_equal(secret_open(k, &a, &pa, NULL), ASSAY_OK);
+  assert_int_equal(secret_open(k, &b, &pb, NULL), ASSAY_OK);
+  assert_string_equal(pa, "same value");
+  assert_string_equal(pb, "same value");
+  secret_free(pa);
+  secret_free(pb);
+  free(a.sealed);
+  free(b.sealed);
+  keyring_free(k);
+}
+
+static void identity_is_bound(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  const char *value = "moved-value-XYZZY";
+  secret_row row;
+  assert_int_equal(secret_seal(k, IID, "VAR", UID, value, strlen(value), &row), ASSAY_OK);
+  char *plain = NULL;
+
+  secret_row moved = row;
+  snprintf(moved.integration_id, sizeof moved.integration_id, "%s",
+           "11111111-2222-3333-4444-000000000000");
+  assert_int_equal(secret_open(k, &moved, &plain, NULL), ASSAY_ERR_STORE);
+  assert_null(plain);
+  assert_msg_contains("VAR");
+  assert_msg_lacks("XYZZY");
+
+  moved = row;
+  snprintf(moved.name, sizeof moved.name, "%s", "OTHER");
+  assert_int_equal(secret_open(k, &moved, &plain, NULL), ASSAY_ERR_STORE);
+  assert_msg_contains("OTHER");
+
+  moved = row;
+  snprintf(moved.user_id, sizeof moved.user_id, "%s", "");
+  assert_int_equal(secret_open(k, &moved, &plain, NULL), ASSAY_ERR_STORE);
+  moved = row;
+  snprintf(moved.user_id, sizeof moved.user_id, "%s", "99999999-8888-7777-6666-000000000000");
+  assert_int_equal(secret_open(k, &moved, &plain, NULL), ASSAY_ERR_STORE);
+  /* ambiguity of the separators: "VA" + "R..." must not equal "VAR" + "..." */
+  moved = row;
+  snprintf(moved.name, sizeof moved.name, "%s", "VA");
+  assert_int_equal(secret_open(k, &moved, &plain, NULL), ASSAY_ERR_STORE);
+
+  /* the original still opens */
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_OK);
+  assert_string_equal(plain, value);
+  secret_free(plain);
+  free(row.sealed);
+  keyring_free(k);
+}
+
+static void altered_bytes_fail(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  const char *value = "flip-me-PLUGH";
+  secret_row row;
+  assert_int_equal(secret_seal(k, IID, "VAR", "", value, strlen(value), &row), ASSAY_OK);
+  for (size_t i = 0; i < row.sealed_len; i++) {
+    row.sealed[i] ^= 0x01;
+    char *plain = NULL;
+    assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_ERR_STORE);
+    assert_null(plain);
+    assert_msg_lacks("PLUGH");
+    row.sealed[i] ^= 0x01;
+  }
+  /* truncated */
+  size_t n = row.sealed_len;
+  row.sealed_len = 39;
+  char *plain = NULL;
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_ERR_STORE);
+  assert_msg_contains("damaged");
+  row.sealed_len = n - 1;
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_ERR_STORE);
+  row.sealed_len = n;
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_OK);
+  secret_free(plain);
+  free(row.sealed);
+  keyring_free(k);
+}
+
+static void key_file_created_private(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  mode_t old = umask(0); /* even a permissive umask must not widen it */
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  umask(old);
+  char *path = path_in(f->home, "secret.key");
+  assert_string_equal(keyring_path(k), path);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  size_t len = 0;
+  char *text = slurp(path, &len);
+  assert_int_equal(len, 45);
+  assert_int_equal(text[44], '\n');
+  unsigned char bin[64];
+  size_t bin_len = 0;
+  assert_int_equal(sodium_base642bin(bin, sizeof bin, text, 44, NULL, &bin_len, NULL,
+                                     sodium_base64_VARIANT_ORIGINAL),
+                   0);
+  assert_int_equal(bin_len, 32);
+  /* the id is the first 8 bytes of BLAKE2b(key), in hex */
+  unsigned char h[crypto_generichash_BYTES];
+  crypto_generichash(h, sizeof h, bin, 32, NULL, 0);
+  char want[17];
+  sodium_bin2hex(want, sizeof want, h, 8);
+  char id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(k, id);
+  assert_string_equal(id, want);
+  /* no temporary file left beside it */
+  char *cmd = NULL;
+  assert_true(asprintf(&cmd, "test $(ls -A '%s' | wc -l) -eq 1", f->home) >= 0);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  free(text);
+  free(path);
+  keyring_free(k);
+}
+
+static void key_file_checks(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  char *path = path_in(f->home, "my.key");
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_OK);
+  assert_string_equal(keyring_path(k), path);
+  keyring_free(k);
+  char *good = slurp(path, NULL);
+
+  /* group or others may read it: refused, naming path and mode */
+  assert_int_equal(chmod(path, 0644), 0);
+  k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_ERR_CONFIG);
+  assert_null(k);
+  assert_msg_contains(path);
+  assert_msg_contains("0644");
+  assert_msg_contains("chmod 600");
+  assert_int_equal(chmod(path, 0640), 0);
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_ERR_CONFIG);
+  assert_msg_contains("0640");
+  assert_int_equal(chmod(path, 0602), 0);
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_ERR_CONFIG);
+  assert_int_equal(chmod(path, 0400), 0); /* owner read-only is fine */
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_OK);
+  keyring_free(k);
+  k = NULL;
+
+  /* wrong length */
+  unsigned char sixteen[16] = {1, 2, 3};
+  char b64[64];
+  sodium_bin2base64(b64, sizeof b64, sixteen, sizeof sixteen, sodium_base64_VARIANT_ORIGINAL);
+  write_file(path, b64, 0600);
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_ERR_CONFIG);
+  assert_msg_contains(path);
+  assert_msg_contains("32 bytes");
+  /* not base64 */
+  write_file(path, "this is not base64 at all!\n", 0600);
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_ERR_CONFIG);
+  assert_msg_contains("base64");
+  assert_msg_lacks("this is not");
+  /* empty */
+  write_file(path, "", 0600);
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_ERR_CONFIG);
+  assert_msg_contains("empty");
+  /* a directory */
+  char *dir = path_in(f->home, "adir");
+  assert_int_equal(mkdir(dir, 0700), 0);
+  assert_int_equal(keyring_open(&k, f->home, dir), ASSAY_ERR_CONFIG);
+  /* a missing parent directory */
+  char *nowhere = path_in(f->home, "no/such/dir/key");
+  assert_int_equal(keyring_open(&k, f->home, nowhere), ASSAY_ERR_CONFIG);
+  assert_msg_contains(nowhere);
+  assert_null(k);
+
+  /* the good text (with surrounding whitespace tolerated) works again */
+  write_file(path, good, 0600);
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_OK);
+  keyring_free(k);
+  free(good);
+  free(dir);
+  free(nowhere);
+  free(path);
+}
+
+static void key_id_stable(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  char a[SECRET_KEY_ID_LEN + 1], b[SECRET_KEY_ID_LEN + 1];
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  keyring_key_id(k, a);
+  secret_row row;
+  assert_int_equal(secret_seal(k, IID, "V", "", "persisted", 9, &row), ASSAY_OK);
+  keyring_free(k);
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  keyring_key_id(k, b);
+  assert_string_equal(a, b);
+  assert_int_equal(strlen(a), SECRET_KEY_ID_LEN);
+  assert_int_equal(strspn(a, "0123456789abcdef"), SECRET_KEY_ID_LEN);
+  char *plain = NULL;
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_OK);
+  assert_string_equal(plain, "persisted");
+  secret_free(plain);
+  keyring_free(k);
+
+  /* another home's key: another id, and the row does not open under it */
+  char *other = make_home();
+  assert_int_equal(keyring_open(&k, other, NULL), ASSAY_OK);
+  keyring_key_id(k, b);
+  assert_string_not_equal(a, b);
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_ERR_CONFIG);
+  assert_msg_contains(a);
+  assert_msg_contains("V");
+  assert_msg_lacks("persisted");
+  /* even when the row claims the right key id, the wrong key does not open it */
+  snprintf(row.key_id, sizeof row.key_id, "%s", b);
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_ERR_STORE);
+  keyring_free(k);
+  rm_home(other);
+  free(row.sealed);
+}
+
+typedef struct thread_arg {
+  secret_keyring *k;
+  int n;
+  int failures;
+} thread_arg;
+
+static void *hammer(void *varg) {
+  thread_arg *a = varg;
+  for (int i = 0; i < a->n; i++) {
+    char value[64], var[32];
+    snprintf(value, sizeof value, "value-%d-%p", i, (void *)a);
+    snprintf(var, sizeof var, "V%d", i);
+    secret_row row;
+    char *plain = NULL;
+    if (secret_seal(a->k, IID, var, "", value, strlen(value), &row) != ASSAY_OK) {
+      a->failures++;
+      continue;
+    }
+    if (secret_open(a->k, &row, &plain, NULL) != ASSAY_OK || strcmp(plain, value) != 0)
+      a->failures++;
+    secret_free(plain);
+    free(row.sealed);
+  }
+  return NULL;
+}
+
+static void keyring_shared_by_threads(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  pthread_t t[4];
+  thread_arg args[4];
+  for (int i = 0; i < 4; i++) {
+    args[i] = (thread_arg){k, 200, 0};
+    assert_int_equal(pthread_create(&t[i], NULL, hammer, &args[i]), 0);
+  }
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(args[i].failures, 0);
+  }
+  keyring_free(k);
+}
+
+/* --- through a platform and its SQLite store ------------------------------------ */
+
+static void exec_sql(store *s, const char *sql) {
+  char *err = NULL;
+  if (sqlite3_exec(sqlite_db(s), sql, NULL, NULL, &err) != SQLITE_OK)
+    fail_msg("SQL failed: %s: %s", err ? err : "?", sql);
+}
+
+/* An integration in the platform's default workspace with variables `vars`
+ * (NULL-terminated), each a workspace secret, plus one public variable PUB
+ * whose value is `public_value`. */
+static void add_integration(assay_platform *p, const char *iid, const char *const *vars,
+                            const char *public_value) {
+  const principal *admin = platform_admin_principal(p);
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  char *sql = sqlite3_mprintf(
+      "INSERT INTO integrations(id, workspace_id, name, integration_type, created_by, "
+      "created_at, updated_at) VALUES (%Q, %Q, %Q, 'INTEGRATION_TYPE_CUSTOM', %Q, 1, 1);"
+      "INSERT INTO integration_variables(integration_id, position, name, sensitivity, value) "
+      "VALUES (%Q, 0, 'PUB', 'VARIABLE_SENSITIVITY_PUBLIC', %Q);",
+      iid, admin->workspace_id, iid, admin->user_id, iid, public_value);
+  exec_sql(s, sql);
+  sqlite3_free(sql);
+  for (int i = 0; vars[i]; i++) {
+    sql = sqlite3_mprintf("INSERT INTO integration_variables(integration_id, position, name, "
+                          "sensitivity) VALUES (%Q, %d, %Q, "
+                          "'VARIABLE_SENSITIVITY_WORKSPACE_SECRET')",
+                          iid, i + 1, vars[i]);
+    exec_sql(s, sql);
+    sqlite3_free(sql);
+  }
+  platform_store_release(p, s);
+}
+
+/* Seal and store a value the way the integration code does: inside the
+ * write transaction, after keyring_sync. */
+static int put_value(assay_platform *p, const char *iid, const char *var, const char *user,
+                     const char *value) {
+  store *s = NULL;
+  int rc = platform_store_acquire(p, &s);
+  if (rc) return rc;
+  secret_row row = {0};
+  rc = s->ops->begin(s, 1);
+  if (!rc) rc = keyring_sync(platform_keyring(p), s);
+  if (!rc)
+    rc = secret_seal(platform_keyring(p), iid, var, user, value, strlen(value), &row);
+  if (!rc) rc = s->ops->secret_put(s, &row, assay__now());
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) s->ops->rollback(s);
+  free(row.sealed);
+  platform_store_release(p, s);
+  return rc;
+}
+
+/* Read and open a stored value; *out for secret_free. */
+static int get_value(assay_platform *p, const char *iid, const char *var, const char *user,
+                     char **out) {
+  store *s = NULL;
+  int rc = platform_store_acquire(p, &s);
+  if (rc) return rc;
+  secret_row row = {0};
+  rc = s->ops->secret_get(s, iid, var, user, &row);
+  if (!rc) rc = secret_open(platform_keyring(p), &row, out, NULL);
+  free(row.sealed);
+  platform_store_release(p, s);
+  return rc;
+}
+
+static void assert_value(assay_platform *p, const char *iid, const char *var, const char *user,
+                         const char *want) {
+  char *plain = NULL;
+  int rc = get_value(p, iid, var, user, &plain);
+  if (rc) {
+    const assay_error *e = assay_error_last();
+    fail_msg("opening %s/%s failed: %s", iid, var, e ? e->message : "?");
+  }
+  assert_string_equal(plain, want);
+  secret_free(plain);
+}
+
+static char *meta(assay_platform *p, const char *key) {
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  char *v = NULL;
+  if (s->ops->meta_get(s, key, &v) != ASSAY_OK) v = NULL;
+  platform_store_release(p, s);
+  return v;
+}
+
+static assay_platform *open_platform(const char *home, const char *key_file) {
+  assay_platform_options o = ASSAY_PLATFORM_OPTIONS_INIT;
+  o.home = home;
+  o.secret_key_file = key_file;
+  assay_platform *p = NULL;
+  int rc = assay_platform_open_with(&p, &o);
+  if (rc) {
+    const assay_error *e = assay_error_last();
+    fail_msg("platform open failed: %s", e ? e->message : "?");
+  }
+  return p;
+}
+
+static const char *const I1 = "aaaaaaaa-0000-0000-0000-000000000001";
+static const char *const I2 = "aaaaaaaa-0000-0000-0000-000000000002";
+static const char *const VARS[] = {"TOKEN", "PASSWORD", "KEY", NULL};
+
+/* Two integrations, workspace values and member values. Returns how many. */
+static int seed_values(assay_platform *p) {
+  add_integration(p, I1, VARS, "public-one");
+  add_integration(p, I2, VARS, "public-two");
+  int n = 0;
+  const char *const ids[] = {I1, I2};
+  for (int i = 0; i < 2; i++) {
+    for (int v = 0; VARS[v]; v++) {
+      char value[128];
+      snprintf(value, sizeof value, "ws-%d-%s-value", i, VARS[v]);
+      assert_int_equal(put_value(p, ids[i], VARS[v], "", value), ASSAY_OK);
+      snprintf(value, sizeof value, "member-%d-%s-value", i, VARS[v]);
+      assert_int_equal(put_value(p, ids[i], VARS[v], UID, value), ASSAY_OK);
+      n += 2;
+    }
+  }
+  return n;
+}
+
+static void assert_seeded_values(assay_platform *p) {
+  const char *const ids[] = {I1, I2};
+  for (int i = 0; i < 2; i++) {
+    for (int v = 0; VARS[v]; v++) {
+      char value[128];
+      snprintf(value, sizeof value, "ws-%d-%s-value", i, VARS[v]);
+      assert_value(p, ids[i], VARS[v], "", value);
+      snprintf(value, sizeof value, "member-%d-%s-value", i, VARS[v]);
+      assert_value(p, ids[i], VARS[v], UID, value);
+    }
+  }
+}
+
+static void secret_store_ops(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  add_integration(p, I1, VARS, "pub");
+  add_integration(p, I2, VARS, "pub");
+  assert_int_equal(put_value(p, I1, "TOKEN", "", "t0"), ASSAY_OK);
+  assert_int_equal(put_value(p, I1, "KEY", UID, "k1"), ASSAY_OK);
+  assert_int_equal(put_value(p, I1, "TOKEN", UID, "t1"), ASSAY_OK);
+  assert_int_equal(put_value(p, I2, "TOKEN", UID, "t2"), ASSAY_OK);
+  /* put replaces */
+  assert_int_equal(put_value(p, I1, "TOKEN", "", "t0-again"), ASSAY_OK);
+  assert_value(p, I1, "TOKEN", "", "t0-again");
+  /* no such variable */
+  assert_int_equal(put_value(p, I1, "NOPE", "", "x"), ASSAY_ERR_NOT_FOUND);
+  assert_msg_contains("NOPE");
+  assert_msg_lacks("\"x\"");
+
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  json_t *names = NULL;
+  assert_int_equal(s->ops->secret_names(s, I1, UID, &names), ASSAY_OK);
+  assert_int_equal(json_array_size(names), 2);
+  assert_string_equal(json_string_value(json_array_get(names, 0)), "KEY");
+  assert_string_equal(json_string_value(json_array_get(names, 1)), "TOKEN");
+  json_decref(names);
+  assert_int_equal(s->ops->secret_names(s, I1, "", &names), ASSAY_OK);
+  assert_int_equal(json_array_size(names), 1);
+  json_decref(names);
+
+  secret_row row;
+  assert_int_equal(s->ops->secret_get(s, I1, "PASSWORD", "", &row), ASSAY_ERR_NOT_FOUND);
+  assert_msg_contains("PASSWORD");
+
+  /* a row sealed under another key id is refused by put */
+  secret_keyring *other = NULL;
+  char *okey = path_in(f->home, "other.key");
+  assert_int_equal(keyring_open(&other, f->home, okey), ASSAY_OK);
+  assert_int_equal(secret_seal(other, I1, "PASSWORD", "", "v", 1, &row), ASSAY_OK);
+  assert_int_equal(s->ops->begin(s, 1), ASSAY_OK);
+  assert_int_equal(s->ops->secret_put(s, &row, 1), ASSAY_ERR_CONFLICT);
+  s->ops->rollback(s);
+  free(row.sealed);
+  keyring_free(other);
+  free(okey);
+
+  /* delete one user's values in the workspace: only theirs go */
+  const principal *admin = platform_admin_principal(p);
+  assert_int_equal(s->ops->begin(s, 1), ASSAY_OK);
+  assert_int_equal(s->ops->secret_delete_member(s, admin->workspace_id, UID), ASSAY_OK);
+  assert_int_equal(s->ops->commit(s), ASSAY_OK);
+  assert_int_equal(s->ops->secret_names(s, I1, UID, &names), ASSAY_OK);
+  assert_int_equal(json_array_size(names), 0);
+  json_decref(names);
+  assert_int_equal(s->ops->secret_names(s, I2, UID, &names), ASSAY_OK);
+  assert_int_equal(json_array_size(names), 0);
+  json_decref(names);
+  assert_int_equal(s->ops->secret_get(s, I1, "TOKEN", "", &row), ASSAY_OK);
+  free(row.sealed);
+  /* ... not in another workspace */
+  platform_store_release(p, s);
+  assert_int_equal(put_value(p, I2, "TOKEN", UID, "t2"), ASSAY_OK);
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  assert_int_equal(s->ops->secret_delete_member(s, "no-such-workspace", UID), ASSAY_OK);
+  assert_int_equal(s->ops->secret_get(s, I2, "TOKEN", UID, &row), ASSAY_OK);
+  free(row.sealed);
+
+  /* delete by name, by user, all */
+  assert_int_equal(s->ops->secret_delete(s, I2, "TOKEN", UID), ASSAY_OK);
+  assert_int_equal(s->ops->secret_get(s, I2, "TOKEN", UID, &row), ASSAY_ERR_NOT_FOUND);
+  assert_int_equal(s->ops->secret_delete(s, I1, NULL, NULL), ASSAY_OK);
+  secret_row *rows = NULL;
+  size_t n = 99;
+  assert_int_equal(s->ops->secret_all(s, &rows, &n), ASSAY_OK);
+  assert_int_equal(n, 0);
+  secret_rows_free(rows, n);
+  /* removing the variable removes its values (foreign key) */
+  platform_store_release(p, s);
+  assert_int_equal(put_value(p, I2, "KEY", "", "kk"), ASSAY_OK);
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  exec_sql(s, "DELETE FROM integration_variables WHERE name = 'KEY'");
+  assert_int_equal(s->ops->secret_all(s, &rows, &n), ASSAY_OK);
+  assert_int_equal(n, 0);
+  secret_rows_free(rows, n);
+  platform_store_release(p, s);
+  assay_platform_free(p);
+}
+
+static void home_refuses_another_key(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  char *recorded = meta(p, "secret_key_id");
+  assert_non_null(recorded);
+  char id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(recorded, id);
+  assay_platform_free(p);
+
+  char *other_dir = make_home();
+  char *other = path_in(other_dir, "other.key");
+  secret_keyring *ko = NULL;
+  assert_int_equal(keyring_open(&ko, other_dir, other), ASSAY_OK); /* a valid, foreign key */
+  keyring_free(ko);
+  assay_platform_options o = ASSAY_PLATFORM_OPTIONS_INIT;
+  o.home = f->home;
+  o.secret_key_file = other;
+  p = NULL;
+  assert_int_equal(assay_platform_open_with(&p, &o), ASSAY_ERR_CONFIG);
+  assert_null(p);
+  assert_msg_contains("does not match the key this home's secrets are sealed with");
+  assert_msg_contains(other);
+  assert_msg_contains(recorded);
+
+  /* the same through $ASSAY_SECRET_KEY_FILE */
+  setenv("ASSAY_SECRET_KEY_FILE", other, 1);
+  assert_int_equal(assay_platform_open(&p, f->home), ASSAY_ERR_CONFIG);
+  assert_msg_contains(other);
+  /* the option wins over the environment */
+  char *own = path_in(f->home, "secret.key");
+  o.secret_key_file = own;
+  assert_int_equal(assay_platform_open_with(&p, &o), ASSAY_OK);
+  assay_platform_free(p);
+  unsetenv("ASSAY_SECRET_KEY_FILE");
+  /* and the home's own key still works by default */
+  assert_int_equal(assay_platform_open(&p, f->home), ASSAY_OK);
+  assay_platform_free(p);
+  /* a missing key file is not replaced by a new one once secrets are sealed */
+  char *saved = slurp(own, NULL);
+  assert_int_equal(unlink(own), 0);
+  assert_int_equal(assay_platform_open(&p, f->home), ASSAY_ERR_CONFIG);
+  assert_msg_contains("does not exist");
+  assert_msg_contains(own);
+  assert_msg_contains(recorded);
+  assert_false(file_exists(own));
+  write_file(own, saved, 0600);
+  free(saved);
+  assert_int_equal(assay_platform_open(&p, f->home), ASSAY_OK);
+  assay_platform_free(p);
+  /* a wrong options version is refused */
+  o.version = 99;
+  assert_int_equal(assay_platform_open_with(&p, &o), ASSAY_ERR_CONFIG);
+  free(own);
+  free(recorded);
+  free(other);
+  rm_home(other_dir);
+}
+
+static void rotation_reseals_everything(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  assay_platform *p2 = open_platform(f->home, NULL); /* "another process" */
+  int n = seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_text = slurp(key_path, NULL);
+  char *old_id = meta(p, "secret_key_id");
+  assert_non_null(old_id);
+
+  /* p2 seals a value under the old key now and stores it after the rotation */
+  secret_row stale;
+  assert_int_equal(secret_seal(platform_keyring(p2), I1, "TOKEN", "", "stale", 5, &stale),
+                   ASSAY_OK);
+
+  assay_value *out = NULL;
+  assert_int_equal(assay_platform_rotate_key(&out, p), ASSAY_OK);
+  json_t *j = JV(out);
+  const char *new_id = json_string_value(json_object_get(j, "key_id"));
+  assert_non_null(new_id);
+  assert_string_not_equal(new_id, old_id);
+  assert_int_equal(json_integer_value(json_object_get(j, "secrets_resealed")), n);
+
+  /* the store and the files say the new key */
+  char *recorded = meta(p, "secret_key_id");
+  assert_string_equal(recorded, new_id);
+  char id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, new_id);
+  char *new_text = slurp(key_path, NULL);
+  assert_string_not_equal(new_text, old_text);
+  assert_false(file_exists(new_path));
+  struct stat st;
+  assert_int_equal(stat(key_path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  secret_row *rows = NULL;
+  size_t count = 0;
+  assert_int_equal(s->ops->secret_all(s, &rows, &count), ASSAY_OK);
+  assert_int_equal(count, (size_t)n);
+  for (size_t i = 0; i < count; i++) assert_string_equal(rows[i].key_id, new_id);
+
+  /* the old key file's content opens none of them any more */
+  char *old_dir = make_home();
+  char *old_key = path_in(old_dir, "old.key");
+  write_file(old_key, old_text, 0600);
+  secret_keyring *ko = NULL;
+  assert_int_equal(keyring_open(&ko, old_dir, old_key), ASSAY_OK);
+  for (size_t i = 0; i < count; i++) {
+    char *plain = NULL;
+    assert_int_equal(secret_open(ko, &rows[i], &plain, NULL), ASSAY_ERR_CONFIG);
+    snprintf(rows[i].key_id, sizeof rows[i].key_id, "%s", old_id); /* pretend */
+    assert_int_equal(secret_open(ko, &rows[i], &plain, NULL), ASSAY_ERR_STORE);
+  }
+  keyring_free(ko);
+  secret_rows_free(rows, count);
+  platform_store_release(p, s);
+
+  /* every value still opens, in this platform and in the other one (which
+   * reloads the key file when it meets the new key id) */
+  assert_seeded_values(p);
+  assert_seeded_values(p2);
+  keyring_key_id(platform_keyring(p2), id);
+  assert_string_equal(id, new_id);
+
+  /* the value p2 sealed under the old key is refused, not stored unreadable */
+  assert_int_equal(platform_store_acquire(p2, &s), ASSAY_OK);
+  assert_int_equal(s->ops->begin(s, 1), ASSAY_OK);
+  assert_int_equal(s->ops->secret_put(s, &stale, 1), ASSAY_ERR_CONFLICT);
+  assert_msg_lacks("stale");
+  s->ops->rollback(s);
+  platform_store_release(p2, s);
+  free(stale.sealed);
+  assert_value(p, I1, "TOKEN", "", "ws-0-TOKEN-value");
+
+  /* new values sealed after the rotation, from either platform, open in both */
+  assert_int_equal(put_value(p2, I1, "TOKEN", "", "after-rotation"), ASSAY_OK);
+  assert_value(p, I1, "TOKEN", "", "after-rotation");
+
+  /* a second rotation from p2 */
+  json_decref(j);
+  out = NULL;
+  assert_int_equal(assay_platform_rotate_key(&out, p2), ASSAY_OK);
+  j = JV(out);
+  assert_int_equal(json_integer_value(json_object_get(j, "secrets_resealed")), n);
+  assert_value(p, I1, "TOKEN", "", "after-rotation");
+  assert_value(p, I2, "KEY", UID, "member-1-KEY-value");
+  json_decref(j);
+
+  assay_platform_free(p2);
+  assay_platform_free(p);
+  /* reopening works with the rotated key file */
+  p = open_platform(f->home, NULL);
+  assert_value(p, I2, "PASSWORD", "", "ws-1-PASSWORD-value");
+  assay_platform_free(p);
+
+  free(recorded);
+  free(new_text);
+  free(old_text);
+  free(old_id);
+  free(old_key);
+  rm_home(old_dir);
+  free(key_path);
+  free(new_path);
+}
+
+static void interrupted_rotation_recovers(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_text = slurp(key_path, NULL);
+
+  /* Crash before commit: an orphan .new with some other key; the store
+   * still names the old key. Opening ignores it; a rotation replaces it. */
+  unsigned char junk[32];
+  randombytes_buf(junk, sizeof junk);
+  char b64[64];
+  sodium_bin2base64(b64, sizeof b64, junk, sizeof junk, sodium_base64_VARIANT_ORIGINAL);
+  write_file(new_path, b64, 0600);
+  assay_platform_free(p);
+  p = open_platform(f->home, NULL);
+  assert_seeded_values(p);
+  char *text = slurp(key_path, NULL);
+  assert_string_equal(text, old_text);
+  free(text);
+
+  /* Crash after commit, before the key file was replaced: the store names
+   * the new key, which is only in .new. */
+  assay_value *out = NULL;
+  assert_int_equal(assay_platform_rotate_key(&out, p), ASSAY_OK);
+  char *new_id = strdup(json_string_value(json_object_get(JV(out), "key_id")));
+  assay_value_free(out);
+  assay_platform_free(p);
+  char *new_text = slurp(key_path, NULL);
+  write_file(new_path, new_text, 0600);
+  write_file(key_path, old_text, 0600);
+
+  p = open_platform(f->home, NULL); /* finishes the rotation */
+  char id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, new_id);
+  text = slurp(key_path, NULL);
+  assert_string_equal(text, new_text);
+  free(text);
+  assert_false(file_exists(new_path));
+  struct stat st;
+  assert_int_equal(stat(key_path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assert_seeded_values(p);
+  assay_platform_free(p);
+
+  /* and with neither file holding the recorded key, the open is refused */
+  write_file(key_path, old_text, 0600);
+  assay_platform *q = NULL;
+  assert_int_equal(assay_platform_open(&q, f->home), ASSAY_ERR_CONFIG);
+  assert_msg_contains("does not match");
+  assert_msg_contains(new_id);
+  write_file(key_path, new_text, 0600);
+  p = open_platform(f->home, NULL);
+  assert_seeded_values(p);
+  assay_platform_free(p);
+
+  free(new_id);
+  free(new_text);
+  free(old_text);
+  free(key_path);
+  free(new_path);
+}
+
+static void another_process_follows_rotation_via_sync(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  assay_platform *p2 = open_platform(f->home, NULL);
+  seed_values(p);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  /* p2 writes first (keyring_sync reloads), then reads */
+  assert_int_equal(put_value(p2, I2, "KEY", "", "written-by-p2"), ASSAY_OK);
+  assert_value(p, I2, "KEY", "", "written-by-p2");
+  assert_value(p2, I1, "KEY", UID, "member-0-KEY-value");
+  assay_platform_free(p2);
+  assay_platform_free(p);
+}
+
+/* --- the route ------------------------------------------------------------------- */
+
+static void rotate_route(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  int n = seed_values(p);
+  const principal *admin = platform_admin_principal(p);
+  principal member = *admin;
+  member.is_org_admin = 0;
+  router_request req = {0};
+  router_response r;
+  req.method = "POST";
+  req.path = "/v1/admin/rotate-key";
+  req.principal = &member;
+  req.body = "{}";
+  req.body_len = 2;
+  router_handle(p, &req, &r);
+  assert_int_equal(r.status, 403);
+  json_t *msg = json_object_get(json_object_get(r.body, "error"), "message");
+  assert_non_null(strstr(json_string_value(msg), "organisation admin"));
+  router_response_clear(&r);
+
+  req.principal = admin;
+  req.body = "{\"force\": true}";
+  req.body_len = strlen(req.body);
+  router_handle(p, &req, &r);
+  assert_int_equal(r.status, 400);
+  msg = json_object_get(json_object_get(r.body, "error"), "message");
+  assert_non_null(strstr(json_string_value(msg), "force"));
+  router_response_clear(&r);
+
+  char before[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), before);
+  req.body = NULL;
+  req.body_len = 0;
+  router_handle(p, &req, &r);
+  assert_int_equal(r.status, 200);
+  const char *id = json_string_value(json_object_get(r.body, "key_id"));
+  assert_non_null(id);
+  assert_string_not_equal(id, before);
+  assert_int_equal(json_integer_value(json_object_get(r.body, "secrets_resealed")), n);
+  assert_int_equal(json_object_size(r.body), 2);
+  router_response_clear(&r);
+  assert_seeded_values(p);
+  assay_platform_free(p);
+}
+
+/* --- nothing in plain text under the home ------------------------------------ */
+
+static const char *g_needles[8];
+static size_t g_n_needles;
+static int g_found[8];
+static int g_files;
+
+static int scan_file(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  if (flag != FTW_F) return 0;
+  size_t len = 0;
+  char *data = slurp(path, &len);
+  if (!data) return 0;
+  g_files++;
+  for (size_t i = 0; i < g_n_needles; i++)
+    if (memmem(data, len, g_needles[i], strlen(g_needles[i]))) g_found[i]++;
+  free(data);
+  return 0;
+}
+
+static void scan_home(const char *home) {
+  memset(g_found, 0, sizeof g_found);
+  g_files = 0;
+  assert_int_equal(nftw(home, scan_file, 16, FTW_PHYS), 0);
+}
+
+static void no_plaintext_under_home(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  unsigned char rnd[12];
+  char hex[25], ws_value[64], member_value[64], public_value[64];
+  randombytes_buf(rnd, sizeof rnd);
+  sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+  snprintf(ws_value, sizeof ws_value, "WSSECRET-%s", hex);
+  snprintf(member_value, sizeof member_value, "MEMBERSECRET-%s", hex);
+  snprintf(public_value, sizeof public_value, "PUBLICVALUE-%s", hex);
+  add_integration(p, I1, VARS, public_value);
+  assert_int_equal(put_value(p, I1, "TOKEN", "", ws_value), ASSAY_OK);
+  assert_int_equal(put_value(p, I1, "PASSWORD", UID, member_value), ASSAY_OK);
+  /* a replaced value is not left behind either */
+  char replaced[80];
+  snprintf(replaced, sizeof replaced, "REPLACED-%s", hex);
+  assert_int_equal(put_value(p, I1, "KEY", "", replaced), ASSAY_OK);
+  assert_int_equal(put_value(p, I1, "KEY", "", "later value"), ASSAY_OK);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  assert_value(p, I1, "TOKEN", "", ws_value);
+
+  g_needles[0] = ws_value;
+  g_needles[1] = member_value;
+  g_needles[2] = public_value;
+  g_needles[3] = replaced;
+  g_n_needles = 4;
+  /* while open (WAL files present) and after closing */
+  scan_home(f->home);
+  assert_true(g_files >= 3);
+  assert_int_equal(g_found[0], 0);
+  assert_int_equal(g_found[1], 0);
+  assert_int_equal(g_found[3], 0);
+  assert_true(g_found[2] > 0); /* the scan does find what is there */
+  assay_platform_free(p);
+  scan_home(f->home);
+  assert_int_equal(g_found[0], 0);
+  assert_int_equal(g_found[1], 0);
+  assert_int_equal(g_found[3], 0);
+  assert_true(g_found[2] > 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(fresh_nonce_per_value, setup, teardown),
+      cmocka_unit_test_setup_teardown(identity_is_bound, setup, teardown),
+      cmocka_unit_test_setup_teardown(altered_bytes_fail, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_file_created_private, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_file_checks, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_id_stable, setup, teardown),
+      cmocka_unit_test_setup_teardown(keyring_shared_by_threads, setup, teardown),
+      cmocka_unit_test_setup_teardown(secret_store_ops, setup, teardown),
+      cmocka_unit_test_setup_teardown(home_refuses_another_key, setup, teardown),
+      cmocka_unit_test_setup_teardown(rotation_reseals_everything, setup, teardown),
+      cmocka_unit_test_setup_teardown(interrupted_rotation_recovers, setup, teardown),
+      cmocka_unit_test_setup_teardown(another_process_follows_rotation_via_sync, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(rotate_route, setup, teardown),
+      cmocka_unit_test_setup_teardown(no_plaintext_under_home, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
