@@ -50,7 +50,7 @@ class Client:
             domain=domain, api_key=api_key, channel_timeout=channel_timeout,
             disable_tls=disable_tls, ssl_ca_cert=ssl_ca_cert, cert_file=cert_file,
             key_file=key_file, assert_hostname=assert_hostname,
-            home=None if home is None else str(home),
+            home=_path(home),
             secret_key_file=_path(secret_key_file))
         self._handle = _core.assay_client_new_with(options)
 
