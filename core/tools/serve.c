@@ -47,7 +47,7 @@ void serve_usage(FILE *f, const char *prog) {
           "  --home DIR          home directory (default: $ASSAY_HOME or ~/.assay)\n"
           "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks\n"
           "                      a free port; IPv6 as [::1]:PORT)\n"
-          "  --max-body BYTES    largest request body accepted (default 16777216)\n"
+          "  --max-body BYTES    largest request body accepted (default 16777216, at most 1 GiB)\n"
           "  --threads N         worker threads (default 4)\n"
           "  --tls-cert FILE     serve HTTPS with this PEM certificate ...\n"
           "  --tls-key FILE      ... and this PEM private key\n"
@@ -132,9 +132,9 @@ int serve_main(int argc, char **argv) {
   }
   unsigned long long v = 0;
   if (max_body) {
-    if (tool_parse_uint(max_body, SIZE_MAX, &v) != 0 || v == 0) {
-      fprintf(stderr, "%s: --max-body needs a positive number of bytes, not '%s'\n", prog,
-              max_body);
+    if (tool_parse_uint(max_body, (unsigned long long)1 << 30, &v) != 0 || v == 0) {
+      fprintf(stderr, "%s: --max-body needs a number of bytes from 1 to 1073741824 (1 GiB), "
+              "not '%s'\n", prog, max_body);
       return 2;
     }
     so.max_body_bytes = (size_t)v;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sqlite3.h>
-#include <unistd.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -173,12 +173,30 @@ static void add_scratch_member(fixture *f) {
   json_decref(expect(f, 201, "POST", path, f->token[ORG], body));
 }
 
+/* The scratch user's role in the team workspace as the organisation admin
+ * sees it; "" when not a member. */
+static void scratch_role(fixture *f, char out[32]) {
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
+  json_t *b = expect(f, 200, "GET", path, f->token[ORG], NULL), *m;
+  size_t i;
+  out[0] = '\0';
+  json_array_foreach(json_object_get(b, "members"), i, m) {
+    if (strcmp(json_string_value(json_object_get(m, "user_id")), scratch_user) == 0)
+      snprintf(out, 32, "%s", json_string_value(json_object_get(m, "role")));
+  }
+  json_decref(b);
+}
+
 static void op_add_member(fixture *f, int who, int status) {
   char path[256], body[256];
   fresh_user(f);
   snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->ws);
   snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"viewer\"}", scratch_user);
   json_decref(expect(f, status, "POST", path, f->token[who], body));
+  char role[32];
+  scratch_role(f, role); /* a refused add left nothing behind */
+  assert_string_equal(role, status == 201 ? "WORKSPACE_ROLE_VIEWER" : "");
 }
 
 static void op_update_member(fixture *f, int who, int status) {
@@ -186,6 +204,9 @@ static void op_update_member(fixture *f, int who, int status) {
   add_scratch_member(f);
   snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, scratch_user);
   json_decref(expect(f, status, "PUT", path, f->token[who], "{\"role\":\"member\"}"));
+  char role[32];
+  scratch_role(f, role);
+  assert_string_equal(role, status == 200 ? "WORKSPACE_ROLE_MEMBER" : "WORKSPACE_ROLE_VIEWER");
 }
 
 static void op_remove_member(fixture *f, int who, int status) {
@@ -193,6 +214,9 @@ static void op_remove_member(fixture *f, int who, int status) {
   add_scratch_member(f);
   snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, scratch_user);
   json_decref(expect(f, status, "DELETE", path, f->token[who], NULL));
+  char role[32];
+  scratch_role(f, role);
+  assert_string_equal(role, status == 204 ? "" : "WORKSPACE_ROLE_VIEWER");
 }
 
 static void op_list_members(fixture *f, int who, int status) {
@@ -236,16 +260,16 @@ static void op_token_for_other(fixture *f, int who, int status) {
   json_decref(expect(f, status, "POST", "/v1/api-tokens", f->token[who], body));
 }
 
-/* Revoke a fresh token of the member (someone else for all but the member). */
+/* Revoke a fresh token of someone else (the viewer; for the viewer, the member). */
 static void op_revoke_other(fixture *f, int who, int status) {
   char body[256], path[256], id[37];
   snprintf(body, sizeof body, "{\"name\":\"victim\",\"user_id\":\"%s\",\"workspace_id\":\"%s\"}",
-           f->user[VIEWER], f->ws);
+           f->user[who == VIEWER ? MEMBER : VIEWER], f->ws);
   json_t *b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], body);
   get_id(b, "id", id);
   json_decref(b);
   snprintf(path, sizeof path, "/v1/api-tokens/%s", id);
-  json_decref(expect(f, who == VIEWER ? 204 : status, "DELETE", path, f->token[who], NULL));
+  json_decref(expect(f, status, "DELETE", path, f->token[who], NULL));
 }
 
 /* List the workspace's tokens of the viewer. */
@@ -277,7 +301,7 @@ static void permission_matrix(void **state) {
     {"create user",          {201, 403, 403, 403, 403, 401, 401}, op_create_user},
     {"list users",           {200, 403, 403, 403, 403, 401, 401}, op_list_users},
     {"token for other user", {201, 403, 403, 403, 403, 401, 401}, op_token_for_other},
-    {"revoke other's token", {204, 204, 404, 204, 404, 401, 401}, op_revoke_other},
+    {"revoke other's token", {204, 204, 404, 404, 404, 401, 401}, op_revoke_other},
     {"list other's tokens",  {200, 200, 403, 403, 404, 401, 401}, op_list_tokens_of_other},
     {"create project",       {201, 201, 201, 403, 201, 401, 401}, op_create_project},
   };
@@ -335,22 +359,60 @@ static void listings_are_scoped(void **state) {
   json_decref(expect(f, 404, "GET", path, f->token[WADMIN], NULL));
 }
 
+static int64_t parse_time(const char *text) {
+  struct tm tm;
+  memset(&tm, 0, sizeof tm);
+  assert_non_null(strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm));
+  return (int64_t)timegm(&tm);
+}
+
+/* The default lifetime is 270 days; 1..3650 may be asked for. */
+static void token_lifetimes(void **state) {
+  fixture *f = *state;
+  json_t *b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], "{\"name\":\"default\"}");
+  int64_t life = parse_time(json_string_value(json_object_get(b, "expires_at"))) -
+                 parse_time(json_string_value(json_object_get(b, "created_at")));
+  assert_int_equal(life, 270 * 86400);
+  json_decref(b);
+  b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG],
+             "{\"name\":\"longest\",\"expires_in_days\":3650}");
+  life = parse_time(json_string_value(json_object_get(b, "expires_at"))) -
+         parse_time(json_string_value(json_object_get(b, "created_at")));
+  assert_int_equal(life, 3650 * 86400);
+  json_decref(b);
+  b = expect(f, 400, "POST", "/v1/api-tokens", f->token[ORG],
+             "{\"name\":\"too long\",\"expires_in_days\":3651}");
+  assert_non_null(strstr(err_message(b), "between 1 and 3650"));
+  json_decref(b);
+  json_decref(expect(f, 400, "POST", "/v1/api-tokens", f->token[ORG],
+                     "{\"name\":\"zero\",\"expires_in_days\":0}"));
+}
+
 /* Without expires_in_days, a member's new token ends with the member's own
  * token; asking for longer is refused. */
 static void member_tokens_end_with_theirs(void **state) {
   fixture *f = *state;
   char path[256], mine[32];
+  json_t *b;
+  /* bring the member's token to 10 days from now */
+  char db[4096], sql[256];
+  snprintf(db, sizeof db, "%s/assay.db", f->home);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+  snprintf(sql, sizeof sql, "UPDATE api_tokens SET expires_at = %lld WHERE id = '%s'",
+           (long long)(assay__now() + 10 * 86400), f->token_id[MEMBER]);
+  assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h);
   snprintf(path, sizeof path, "/v1/api-tokens?user_id=%s", f->user[MEMBER]);
-  json_t *b = expect(f, 200, "GET", path, f->token[MEMBER], NULL);
+  b = expect(f, 200, "GET", path, f->token[MEMBER], NULL);
   snprintf(mine, sizeof mine, "%s", json_string_value(json_object_get(
              json_array_get(json_object_get(b, "api_tokens"), 0), "expires_at")));
   json_decref(b);
-  sleep(1); /* a second later, "270 days from now" would outlive it */
   b = expect(f, 201, "POST", "/v1/api-tokens", f->token[MEMBER], "{\"name\":\"ci\"}");
   assert_string_equal(json_string_value(json_object_get(b, "expires_at")), mine);
   json_decref(b);
   b = expect(f, 403, "POST", "/v1/api-tokens", f->token[MEMBER],
-             "{\"name\":\"ci\",\"expires_in_days\":270}");
+             "{\"name\":\"ci\",\"expires_in_days\":11}");
   assert_non_null(strstr(err_message(b), "outlive"));
   json_decref(b);
 }
@@ -386,6 +448,26 @@ static void last_admin_is_kept(void **state) {
   json_decref(b);
 }
 
+/* A workspace admin cannot lock an organisation admin out: not by removing
+ * or demoting them, not by revoking their tokens. */
+static void org_admins_are_out_of_reach(void **state) {
+  fixture *f = *state;
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, f->user[ORG]);
+  json_t *b = expect(f, 403, "DELETE", path, f->token[WADMIN], NULL);
+  assert_non_null(strstr(err_message(b), "organisation admin"));
+  json_decref(b);
+  json_decref(expect(f, 403, "PUT", path, f->token[WADMIN], "{\"role\":\"viewer\"}"));
+  snprintf(path, sizeof path, "/v1/api-tokens?workspace_id=%s&user_id=%s", f->ws, f->user[ORG]);
+  b = expect(f, 200, "GET", path, f->token[ORG], NULL);
+  char id[37];
+  get_id(json_array_get(json_object_get(b, "api_tokens"), 0), "id", id);
+  json_decref(b);
+  snprintf(path, sizeof path, "/v1/api-tokens/%s", id);
+  json_decref(expect(f, 404, "DELETE", path, f->token[WADMIN], NULL));
+  json_decref(expect(f, 200, "GET", "/v1/projects", f->token[ORG], NULL));
+}
+
 static void removal_revokes_tokens(void **state) {
   fixture *f = *state;
   char path[256], body[256], token[64];
@@ -396,8 +478,21 @@ static void removal_revokes_tokens(void **state) {
   snprintf(token, sizeof token, "%s", json_string_value(json_object_get(b, "token")));
   json_decref(b);
   json_decref(expect(f, 200, "GET", "/v1/projects", token, NULL));
+  /* the same user in another workspace, with a token there */
+  char elsewhere_token[64];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members", f->other_ws);
+  snprintf(body, sizeof body, "{\"user_id\":\"%s\",\"role\":\"member\"}", scratch_user);
+  json_decref(expect(f, 201, "POST", path, f->token[ORG], body));
+  snprintf(body, sizeof body, "{\"name\":\"stays\",\"user_id\":\"%s\",\"workspace_id\":\"%s\"}",
+           scratch_user, f->other_ws);
+  b = expect(f, 201, "POST", "/v1/api-tokens", f->token[ORG], body);
+  snprintf(elsewhere_token, sizeof elsewhere_token, "%s",
+           json_string_value(json_object_get(b, "token")));
+  json_decref(b);
   snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, scratch_user);
   json_decref(expect(f, 204, "DELETE", path, f->token[WADMIN], NULL));
+  /* only the team workspace's tokens went */
+  json_decref(expect(f, 200, "GET", "/v1/projects", elsewhere_token, NULL));
   b = expect(f, 401, "GET", "/v1/projects", token, NULL);
   assert_string_equal(err_name(b), "AuthError");
   json_decref(b);
@@ -497,8 +592,10 @@ int main(void) {
     cmocka_unit_test_setup_teardown(listings_are_scoped, setup, teardown),
     cmocka_unit_test_setup_teardown(expired_and_revoked_say_why, setup, teardown),
     cmocka_unit_test_setup_teardown(member_tokens_end_with_theirs, setup, teardown),
+    cmocka_unit_test_setup_teardown(token_lifetimes, setup, teardown),
     cmocka_unit_test_setup_teardown(last_admin_is_kept, setup, teardown),
     cmocka_unit_test_setup_teardown(removal_revokes_tokens, setup, teardown),
+    cmocka_unit_test_setup_teardown(org_admins_are_out_of_reach, setup, teardown),
     cmocka_unit_test_setup_teardown(project_roles, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_inputs, setup, teardown),
   };

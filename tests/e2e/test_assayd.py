@@ -111,6 +111,7 @@ def test_version_and_bad_options(tmp_path):
     out = subprocess.run([str(ASSAYD), "--version"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.startswith("assayd ")
     for bad in (["--bogus"], ["--listen"], ["--threads", "zero"], ["--max-body", "-1"],
+                ["--max-body", "1073741825"], ["--max-body", "18446744073709551615"],
                 ["--tls-cert", "x.pem"]):
         out = subprocess.run([str(ASSAYD), "--home", str(tmp_path / "h"), *bad],
                              capture_output=True, text=True, timeout=30)

@@ -458,7 +458,9 @@ def test_non_admin_token_cannot_outlive_or_leave_its_workspace(people):
     with pytest.raises(PD):
         member.create_api_token(name=world_name("long"), expires_in_days=3650)
     with pytest.raises(assay.ConfigError):
-        member.create_api_token(name=world_name("zero"), expires_in_days=-1)
+        member.create_api_token(name=world_name("zero"), expires_in_days=0)
+    with pytest.raises(assay.ConfigError):
+        member.create_api_token(name=world_name("negative"), expires_in_days=-2)
     # The org admin may mint for anyone who is a member, not for a stranger to it.
     with pytest.raises(assay.ConfigError):
         w.admin.create_api_token(workspace_id=w.ws, name=world_name("x"),

@@ -182,7 +182,8 @@ end
 --- nil workspace_id / user_id mean the caller's; nil expires_in_days the default.
 function Client:create_api_token(workspace_id, name, user_id, expires_in_days)
   local record = core.assay_client_create_api_token(handle(self), workspace_id, name, user_id,
-                                                     expires_in_days or 0)
+                                                     expires_in_days or
+                                                       core.ASSAY_TOKEN_EXPIRY_DEFAULT)
   return record.token, record
 end
 

@@ -137,9 +137,9 @@ class Client:
         that expires sooner ends when that one does (asking explicitly for
         a longer life is a ``PermissionDeniedError``).
         """
-        record = _core.assay_client_create_api_token(self._handle, workspace_id, name, user_id,
-                                                     0 if expires_in_days is None
-                                                     else expires_in_days)
+        record = _core.assay_client_create_api_token(
+            self._handle, workspace_id, name, user_id,
+            _core.ASSAY_TOKEN_EXPIRY_DEFAULT if expires_in_days is None else expires_in_days)
         return record["token"]
 
     def list_api_tokens(self, workspace_id=None, user_id=None):

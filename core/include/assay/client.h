@@ -100,8 +100,13 @@ ASSAY_API int assay_client_delete_project(assay_client *client, const char *proj
 
 /* --- API tokens -------------------------------------------------------- */
 
+/* Marker for "no expires_in_days given": the default lifetime (270 days,
+ * or up to the calling token's own expiry for a non-admin). */
+#define ASSAY_TOKEN_EXPIRY_DEFAULT (-1)
+
 /* Create an API token. NULL workspace_id / user_id mean the caller's;
- * expires_in_days 0 means the default (270); otherwise 1..3650. Out: {"token", "id", "name",
+ * expires_in_days ASSAY_TOKEN_EXPIRY_DEFAULT means the default; any other
+ * value is sent and must be 1..3650. Out: {"token", "id", "name",
  * "user_id", "workspace_id", "created_at", "expires_at"}; "token" is the
  * secret, shown only here. */
 ASSAY_API int assay_client_create_api_token(assay_value **out, assay_client *client,

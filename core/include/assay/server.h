@@ -55,7 +55,8 @@ typedef struct assay_server_options {
   unsigned int version;     /* ASSAY_SERVER_OPTIONS_VERSION                    */
   const char *listen;       /* "HOST:PORT"; default "127.0.0.1:8080"; port 0
                                picks a free port (see assay_server_port)      */
-  size_t max_body_bytes;    /* larger request bodies get 413; default 16 MiB  */
+  size_t max_body_bytes;    /* larger request bodies get 413; default 16 MiB,
+                               at most 1 GiB (bodies are held in memory)      */
   unsigned int threads;     /* worker threads; default 4                      */
   double request_timeout;   /* seconds a connection may idle; default 60      */
   const char *tls_cert;     /* PEM certificate: serve HTTPS (with tls_key)    */

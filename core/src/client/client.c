@@ -385,7 +385,7 @@ int assay_client_create_api_token(assay_value **out, assay_client *c, const char
   int rc = set_text(body, "name", name);
   if (!rc) rc = set_text(body, "workspace_id", workspace_id);
   if (!rc) rc = set_text(body, "user_id", user_id);
-  if (!rc && expires_in_days != 0)
+  if (!rc && expires_in_days != ASSAY_TOKEN_EXPIRY_DEFAULT)
     json_object_set_new(body, "expires_in_days", json_integer(expires_in_days));
   if (rc) {
     json_decref(body);

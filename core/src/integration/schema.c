@@ -110,6 +110,16 @@ int schema_value_check(const char *what, const json_t *value) {
   return ASSAY_OK;
 }
 
+int schema_secret_value_check(const char *what, const json_t *value) {
+  int rc = schema_value_check(what, value);
+  if (!rc && json_string_length(value) == 0)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "%s is empty; a secret value must not be empty (null clears a "
+                      "members-level value)",
+                      what);
+  return rc;
+}
+
 void schema_wipe_string(json_t *s) {
   if (!json_is_string(s)) return;
   size_t len = json_string_length(s);
@@ -178,7 +188,9 @@ static int parse_entry(json_t *e, const char *field, size_t i, var_entry *out) {
                         "%s[%zu] (variable '%s', %s) needs a value: a string of at most %d bytes",
                         field, i, out->name, out->sensitivity, SECRET_VALUE_MAX);
     snprintf(what, sizeof what, "the value of %s[%zu] (variable '%s')", field, i, out->name);
-    rc = schema_value_check(what, value);
+    rc = strcmp(out->sensitivity, SENSITIVITY_WORKSPACE) == 0
+           ? schema_secret_value_check(what, value)
+           : schema_value_check(what, value);
     if (rc) return rc;
   }
   out->value = value;

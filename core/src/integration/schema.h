@@ -44,6 +44,10 @@ int schema_type_validate(const char *type, const var_entry *vars, size_t n);
 /* A secret or public value: a string without NUL characters of at most
  * SECRET_VALUE_MAX bytes. `what` names it in messages (never the value). */
 int schema_value_check(const char *what, const json_t *value);
+/* schema_value_check() for a secret (workspace or members-level) value,
+ * which must also not be empty: an empty secret is never what was meant,
+ * and a job must not receive one (clear a member value with null). */
+int schema_secret_value_check(const char *what, const json_t *value);
 
 /* Overwrite the bytes of a JSON string in place (a plaintext copy we are
  * done with). NULL and non-strings are ignored. */

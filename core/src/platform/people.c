@@ -172,6 +172,25 @@ static int member_record(store *s, const char *workspace_id, const char *user_id
   return *out ? ASSAY_OK : assay__nomem();
 }
 
+/* Only an organisation admin changes an organisation admin's membership
+ * (removing it would revoke their tokens for the workspace). */
+static int may_manage(route_ctx *c, const char *user_id) {
+  int target_is_org_admin = 0;
+  if (c->who->is_org_admin) return ASSAY_OK;
+  int rc = c->store->ops->user_exists(c->store, user_id, &target_is_org_admin);
+  if (rc == ASSAY_ERR_NOT_FOUND) {
+    assay_error_clear();
+    return ASSAY_OK; /* member_role reports the missing member */
+  }
+  if (rc) return rc;
+  if (target_is_org_admin)
+    return assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                      "user '%s' is an organisation admin; only an organisation admin may "
+                      "change or remove their membership",
+                      user_id);
+  return ASSAY_OK;
+}
+
 /* Refuse to take the admin role from the last admin of a workspace. */
 static int keep_an_admin(store *s, const char *workspace_id, const char *user_id,
                          const char *current_role, const char *doing) {
@@ -240,6 +259,7 @@ int h_member_update(route_ctx *c) {
   if (!rc) rc = body_string(c->body, "role", 1, &role_text);
   if (!rc) rc = role_parse("role", role_text, &role);
   if (!rc) rc = s->ops->member_role(s, ws, user_id, current);
+  if (!rc) rc = may_manage(c, user_id);
   if (!rc && role != ROLE_ADMIN) rc = keep_an_admin(s, ws, user_id, current, "demote");
   if (!rc) rc = s->ops->member_update(s, ws, user_id, role_name(role));
   if (!rc) rc = member_record(s, ws, user_id, role_name(role), &m);
@@ -261,6 +281,7 @@ int h_member_remove(route_ctx *c) {
   int rc = begin_write(c);
   if (!rc) rc = access_workspace(s, c->who, ws, ROLE_ADMIN, NULL);
   if (!rc) rc = s->ops->member_role(s, ws, user_id, current);
+  if (!rc) rc = may_manage(c, user_id);
   if (!rc) rc = keep_an_admin(s, ws, user_id, current, "remove");
   if (!rc) rc = s->ops->secret_delete_member(s, ws, user_id);
   if (!rc) rc = s->ops->token_revoke_member(s, ws, user_id, assay__now());

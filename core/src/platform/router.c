@@ -303,6 +303,11 @@ static int parse_body(const router_request *req, json_t **out) {
      * part of a secret value, so only the reason and position are kept. */
     char *near = strstr(e.text, " near '");
     if (near) *near = '\0';
+    if (strstr(e.text, "JSON_ALLOW_NUL"))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "request body holds a NUL character (\\u0000) in a string (line %d, "
+                        "column %d); names and values must not contain NUL",
+                        e.line, e.column);
     return assay__err(ASSAY_ERR_CONFIG,
                       "request body is not valid JSON (line %d, column %d: %s); expected a "
                       "JSON object",

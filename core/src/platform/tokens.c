@@ -142,6 +142,8 @@ int h_api_token_revoke(route_ctx *c) {
     int own = strcmp(t.user_id, c->who->user_id) == 0;
     int access = strcmp(t.workspace_id, c->who->workspace_id) != 0 ? ASSAY_ERR_NOT_FOUND
                  : own ? ASSAY_OK
+                 /* a workspace admin cannot lock an organisation admin out */
+                 : t.user_is_org_admin ? ASSAY_ERR_NOT_FOUND
                        : access_workspace(s, c->who, t.workspace_id, ROLE_ADMIN, &held);
     if (access) rc = assay__err(ASSAY_ERR_NOT_FOUND, "API token '%s' not found", c->params[0]);
   }

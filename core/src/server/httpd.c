@@ -28,6 +28,7 @@
 
 #define HTTPD_DEFAULT_LISTEN "127.0.0.1:8080"
 #define HTTPD_DEFAULT_MAX_BODY ((size_t)16 << 20)
+#define HTTPD_MAX_BODY_LIMIT ((size_t)1 << 30) /* 1 GiB: bodies are held in memory */
 #define HTTPD_DEFAULT_THREADS 4u
 #define HTTPD_DEFAULT_TIMEOUT_S 60.0
 /* A body over the limit is read and dropped (so that clients which send the
@@ -237,6 +238,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!st->too_large && st->len + *upload_data_size > s->max_body) {
       st->too_large = 1;
+      if (st->body) sodium_memzero(st->body, st->cap);
       free(st->body);
       st->body = NULL;
       st->len = st->cap = 0;
@@ -354,7 +356,7 @@ static int read_file(char **out, const char *what, const char *path) {
 static void server_free(assay_server *s) {
   if (!s) return;
   if (s->tls_key) {
-    memset(s->tls_key, 0, strlen(s->tls_key));
+    sodium_memzero(s->tls_key, strlen(s->tls_key));
     free(s->tls_key);
   }
   free(s->tls_cert);
@@ -393,6 +395,11 @@ int assay_server_start(assay_server **out, assay_platform *platform,
   pthread_cond_init(&s->idle, NULL);
   s->platform = platform;
   s->quiesced = MHD_INVALID_SOCKET;
+  if (opts->max_body_bytes > HTTPD_MAX_BODY_LIMIT) {
+    server_free(s);
+    return assay__err(ASSAY_ERR_CONFIG, "max_body_bytes must be at most %zu (1 GiB); got %zu",
+                      (size_t)HTTPD_MAX_BODY_LIMIT, opts->max_body_bytes);
+  }
   s->max_body = opts->max_body_bytes ? opts->max_body_bytes : HTTPD_DEFAULT_MAX_BODY;
   if (want_tls) {
     if ((rc = read_file(&s->tls_cert, "tls_cert", opts->tls_cert)) < 0 ||
