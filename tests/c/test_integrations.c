@@ -6,7 +6,10 @@
  * secret: every answer of this file is searched for the secret bytes);
  * credential status before and after; every bad input as a typed error;
  * PATCH keeping member credentials; resolution of a job's
- * integration_dict; and no secret bytes anywhere under the home. */
+ * integration_dict; no secret bytes anywhere under the home; and no trace
+ * of a sealed value left in the home's files once it was cleared,
+ * replaced, its variable removed, its member removed or its integration
+ * deleted. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -583,7 +586,7 @@ static void bad_inputs_are_config_errors(void **state) {
      "the value of integration_schema[0] (variable 'A') must be a string; got integer"},
     {"{\"name\":\"b\",\"integration_type\":\"INTEGRATION_TYPE_CUSTOM\",\"integration_schema\":"
      "[{\"name\":\"A\",\"sensitivity\":\"workspace\",\"value\":\"x\\u0000y\"}]}",
-     "request body is not valid JSON"}, /* NUL inside a string */
+     "request body holds a NUL character"}, /* NUL inside a string */
     {"{\"name\":\"b\",\"integration_type\":\"INTEGRATION_TYPE_DATABRICKS\",\"integration_schema\":"
      "[{\"name\":\"DATABRICKS_HOST\",\"sensitivity\":\"not_sensitive\",\"value\":\"h\"},"
      "{\"name\":\"DATABRICKS_TOKEN\",\"sensitivity\":\"not_sensitive\",\"value\":\"dapi-0a1b2c\"}]}",
@@ -1006,6 +1009,139 @@ static void delete_cascades(void **state) {
   create(f, WADMIN, "doomed", "INTEGRATION_TYPE_CUSTOM", json_array(), id);
 }
 
+/* --- deleted and replaced values leave the files --------------------------------- */
+
+/* One stored sealed value, copied straight from the database. */
+typedef struct sealed_copy {
+  char name[64];
+  char user[37];
+  unsigned char *bytes;
+  size_t len;
+} sealed_copy;
+
+/* The sealed values of integration id (at most max), through a connection
+ * of the test's own that is closed again before returning. */
+static size_t sealed_of(fixture *f, const char *id, sealed_copy *out, size_t max) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/assay.db", f->home);
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(h,
+                                      "SELECT name, user_id, sealed FROM integration_secrets "
+                                      "WHERE integration_id = ?1 ORDER BY name, user_id",
+                                      -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+  size_t n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    assert_true(n < max);
+    sealed_copy *c = &out[n++];
+    snprintf(c->name, sizeof c->name, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(c->user, sizeof c->user, "%s", (const char *)sqlite3_column_text(st, 1));
+    c->len = (size_t)sqlite3_column_bytes(st, 2);
+    assert_true(c->len > 24);
+    c->bytes = malloc(c->len);
+    memcpy(c->bytes, sqlite3_column_blob(st, 2), c->len);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+
+static const sealed_copy *pick(const sealed_copy *v, size_t n, const char *name,
+                               const char *user) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v[i].name, name) == 0 && strcmp(v[i].user, user) == 0) return &v[i];
+  fail_msg("no stored value of %s for '%s'", name, user);
+  return NULL;
+}
+
+static const sealed_copy *scan_sealed;
+static int scan_sealed_hits, scan_sealed_report;
+
+static int scan_sealed_file(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+  (void)ftw;
+  if (type != FTW_F || !S_ISREG(st->st_mode)) return 0;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return 0;
+  size_t cap = 1 << 20, n = 0, got;
+  char *buf = malloc(cap);
+  while ((got = fread(buf + n, 1, cap - n, fp)) > 0) {
+    n += got;
+    if (n == cap) buf = realloc(buf, cap *= 2);
+  }
+  fclose(fp);
+  /* the whole sealed value, or its nonce alone (a fragment of it) */
+  if (memmem(buf, n, scan_sealed->bytes, scan_sealed->len) ||
+      memmem(buf, n, scan_sealed->bytes, 24)) {
+    if (scan_sealed_report)
+        fprintf(stderr, "  sealed value of %s ('%s') found in %s\n", scan_sealed->name,
+              scan_sealed->user, path);
+    scan_sealed_hits++;
+  }
+  free(buf);
+  return 0;
+}
+
+/* In how many files under the home the sealed value c is (report: say
+ * where). */
+static int sealed_found(fixture *f, const sealed_copy *c, int report) {
+  scan_sealed = c;
+  scan_sealed_report = report;
+  scan_sealed_hits = 0;
+  assert_int_equal(nftw(f->home, scan_sealed_file, 16, FTW_PHYS), 0);
+  return scan_sealed_hits;
+}
+
+static void deleted_values_leave_the_files(void **state) {
+  fixture *f = *state;
+  char id[37], path[256];
+  create(f, WADMIN, "shredder", "INTEGRATION_TYPE_CUSTOM",
+         json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}, {s:s, s:s}]",
+                   "name", "W", "sensitivity", "workspace", "value", watch_secret("shred-w"),
+                   "name", "GONE", "sensitivity", "workspace", "value",
+                   watch_secret("shred-gone"), "name", "M", "sensitivity", "members",
+                   "name", "N", "sensitivity", "members"),
+         id);
+  set_credential(f, MEMBER, id, "M", watch_secret("shred-m"), 200);
+  set_credential(f, MEMBER2, id, "M", watch_secret("shred-m2"), 200);
+  set_credential(f, MEMBER2, id, "N", watch_secret("shred-n2"), 200);
+  sealed_copy v[8];
+  size_t n = sealed_of(f, id, v, 8);
+  assert_int_equal(n, 5);
+  for (size_t i = 0; i < n; i++) assert_true(sealed_found(f, &v[i], 0) > 0); /* the scan works */
+  snprintf(path, sizeof path, "/v1/integrations/%s", id);
+
+  /* a member clears a credential */
+  set_credential(f, MEMBER, id, "M", NULL, 200);
+  assert_int_equal(sealed_found(f, pick(v, n, "M", f->user[MEMBER]), 1), 0);
+  /* a workspace value is replaced */
+  json_decref(call(f, 200, "PATCH", path, WADMIN,
+                   json_pack("{s:[{s:s, s:s, s:s}]}", "variables", "name", "W", "sensitivity",
+                             "workspace", "value", watch_secret("shred-w-again"))));
+  assert_int_equal(sealed_found(f, pick(v, n, "W", ""), 1), 0);
+  /* a variable is removed */
+  json_decref(call(f, 200, "PATCH", path, WADMIN, parse("{\"remove_variables\":[\"GONE\"]}")));
+  assert_int_equal(sealed_found(f, pick(v, n, "GONE", ""), 1), 0);
+  /* a member leaves the workspace */
+  char member_path[256];
+  snprintf(member_path, sizeof member_path, "/v1/workspaces/%s/members/%s", f->ws,
+           f->user[MEMBER2]);
+  json_decref(call(f, 204, "DELETE", member_path, WADMIN, NULL));
+  assert_int_equal(sealed_found(f, pick(v, n, "M", f->user[MEMBER2]), 1), 0);
+  assert_int_equal(sealed_found(f, pick(v, n, "N", f->user[MEMBER2]), 1), 0);
+  for (size_t i = 0; i < n; i++) free(v[i].bytes);
+
+  /* the integration is deleted */
+  n = sealed_of(f, id, v, 8);
+  assert_int_equal(n, 1);
+  assert_true(sealed_found(f, &v[0], 0) > 0);
+  json_decref(call(f, 204, "DELETE", path, WADMIN, NULL));
+  assert_int_equal(sealed_found(f, &v[0], 1), 0);
+  free(v[0].bytes);
+}
+
 /* --- nothing secret at rest -------------------------------------------------------- */
 
 static int scan_hits, scan_files, scan_public_hits;
@@ -1075,6 +1211,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(resolution_for_jobs, setup, teardown),
     cmocka_unit_test_setup_teardown(update_keeps_and_drops_secrets, setup, teardown),
     cmocka_unit_test_setup_teardown(delete_cascades, setup, teardown),
+    cmocka_unit_test_setup_teardown(deleted_values_leave_the_files, setup, teardown),
     cmocka_unit_test_setup_teardown(no_secret_bytes_at_rest, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

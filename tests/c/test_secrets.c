@@ -1,14 +1,19 @@
 /* test_secrets.c — secrets at rest: sealing binds a value to its identity
- * and to a fresh nonce, the key file's creation and checks, a home refusing
- * a key file that is not its own, key rotation through a real store (other
- * platform objects following it, an interrupted rotation finished at the
- * next open), the rotate-key route's permissions, and no plain text
- * anywhere under the home. */
+ * and to a fresh nonce, the key file's creation and checks (links, FIFOs,
+ * foreign owners), a home refusing a key file that is not its own, key
+ * rotation through a real store (other platform objects following it, an
+ * interrupted rotation finished at the next open, only ever under the write
+ * lock, a database that lost the rotation's commit recovering from
+ * "<key>.old", a failed last step reported as a store error), opening
+ * values under the current and the previous key without switching, the
+ * rotate-key route's permissions, and neither plain text nor retired
+ * ciphertexts anywhere under the home. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +23,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "integration/integration.h"
 #include "integration/secrets.h"
 #include "internal.h"
 #include "platform/platform.h"
@@ -473,7 +479,7 @@ static int put_value(assay_platform *p, const char *iid, const char *var, const 
   if (rc) return rc;
   secret_row row = {0};
   rc = s->ops->begin(s, 1);
-  if (!rc) rc = keyring_sync(platform_keyring(p), s);
+  if (!rc) rc = keyring_sync(platform_keyring(p), s, 1);
   if (!rc)
     rc = secret_seal(platform_keyring(p), iid, var, user, value, strlen(value), &row);
   if (!rc) rc = s->ops->secret_put(s, &row, assay__now());
@@ -775,12 +781,22 @@ static void rotation_reseals_everything(void **state) {
   secret_rows_free(rows, count);
   platform_store_release(p, s);
 
+  /* the replaced key is kept as <key>.old until a later write confirms */
+  char *old_path = path_in(f->home, "secret.key.old");
+  char *kept = slurp(old_path, NULL);
+  assert_non_null(kept);
+  assert_string_equal(kept, old_text);
+  free(kept);
+  assert_int_equal(stat(old_path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+
   /* every value still opens, in this platform and in the other one (which
-   * reloads the key file when it meets the new key id) */
+   * loads the new key from the key file when it meets its id, without
+   * making it current: only a sync under the write lock does that) */
   assert_seeded_values(p);
   assert_seeded_values(p2);
   keyring_key_id(platform_keyring(p2), id);
-  assert_string_equal(id, new_id);
+  assert_string_equal(id, old_id);
 
   /* the value p2 sealed under the old key is refused, not stored unreadable */
   assert_int_equal(platform_store_acquire(p2, &s), ASSAY_OK);
@@ -795,6 +811,11 @@ static void rotation_reseals_everything(void **state) {
   /* new values sealed after the rotation, from either platform, open in both */
   assert_int_equal(put_value(p2, I1, "TOKEN", "", "after-rotation"), ASSAY_OK);
   assert_value(p, I1, "TOKEN", "", "after-rotation");
+  keyring_key_id(platform_keyring(p2), id);
+  assert_string_equal(id, new_id);
+  /* that write under the lock confirmed the rotation: <key>.old is gone */
+  assert_false(file_exists(old_path));
+  free(old_path);
 
   /* a second rotation from p2 */
   json_decref(j);
@@ -900,6 +921,487 @@ static void another_process_follows_rotation_via_sync(void **state) {
   assert_value(p2, I1, "KEY", UID, "member-0-KEY-value");
   assay_platform_free(p2);
   assay_platform_free(p);
+}
+
+/* --- key files only under the write lock; .old; compaction ------------------------ */
+
+/* Copy the file src over dst (created 0600 when missing). */
+static void copy_file(const char *src, const char *dst) {
+  size_t len = 0;
+  char *data = slurp(src, &len);
+  assert_non_null(data);
+  int fd = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  assert_true(fd >= 0);
+  assert_int_equal(write(fd, data, len), (ssize_t)len);
+  close(fd);
+  free(data);
+}
+
+static void assert_file_text(const char *path, const char *want) {
+  char *text = slurp(path, NULL);
+  if (!text) fail_msg("%s is missing", path);
+  if (strcmp(text, want) != 0) fail_msg("%s holds %s; expected %s", path, text, want);
+  free(text);
+}
+
+static void read_sync_touches_no_file(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  assay_platform *p2 = open_platform(f->home, NULL); /* "another process" */
+  seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_path = path_in(f->home, "secret.key.old");
+  char *old_text = slurp(key_path, NULL);
+  char old_id[SECRET_KEY_ID_LEN + 1], id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p2), old_id);
+
+  /* A rotation committed but did not replace the key file: the new key is
+   * only in .new, and p2 has never seen it. */
+  assay_value *out = NULL;
+  assert_int_equal(assay_platform_rotate_key(&out, p), ASSAY_OK);
+  char *new_id = strdup(json_string_value(json_object_get(JV(out), "key_id")));
+  assay_value_free(out);
+  char *new_text = slurp(key_path, NULL);
+  write_file(new_path, new_text, 0600);
+  write_file(key_path, old_text, 0600);
+  unlink(old_path);
+  assert_false(file_exists(old_path));
+
+  /* p2 resolves a job's integration_dict, in a read transaction: it loads
+   * the new key from .new into memory and changes no file (a process with
+   * an older view of the store must never put a key in place). */
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p2, &s), ASSAY_OK);
+  json_t *dict = NULL;
+  if (integration_resolve(p2, s, I1, platform_admin_principal(p2)->user_id, &dict) != ASSAY_OK)
+    fail_msg("resolve failed: %s", assay_error_last()->message);
+  assert_string_equal(json_string_value(json_object_get(dict, "TOKEN")), "ws-0-TOKEN-value");
+  integration_dict_free(dict);
+  assert_file_text(key_path, old_text);
+  assert_file_text(new_path, new_text);
+  assert_false(file_exists(old_path));
+  keyring_key_id(platform_keyring(p2), id);
+  assert_string_equal(id, old_id); /* loaded, not made current */
+
+  /* keyring_sync itself in a read transaction: the same */
+  assert_int_equal(s->ops->begin(s, 0), ASSAY_OK);
+  assert_int_equal(keyring_sync(platform_keyring(p2), s, 0), ASSAY_OK);
+  s->ops->rollback(s);
+  assert_file_text(key_path, old_text);
+  assert_file_text(new_path, new_text);
+  assert_false(file_exists(old_path));
+  platform_store_release(p2, s);
+
+  /* A write transaction finishes the rotation on disk: the new key in the
+   * key file, the replaced one kept as .old, .new gone. */
+  assert_int_equal(put_value(p2, I2, "KEY", "", "written-by-p2"), ASSAY_OK);
+  keyring_key_id(platform_keyring(p2), id);
+  assert_string_equal(id, new_id);
+  assert_file_text(key_path, new_text);
+  assert_file_text(old_path, old_text);
+  assert_false(file_exists(new_path));
+  assert_value(p, I2, "KEY", "", "written-by-p2");
+  assert_value(p, I1, "TOKEN", "", "ws-0-TOKEN-value");
+  assay_platform_free(p2);
+  assay_platform_free(p);
+
+  /* With no key recorded yet, a read transaction records none; a write one does. */
+  char *db = path_in(f->home, "bare.db"), *bare_key = path_in(f->home, "bare.key");
+  store *b = NULL;
+  secret_keyring *k = NULL;
+  assert_int_equal(store_sqlite_open(&b, db), ASSAY_OK);
+  assert_int_equal(keyring_open(&k, f->home, bare_key), ASSAY_OK);
+  char *v = NULL;
+  assert_int_equal(b->ops->begin(b, 0), ASSAY_OK);
+  assert_int_equal(keyring_sync(k, b, 0), ASSAY_OK);
+  assert_int_equal(b->ops->commit(b), ASSAY_OK);
+  assert_int_equal(b->ops->meta_get(b, "secret_key_id", &v), ASSAY_ERR_NOT_FOUND);
+  assert_int_equal(b->ops->begin(b, 1), ASSAY_OK);
+  assert_int_equal(keyring_sync(k, b, 1), ASSAY_OK);
+  assert_int_equal(b->ops->commit(b), ASSAY_OK);
+  assert_int_equal(b->ops->meta_get(b, "secret_key_id", &v), ASSAY_OK);
+  keyring_key_id(k, id);
+  assert_string_equal(v, id);
+  free(v);
+  keyring_free(k);
+  b->ops->close(b);
+  free(db);
+  free(bare_key);
+
+  free(new_id);
+  free(new_text);
+  free(old_text);
+  free(key_path);
+  free(new_path);
+  free(old_path);
+}
+
+static void rolled_back_database_recovers_from_old(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  assay_platform_free(p);
+  char *db = path_in(f->home, "assay.db"), *wal = path_in(f->home, "assay.db-wal");
+  char *shm = path_in(f->home, "assay.db-shm"), *backup = path_in(f->home, "backup.db");
+  char *key_path = path_in(f->home, "secret.key");
+  char *old_path = path_in(f->home, "secret.key.old");
+  assert_false(file_exists(wal)); /* the last connection's close checkpointed it */
+  copy_file(db, backup);
+  char *old_text = slurp(key_path, NULL);
+
+  p = open_platform(f->home, NULL);
+  char old_id[SECRET_KEY_ID_LEN + 1], id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), old_id);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  char *new_text = slurp(key_path, NULL);
+  char new_id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), new_id);
+  assay_platform_free(p);
+  assert_file_text(old_path, old_text);
+
+  /* A power loss takes the rotation's commit: the database is back to
+   * before it, while the key file holds the new key. */
+  copy_file(backup, db);
+  unlink(wal);
+  unlink(shm);
+
+  /* A reader finds the recorded key in .old and only loads it. */
+  store *s = NULL;
+  secret_keyring *k = NULL;
+  assert_int_equal(store_sqlite_open(&s, db), ASSAY_OK);
+  assert_int_equal(keyring_open(&k, f->home, NULL), ASSAY_OK);
+  assert_int_equal(s->ops->begin(s, 0), ASSAY_OK);
+  assert_int_equal(keyring_sync(k, s, 0), ASSAY_OK);
+  secret_row row = {0};
+  assert_int_equal(s->ops->secret_get(s, I1, "TOKEN", "", &row), ASSAY_OK);
+  s->ops->rollback(s);
+  assert_string_equal(row.key_id, old_id);
+  char *plain = NULL;
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_OK);
+  assert_string_equal(plain, "ws-0-TOKEN-value");
+  secret_free(plain);
+  free(row.sealed);
+  keyring_key_id(k, id);
+  assert_string_equal(id, new_id);
+  assert_file_text(key_path, new_text);
+  assert_file_text(old_path, old_text);
+  keyring_free(k);
+  s->ops->close(s);
+
+  /* The next open (a sync under the write lock) puts the recorded key back
+   * and keeps the displaced one as .old ... */
+  p = open_platform(f->home, NULL);
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, old_id);
+  assert_seeded_values(p);
+  assert_file_text(key_path, old_text);
+  assert_file_text(old_path, new_text);
+  assay_platform_free(p);
+  /* ... until the one after confirms the store names the key file's key. */
+  p = open_platform(f->home, NULL);
+  assert_false(file_exists(old_path));
+  assert_seeded_values(p);
+  assay_platform_free(p);
+
+  free(old_text);
+  free(new_text);
+  free(db);
+  free(wal);
+  free(shm);
+  free(backup);
+  free(key_path);
+  free(old_path);
+}
+
+static void failed_last_step_is_store_error(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_path = path_in(f->home, "secret.key.old");
+  char *old_text = slurp(key_path, NULL);
+  char old_id[SECRET_KEY_ID_LEN + 1], id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), old_id);
+  /* a non-empty directory where the old key is to be kept: the step after
+   * the commit (.old, then the key file) cannot happen */
+  assert_int_equal(mkdir(old_path, 0700), 0);
+  char *blocker = path_in(old_path, "x");
+  write_file(blocker, "x", 0600);
+
+  assay_value *out = NULL;
+  assert_int_equal(assay_platform_rotate_key(&out, p), ASSAY_ERR_STORE);
+  assert_null(out);
+  assert_int_equal(assay_error_last()->code, ASSAY_ERR_STORE);
+  assert_msg_contains("committed");
+  assert_msg_contains("finished at the next start");
+  assert_msg_contains(key_path);
+  assert_msg_contains(new_path);
+
+  /* the rotation stands: the store names the new key, which is current and in .new */
+  char *recorded = meta(p, "secret_key_id");
+  assert_non_null(recorded);
+  assert_string_not_equal(recorded, old_id);
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, recorded);
+  assert_file_text(key_path, old_text);
+  char *new_text = slurp(new_path, NULL);
+  assert_non_null(new_text);
+  assert_seeded_values(p);
+  assay_platform_free(p);
+
+  /* once the obstacle is gone, the next start finishes it */
+  assert_int_equal(unlink(blocker), 0);
+  assert_int_equal(rmdir(old_path), 0);
+  p = open_platform(f->home, NULL);
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, recorded);
+  assert_file_text(key_path, new_text);
+  assert_file_text(old_path, old_text);
+  assert_false(file_exists(new_path));
+  assert_seeded_values(p);
+  assay_platform_free(p);
+
+  free(recorded);
+  free(blocker);
+  free(new_text);
+  free(old_text);
+  free(key_path);
+  free(new_path);
+  free(old_path);
+}
+
+/* Copies of every sealed value in p's store. */
+static secret_row *all_rows(assay_platform *p, size_t *n) {
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  secret_row *rows = NULL;
+  assert_int_equal(s->ops->secret_all(s, &rows, n), ASSAY_OK);
+  platform_store_release(p, s);
+  return rows;
+}
+
+static const secret_row *g_rows;
+static size_t g_n_rows;
+static int g_row_found[64];
+static int g_report; /* say where each one is found */
+
+static int scan_rows_file(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb;
+  (void)ftw;
+  if (flag != FTW_F) return 0;
+  size_t len = 0;
+  char *data = slurp(path, &len);
+  if (!data) return 0;
+  for (size_t i = 0; i < g_n_rows; i++) {
+    const secret_row *r = &g_rows[i];
+    /* the whole sealed value, or its nonce alone (a fragment of it) */
+    if (memmem(data, len, r->sealed, r->sealed_len) || memmem(data, len, r->sealed, 24)) {
+      g_row_found[i]++;
+      if (g_report)
+        fprintf(stderr, "  sealed value of %s/%s%s found in %s\n", r->integration_id,
+                r->name, *r->user_id ? " (member)" : "", path);
+    }
+  }
+  free(data);
+  return 0;
+}
+
+/* How many of rows[0..n) have their sealed bytes in some file under home
+ * (report: print where). */
+static size_t rows_under(const char *home, const secret_row *rows, size_t n, int report) {
+  assert_true(n <= 64);
+  g_report = report;
+  g_rows = rows;
+  g_n_rows = n;
+  memset(g_row_found, 0, sizeof g_row_found);
+  assert_int_equal(nftw(home, scan_rows_file, 16, FTW_PHYS), 0);
+  size_t found = 0;
+  for (size_t i = 0; i < n; i++) found += g_row_found[i] > 0;
+  return found;
+}
+
+static int pragma_int(store *s, const char *sql) {
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static void retired_ciphertexts_leave_the_files(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  int n = seed_values(p);
+  size_t n_old = 0;
+  secret_row *old_rows = all_rows(p, &n_old);
+  assert_int_equal(n_old, (size_t)n);
+  assert_int_equal(rows_under(f->home, old_rows, n_old, 0), n_old); /* the scan finds them */
+
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  /* while open (WAL present) and after closing: no trace of the old sealed
+   * values, while the new ones are there */
+  assert_int_equal(rows_under(f->home, old_rows, n_old, 1), 0);
+  size_t n_new = 0;
+  secret_row *new_rows = all_rows(p, &n_new);
+  assert_int_equal(rows_under(f->home, new_rows, n_new, 0), n_new);
+  assert_seeded_values(p);
+  assay_platform_free(p);
+  assert_int_equal(rows_under(f->home, old_rows, n_old, 1), 0);
+  assert_int_equal(rows_under(f->home, new_rows, n_new, 0), n_new);
+  secret_rows_free(old_rows, n_old);
+  secret_rows_free(new_rows, n_new);
+
+  /* every connection commits durably and zeroes what it deletes */
+  p = open_platform(f->home, NULL);
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  assert_int_equal(pragma_int(s, "PRAGMA synchronous"), 2); /* FULL */
+  assert_int_equal(pragma_int(s, "PRAGMA secure_delete"), 1);
+  platform_store_release(p, s);
+  assay_platform_free(p);
+}
+
+static void planted_links_are_not_followed(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_path = path_in(f->home, "secret.key.old");
+  char *victim = path_in(f->home, "victim.txt");
+  char *old_text = slurp(key_path, NULL);
+  write_file(victim, "precious\n", 0600);
+  assert_int_equal(symlink(victim, new_path), 0);
+  assert_int_equal(symlink(victim, old_path), 0);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  assert_file_text(victim, "precious\n");
+  struct stat st;
+  assert_false(file_exists(new_path));
+  assert_int_equal(lstat(old_path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_file_text(old_path, old_text);
+  assert_int_equal(lstat(key_path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_seeded_values(p);
+  assay_platform_free(p);
+  free(old_text);
+  free(victim);
+  free(key_path);
+  free(new_path);
+  free(old_path);
+}
+
+/* --- key file hardening; the current and the previous key -------------------------- */
+
+static void on_alarm(int sig) {
+  (void)sig;
+  static const char msg[] = "opening a FIFO as the key file blocked\n";
+  (void)!write(2, msg, sizeof msg - 1);
+  _exit(1);
+}
+
+static void key_file_hardening(void **state) {
+  fixture *f = *state;
+  secret_keyring *k = NULL;
+  char *real = path_in(f->home, "real.key");
+  assert_int_equal(keyring_open(&k, f->home, real), ASSAY_OK);
+  keyring_free(k);
+  k = NULL;
+
+  /* a symbolic link is not followed */
+  char *link = path_in(f->home, "link.key");
+  assert_int_equal(symlink(real, link), 0);
+  assert_int_equal(keyring_open(&k, f->home, link), ASSAY_ERR_CONFIG);
+  assert_null(k);
+  assert_msg_contains(link);
+  assert_msg_contains("symbolic link");
+
+  /* a FIFO neither blocks the open nor passes */
+  char *fifo = path_in(f->home, "fifo.key");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  signal(SIGALRM, on_alarm);
+  alarm(10);
+  assert_int_equal(keyring_open(&k, f->home, fifo), ASSAY_ERR_CONFIG);
+  alarm(0);
+  signal(SIGALRM, SIG_DFL);
+  assert_null(k);
+  assert_msg_contains(fifo);
+  assert_msg_contains("not a regular file");
+
+  /* a file owned by another user */
+  if (geteuid() == 0) {
+    assert_int_equal(chown(real, 4242, 4242), 0);
+    assert_int_equal(keyring_open(&k, f->home, real), ASSAY_ERR_CONFIG);
+    assert_null(k);
+    assert_msg_contains(real);
+    assert_msg_contains("owned by uid 4242");
+    assert_msg_contains("expected it to be owned by uid 0");
+    assert_int_equal(chown(real, 0, 0), 0);
+  } else {
+    /* a root-owned regular file: refused for its owner before anything else */
+    struct stat st;
+    if (stat("/etc/hostname", &st) == 0 && st.st_uid == 0) {
+      assert_int_equal(keyring_open(&k, f->home, "/etc/hostname"), ASSAY_ERR_CONFIG);
+      assert_msg_contains("owned by uid 0");
+    }
+  }
+  assert_int_equal(keyring_open(&k, f->home, real), ASSAY_OK);
+  keyring_free(k);
+  free(real);
+  free(link);
+  free(fifo);
+}
+
+static void opens_keep_the_current_key(void **state) {
+  fixture *f = *state;
+  char *path = path_in(f->home, "a.key"), *new_path = path_in(f->home, "a.key.new");
+  secret_keyring *ka = NULL, *kb = NULL;
+  assert_int_equal(keyring_open(&ka, f->home, path), ASSAY_OK);
+  char *other = make_home();
+  assert_int_equal(keyring_open(&kb, other, NULL), ASSAY_OK);
+  char id_a[SECRET_KEY_ID_LEN + 1], id_b[SECRET_KEY_ID_LEN + 1], id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(ka, id_a);
+  keyring_key_id(kb, id_b);
+  secret_row row_a, row_b, row;
+  assert_int_equal(secret_seal(ka, IID, "V", "", "under-a", 7, &row_a), ASSAY_OK);
+  assert_int_equal(secret_seal(kb, IID, "V", "", "under-b", 7, &row_b), ASSAY_OK);
+
+  /* key B appears as a.key.new (another process rotating) */
+  char *b_text = slurp(keyring_path(kb), NULL);
+  write_file(new_path, b_text, 0600);
+  char *plain = NULL;
+  assert_int_equal(secret_open(ka, &row_b, &plain, NULL), ASSAY_OK);
+  assert_string_equal(plain, "under-b");
+  secret_free(plain);
+  keyring_key_id(ka, id);
+  assert_string_equal(id, id_a); /* loaded, not made current */
+  /* B is now only in memory: rows under either key keep opening */
+  assert_int_equal(unlink(new_path), 0);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(secret_open(ka, &row_a, &plain, NULL), ASSAY_OK);
+    assert_string_equal(plain, "under-a");
+    secret_free(plain);
+    assert_int_equal(secret_open(ka, &row_b, &plain, NULL), ASSAY_OK);
+    assert_string_equal(plain, "under-b");
+    secret_free(plain);
+  }
+  keyring_key_id(ka, id);
+  assert_string_equal(id, id_a);
+  /* sealing uses the current key */
+  assert_int_equal(secret_seal(ka, IID, "W", "", "new", 3, &row), ASSAY_OK);
+  assert_string_equal(row.key_id, id_a);
+  free(row.sealed);
+  free(row_a.sealed);
+  free(row_b.sealed);
+  free(b_text);
+  keyring_free(ka);
+  keyring_free(kb);
+  rm_home(other);
+  free(path);
+  free(new_path);
 }
 
 /* --- the route ------------------------------------------------------------------- */
@@ -1033,6 +1535,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(interrupted_rotation_recovers, setup, teardown),
       cmocka_unit_test_setup_teardown(another_process_follows_rotation_via_sync, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(read_sync_touches_no_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(rolled_back_database_recovers_from_old, setup, teardown),
+      cmocka_unit_test_setup_teardown(failed_last_step_is_store_error, setup, teardown),
+      cmocka_unit_test_setup_teardown(retired_ciphertexts_leave_the_files, setup, teardown),
+      cmocka_unit_test_setup_teardown(planted_links_are_not_followed, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_file_hardening, setup, teardown),
+      cmocka_unit_test_setup_teardown(opens_keep_the_current_key, setup, teardown),
       cmocka_unit_test_setup_teardown(rotate_route, setup, teardown),
       cmocka_unit_test_setup_teardown(no_plaintext_under_home, setup, teardown),
   };

@@ -69,6 +69,13 @@ static int drop_secrets(store *s, const char *id, const char *name, const char *
   return rc;
 }
 
+/* After a commit that deleted or replaced secret values: best effort, get
+ * their old ciphertexts out of the store's files (a failure here does not
+ * undo the committed request). */
+static void compact_store(store *s) {
+  if (s->ops->compact(s) != ASSAY_OK) assay_error_clear();
+}
+
 /* Seal `value` for (id, name, user_id) and store it, replacing any earlier
  * value for the same identity. The keyring must be synced already. */
 static int put_secret(route_ctx *c, const char *id, const char *name, const char *user_id,
@@ -147,7 +154,7 @@ static int any_workspace_secret(const var_entry *vars, size_t n) {
 static int put_workspace_secrets(route_ctx *c, const char *id, const var_entry *vars, size_t n,
                                  int64_t now) {
   if (!any_workspace_secret(vars, n)) return ASSAY_OK;
-  int rc = keyring_sync(platform_keyring(c->platform), c->store);
+  int rc = keyring_sync(platform_keyring(c->platform), c->store, 1);
   for (size_t i = 0; !rc && i < n; i++)
     if (strcmp(vars[i].sensitivity, SENSITIVITY_WORKSPACE) == 0)
       rc = put_secret(c, id, vars[i].name, "", vars[i].value, now);
@@ -333,7 +340,7 @@ static int check_removals(json_t *remove, json_t *cur, const var_entry *vars, si
 }
 
 static int update_in_tx(route_ctx *c, const char *id, int64_t now, var_entry **pvars,
-                        size_t *pn) {
+                        size_t *pn, int *dropped) {
   static const char *const fields[] = {"name", "variables", "remove_variables", NULL};
   store *s = c->store;
   json_t *b = c->body, *cur = NULL;
@@ -393,8 +400,10 @@ static int update_in_tx(route_ctx *c, const char *id, int64_t now, var_entry **p
     const var_entry *e = find_entry(vars, n, vname);
     int removed = remove && array_has(remove, vname);
     if (strcmp(sens, SENSITIVITY_PUBLIC) != 0 &&
-        (removed || (e && strcmp(e->sensitivity, sens) != 0)))
+        (removed || (e && strcmp(e->sensitivity, sens) != 0))) {
       rc = drop_secrets(s, id, vname, NULL);
+      *dropped = 1;
+    }
   }
 
   json_t *rec = NULL;
@@ -405,6 +414,7 @@ static int update_in_tx(route_ctx *c, const char *id, int64_t now, var_entry **p
     if (!rec) rc = assay__nomem();
   }
   if (!rc) rc = s->ops->integration_update(s, rec);
+  if (!rc && any_workspace_secret(vars, n)) *dropped = 1; /* replaced values */
   if (!rc) rc = put_workspace_secrets(c, id, vars, n, now);
   json_decref(rec);
   json_decref(stored);
@@ -418,14 +428,17 @@ int h_integration_update(route_ctx *c) {
   store *s = c->store;
   var_entry *vars = NULL;
   size_t n = 0;
+  int dropped = 0;
   int rc = s->ops->begin(s, 1);
-  if (!rc) rc = update_in_tx(c, c->params[0], assay__now(), &vars, &n);
+  if (!rc) rc = update_in_tx(c, c->params[0], assay__now(), &vars, &n, &dropped);
   if (!rc) rc = answer_record(c, c->params[0], 200);
   if (!rc) rc = s->ops->commit(s);
   if (rc) {
     s->ops->rollback(s);
     json_decref(c->resp->body);
     c->resp->body = NULL;
+  } else if (dropped) {
+    compact_store(s);
   }
   free(vars);
   json_t *patch = json_object_get(c->body, "variables");
@@ -445,6 +458,7 @@ int h_integration_delete(route_ctx *c) {
   if (!rc) rc = s->ops->integration_delete(s, c->params[0]);
   if (!rc) rc = s->ops->commit(s);
   if (rc) s->ops->rollback(s);
+  else compact_store(s); /* its secret values went */
   json_decref(cur);
   if (!rc) c->resp->status = 204;
   return rc;
@@ -481,7 +495,7 @@ static int check_credentials(json_t *creds, json_t *cur) {
     char what[64 + INTEGRATION_VARIABLE_NAME_MAX];
     snprintf(what, sizeof what, "the value for variable '%s' (a string, or null to clear it)",
              key);
-    int rc = schema_value_check(what, value);
+    int rc = schema_secret_value_check(what, value);
     if (rc) return rc;
   }
   return ASSAY_OK;
@@ -510,7 +524,7 @@ static int credentials_in_tx(route_ctx *c, const char *id) {
       continue;
     }
     if (!synced) {
-      rc = keyring_sync(platform_keyring(c->platform), s);
+      rc = keyring_sync(platform_keyring(c->platform), s, 1);
       synced = 1;
     }
     if (!rc) rc = put_secret(c, id, key, c->who->user_id, value, now);
@@ -535,6 +549,8 @@ int h_integration_credentials(route_ctx *c) {
     s->ops->rollback(s);
     json_decref(c->resp->body);
     c->resp->body = NULL;
+  } else {
+    compact_store(s); /* values cleared or replaced */
   }
   json_t *creds = json_object_get(c->body, "credentials");
   const char *key;

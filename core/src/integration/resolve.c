@@ -106,7 +106,7 @@ static int resolve_tx(store *s, void *vctx) {
       continue;
     }
     if (!synced) {
-      rc = keyring_sync(k, s);
+      rc = keyring_sync(k, s, 0); /* a read transaction: only loads the key */
       synced = 1;
       if (rc) break;
     }

@@ -1,11 +1,24 @@
-/* integration/secrets.c — the master key file, sealing and opening secret
+/* integration/secrets.c — the master key files, sealing and opening secret
  * values (XChaCha20-Poly1305 with the value's identity as associated data),
  * following a key another process rotated, and key rotation.
  *
- * Every change to the key files that could lose a key the store refers to
- * happens while the store's write lock is held and after checking the
- * store's platform_meta "secret_key_id": rotation writes "<path>.new" inside
- * its write transaction and replaces the key file in a second one. Key
+ * Three files: "<path>" holds the key the store's platform_meta
+ * "secret_key_id" names; "<path>.new" the key of a rotation in progress
+ * (written before its commit, moved into place after it); "<path>.old" the
+ * key a rotation replaced, kept until a later write transaction confirms
+ * the store still names the current key (a database that lost its last
+ * commit in a crash needs it back).
+ *
+ * Key files are only created, replaced or removed while the store's write
+ * lock is held and after reading the recorded key id under that lock
+ * (keyring_sync with in_write_tx, keyring_rotate): a process holding an
+ * older view of the store must never put an older key over a newer one. In
+ * a read transaction, and when opening a value, keys are only loaded.
+ *
+ * In memory the keyring holds two keys by id: the current one (the key the
+ * store named at the last sync under the write lock; sealing uses it) and
+ * one other (the previous key, or one met while opening a value), so that
+ * opening values sealed under either never switches the current key. Key
  * bytes live in sodium_malloc'd memory (no access while idle); stack copies
  * are wiped. Contracts in integration/secrets.h. */
 #include "integration/secrets.h"
@@ -31,17 +44,25 @@
 #define META_KEY_ID "secret_key_id"
 #define B64_LEN sodium_base64_ENCODED_LEN(SECRET_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL)
 #define KEY_FILE_MAX 4096 /* a key file is 45 bytes; anything this long is not one */
+#define SLOTS 2           /* the current key and one other */
+
+typedef struct key_slot {
+  unsigned char *key;              /* SECRET_KEY_BYTES, sodium_malloc'd, no access when idle */
+  char id[SECRET_KEY_ID_LEN + 1];  /* "" while the slot is empty */
+} key_slot;
 
 struct secret_keyring {
   pthread_mutex_t lock;
   char *path;
-  char *new_path;      /* "<path>.new" */
-  unsigned char *key;  /* SECRET_KEY_BYTES, sodium_malloc'd, no access when idle */
-  char key_id[SECRET_KEY_ID_LEN + 1];
+  char *new_path;  /* "<path>.new" */
+  char *old_path;  /* "<path>.old" */
+  key_slot slot[SLOTS];
+  int cur;         /* the slot of the current key; the other is the spare */
 };
 
 static_assert(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == SECRET_KEY_BYTES,
               "the master key is an XChaCha20-Poly1305 key");
+static_assert(SLOTS == 2, "the spare slot is 1 - cur");
 
 /* --- key bytes ---------------------------------------------------------------- */
 
@@ -60,8 +81,9 @@ static unsigned char *key_alloc(void) {
 
 /* --- key files ---------------------------------------------------------------- */
 
-/* fsync the directory holding `path`, so a created or renamed key file
- * survives a crash. Best effort: some file systems refuse it. */
+/* fsync the directory holding `path`, so a created, renamed or removed key
+ * file stays that way after a crash. Best effort: some file systems refuse
+ * it. */
 static void sync_dir_of(const char *path) {
   char dir[PATH_MAX];
   const char *slash = strrchr(path, '/');
@@ -74,15 +96,29 @@ static void sync_dir_of(const char *path) {
   close(fd);
 }
 
+/* Remove `path` if it is there (best effort) and make that durable. */
+static void remove_file(const char *path) {
+  if (unlink(path) == 0) sync_dir_of(path);
+}
+
 /* Read and check the key file at `path` into key (SECRET_KEY_BYTES).
- * ASSAY_ERR_NOT_FOUND when it does not exist. */
+ * ASSAY_ERR_NOT_FOUND when it does not exist. The file itself is opened,
+ * never a symbolic link in its place, and a FIFO or device there cannot
+ * block the open (O_NONBLOCK); it must be a regular file owned by the
+ * effective user and private to it. */
 static int read_key_file(const char *path, unsigned char *key) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ENOENT)
+    int e = errno;
+    if (e == ENOENT)
       return assay__err(ASSAY_ERR_NOT_FOUND, "secret key file %s does not exist", path);
+    if (e == ELOOP || e == EMLINK) /* EMLINK: O_NOFOLLOW on a link, on the BSDs */
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "secret key file %s is a symbolic link; expected the key file itself "
+                        "(a regular file private to its owner), give its real path",
+                        path);
     return assay__err(ASSAY_ERR_CONFIG, "cannot open the secret key file %s: %s", path,
-                      strerror(errno));
+                      strerror(e));
   }
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -97,6 +133,14 @@ static int read_key_file(const char *path, unsigned char *key) {
                       "secret key file %s is not a regular file; expected a file holding "
                       "%d random bytes as base64 text",
                       path, SECRET_KEY_BYTES);
+  }
+  uid_t me = geteuid();
+  if (st.st_uid != me) {
+    close(fd);
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "secret key file %s is owned by uid %ld; expected it to be owned by uid "
+                      "%ld, the user this process runs as: run `chown %ld %s`",
+                      path, (long)st.st_uid, (long)me, (long)me, path);
   }
   if (st.st_mode & 077) {
     close(fd);
@@ -156,48 +200,68 @@ static int read_key_file(const char *path, unsigned char *key) {
   return rc;
 }
 
-/* Write `key` as base64 text to a fresh private temporary file beside
- * `path`; *tmp receives its name (caller frees, and unlinks on failure). */
-static int write_temp_key(const char *path, const unsigned char *key, char **tmp) {
-  if (asprintf(tmp, "%s.XXXXXX", path) < 0) {
-    *tmp = NULL;
-    return assay__nomem();
-  }
-  int fd = mkstemp(*tmp);
-  if (fd < 0) {
-    int e = errno;
-    free(*tmp);
-    *tmp = NULL;
-    return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
-                      strerror(e));
-  }
+/* Write `key` as base64 text and a newline to fd, and fsync it. 0 or an
+ * errno value. */
+static int write_key_text(int fd, const unsigned char *key) {
   char text[B64_LEN + 1];
   sodium_bin2base64(text, B64_LEN, key, SECRET_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
   size_t len = strlen(text);
   text[len++] = '\n';
-  int ok = fchmod(fd, 0600) == 0;
+  int e = 0;
   size_t off = 0;
-  while (ok && off < len) {
+  while (off < len) {
     ssize_t n = write(fd, text + off, len - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = 0;
-    else off += (size_t)n;
+    if (n <= 0) {
+      e = n < 0 ? errno : EIO;
+      break;
+    }
+    off += (size_t)n;
   }
-  ok = ok && fsync(fd) == 0;
-  int e = errno;
+  if (!e && fsync(fd) != 0) e = errno;
   sodium_memzero(text, sizeof text);
-  if (close(fd) != 0 && ok) {
-    ok = 0;
-    e = errno;
+  return e;
+}
+
+/* Create the file `path` holding `key` (mode 0600, synced), exclusively:
+ * O_EXCL|O_NOFOLLOW, so never over an existing file nor through a link.
+ * ASSAY_ERR_CONFLICT when it exists; on failure nothing is left behind. */
+static int write_new_key_file(const char *path, const unsigned char *key) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    int e = errno;
+    if (e == EEXIST) return assay__err(ASSAY_ERR_CONFLICT, "%s exists already", path);
+    return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
+                      strerror(e));
   }
-  if (!ok) {
-    unlink(*tmp);
-    free(*tmp);
-    *tmp = NULL;
+  int e = fchmod(fd, 0600) == 0 ? write_key_text(fd, key) : errno;
+  if (close(fd) != 0 && !e) e = errno;
+  if (e) {
+    unlink(path);
     return assay__err(ASSAY_ERR_CONFIG, "cannot write the secret key file %s: %s", path,
                       strerror(e));
   }
   return ASSAY_OK;
+}
+
+/* A fresh private temporary file beside `path` holding `key`; *tmp
+ * receives its name (the caller frees it, and unlinks the file unless it
+ * renames or links it). */
+static int write_temp_key(const char *path, const unsigned char *key, char **tmp) {
+  unsigned char r[8];
+  char hex[sizeof r * 2 + 1];
+  randombytes_buf(r, sizeof r);
+  sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+  if (asprintf(tmp, "%s.tmp-%s", path, hex) < 0) {
+    *tmp = NULL;
+    return assay__nomem();
+  }
+  int rc = write_new_key_file(*tmp, key);
+  if (rc) {
+    free(*tmp);
+    *tmp = NULL;
+  }
+  return rc;
 }
 
 /* Write `key` to `path` atomically, replacing what is there. */
@@ -238,28 +302,11 @@ static int create_key_file(const char *path, const unsigned char *key) {
     return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
                       strerror(e));
   /* No hard links on this file system: create in place, exclusively. */
-  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    e = errno;
-    if (e == EEXIST) return assay__err(ASSAY_ERR_CONFLICT, "%s was created meanwhile", path);
-    return assay__err(ASSAY_ERR_CONFIG, "cannot create the secret key file %s: %s", path,
-                      strerror(e));
-  }
-  char text[B64_LEN + 1];
-  sodium_bin2base64(text, B64_LEN, key, SECRET_KEY_BYTES, sodium_base64_VARIANT_ORIGINAL);
-  size_t len = strlen(text);
-  text[len++] = '\n';
-  int ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
-  e = errno;
-  sodium_memzero(text, sizeof text);
-  close(fd);
-  if (!ok) {
-    unlink(path);
-    return assay__err(ASSAY_ERR_CONFIG, "cannot write the secret key file %s: %s", path,
-                      strerror(e));
-  }
-  sync_dir_of(path);
-  return ASSAY_OK;
+  rc = write_new_key_file(path, key);
+  if (rc == ASSAY_ERR_CONFLICT)
+    return assay__err(ASSAY_ERR_CONFLICT, "%s was created meanwhile", path);
+  if (!rc) sync_dir_of(path);
+  return rc;
 }
 
 /* The id of the key in `path`; ASSAY_ERR_NOT_FOUND when there is none. */
@@ -273,6 +320,21 @@ static int key_file_id(const char *path, char id[SECRET_KEY_ID_LEN + 1]) {
 }
 
 /* --- the keyring ---------------------------------------------------------------- */
+
+/* With k->lock held (or not yet shared): put `key` into slot i. */
+static void slot_set(secret_keyring *k, int i, const unsigned char *key) {
+  sodium_mprotect_readwrite(k->slot[i].key);
+  memcpy(k->slot[i].key, key, SECRET_KEY_BYTES);
+  sodium_mprotect_noaccess(k->slot[i].key);
+  key_id_of(key, k->slot[i].id);
+}
+
+/* With k->lock held: the slot holding the key `id`, or -1. */
+static int slot_find(const secret_keyring *k, const char *id) {
+  for (int i = 0; i < SLOTS; i++)
+    if (k->slot[i].id[0] && strcmp(k->slot[i].id, id) == 0) return i;
+  return -1;
+}
 
 int keyring_open(secret_keyring **out, const char *home, const char *key_path) {
   if (key_path && !*key_path)
@@ -289,39 +351,53 @@ int keyring_open(secret_keyring **out, const char *home, const char *key_path) {
     k->new_path = NULL;
     rc = assay__nomem();
   }
-  if (!rc && strlen(k->path) + 16 >= PATH_MAX)
+  if (!rc && asprintf(&k->old_path, "%s.old", k->path) < 0) {
+    k->old_path = NULL;
+    rc = assay__nomem();
+  }
+  /* room for the longest name beside it: "<path>.tmp-" and 16 hex digits */
+  if (!rc && strlen(k->path) + 32 >= PATH_MAX)
     rc = assay__err(ASSAY_ERR_CONFIG, "the secret key file path is too long: %s", k->path);
-  if (!rc && !(k->key = key_alloc())) rc = ASSAY_ERR_NOMEM;
+  for (int i = 0; !rc && i < SLOTS; i++)
+    if (!(k->slot[i].key = key_alloc())) rc = ASSAY_ERR_NOMEM;
+  unsigned char *key = rc ? NULL : key_alloc();
+  if (!rc && !key) rc = ASSAY_ERR_NOMEM;
   if (!rc) {
-    rc = read_key_file(k->path, k->key);
+    rc = read_key_file(k->path, key);
     if (rc == ASSAY_ERR_NOT_FOUND) {
       /* First start: a new random key. If another process creates the
        * file at the same moment, use theirs. */
       assay_error_clear();
-      randombytes_buf(k->key, SECRET_KEY_BYTES);
-      rc = create_key_file(k->path, k->key);
+      randombytes_buf(key, SECRET_KEY_BYTES);
+      rc = create_key_file(k->path, key);
       if (rc == ASSAY_ERR_CONFLICT) {
         assay_error_clear();
-        rc = read_key_file(k->path, k->key);
+        rc = read_key_file(k->path, key);
       }
     }
   }
+  if (!rc) {
+    k->cur = 0;
+    slot_set(k, 0, key);
+    sodium_mprotect_noaccess(k->slot[1].key);
+  }
+  if (key) sodium_free(key);
   if (rc) {
     keyring_free(k);
     return rc;
   }
-  key_id_of(k->key, k->key_id);
-  sodium_mprotect_noaccess(k->key);
   *out = k;
   return ASSAY_OK;
 }
 
 void keyring_free(secret_keyring *k) {
   if (!k) return;
-  if (k->key) sodium_free(k->key); /* wipes it */
+  for (int i = 0; i < SLOTS; i++)
+    if (k->slot[i].key) sodium_free(k->slot[i].key); /* wipes it */
   pthread_mutex_destroy(&k->lock);
   free(k->path);
   free(k->new_path);
+  free(k->old_path);
   free(k);
 }
 
@@ -329,54 +405,45 @@ const char *keyring_path(const secret_keyring *k) { return k ? k->path : NULL; }
 
 void keyring_key_id(secret_keyring *k, char out[SECRET_KEY_ID_LEN + 1]) {
   pthread_mutex_lock(&k->lock);
-  memcpy(out, k->key_id, SECRET_KEY_ID_LEN + 1);
+  memcpy(out, k->slot[k->cur].id, SECRET_KEY_ID_LEN + 1);
   pthread_mutex_unlock(&k->lock);
 }
 
-/* With k->lock held: make `key` the current key. */
-static void set_key(secret_keyring *k, const unsigned char *key) {
-  sodium_mprotect_readwrite(k->key);
-  memcpy(k->key, key, SECRET_KEY_BYTES);
-  sodium_mprotect_noaccess(k->key);
-  key_id_of(key, k->key_id);
-}
-
-/* With k->lock held: look for the key `wanted` in the key file, then in
- * "<path>.new" (a rotation that committed but has not replaced the key
- * file yet), and switch to it. *from_new (may be NULL) tells which held it.
- * ASSAY_ERR_NOT_FOUND (no error recorded) when neither does. A key file
- * that cannot be read is its own error. */
-static int reload_locked(secret_keyring *k, const char *wanted, int *from_new) {
+/* With k->lock held: find the key `wanted` on disk — in the key file, in
+ * "<path>.new" (a rotation that committed but has not replaced the key file
+ * yet) or in "<path>.old" (the key a rotation replaced: an older view of
+ * the store, or a database that lost the rotation's commit) — and load it
+ * into the spare slot; *slot receives it. The current key stays current.
+ * Only reads files. ASSAY_ERR_NOT_FOUND (no error recorded) when no file
+ * holds it. A key file that cannot be read is its own error; an unusable
+ * .new or .old is just not the key looked for. */
+static int load_locked(secret_keyring *k, const char *wanted, int *slot) {
   unsigned char *key = key_alloc();
   if (!key) return ASSAY_ERR_NOMEM;
-  char id[SECRET_KEY_ID_LEN + 1];
-  int rc = read_key_file(k->path, key);
-  if (rc == ASSAY_ERR_NOT_FOUND) assay_error_clear();
-  if (!rc) {
+  const char *const files[] = {k->path, k->new_path, k->old_path};
+  int rc = ASSAY_ERR_NOT_FOUND;
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+    int frc = read_key_file(files[i], key);
+    if (frc) {
+      if (i == 0 && frc != ASSAY_ERR_NOT_FOUND) {
+        rc = frc;
+        break;
+      }
+      assay_error_clear();
+      continue;
+    }
+    char id[SECRET_KEY_ID_LEN + 1];
     key_id_of(key, id);
     if (strcmp(id, wanted) == 0) {
-      set_key(k, key);
-      if (from_new) *from_new = 0;
-      sodium_free(key);
-      return ASSAY_OK;
-    }
-  } else if (rc != ASSAY_ERR_NOT_FOUND) {
-    sodium_free(key);
-    return rc;
-  }
-  int rc2 = read_key_file(k->new_path, key);
-  if (!rc2) {
-    key_id_of(key, id);
-    if (strcmp(id, wanted) == 0) {
-      set_key(k, key);
-      if (from_new) *from_new = 1;
-      sodium_free(key);
-      return ASSAY_OK;
+      int spare = 1 - k->cur;
+      slot_set(k, spare, key);
+      *slot = spare;
+      rc = ASSAY_OK;
+      break;
     }
   }
-  assay_error_clear(); /* an unusable .new is just not the key we look for */
   sodium_free(key);
-  return ASSAY_ERR_NOT_FOUND;
+  return rc;
 }
 
 static int mismatch(secret_keyring *k, const char *recorded) {
@@ -389,34 +456,65 @@ static int mismatch(secret_keyring *k, const char *recorded) {
                     k->path, rc ? "missing" : file_id, recorded);
 }
 
-int keyring_sync(secret_keyring *k, store *s) {
+/* With the store's write lock and k->lock held, the current key being the
+ * one the store records: make the files agree. When the key file holds the
+ * current key, the last rotation is confirmed and "<path>.old" goes.
+ * Otherwise (a rotation that committed but did not replace the key file, a
+ * database that lost a rotation's commit, a key file changed meanwhile)
+ * the key file's key is saved as "<path>.old" first, then the current key
+ * is put in place and a "<path>.new" holding it removed. */
+static int settle_files_locked(secret_keyring *k) {
+  const key_slot *cur = &k->slot[k->cur];
+  unsigned char *file_key = key_alloc();
+  if (!file_key) return ASSAY_ERR_NOMEM;
+  int rc = read_key_file(k->path, file_key);
+  if (rc && rc != ASSAY_ERR_NOT_FOUND) {
+    sodium_free(file_key);
+    return rc;
+  }
+  int have_file = rc == ASSAY_OK;
+  assay_error_clear();
+  char file_id[SECRET_KEY_ID_LEN + 1] = "";
+  if (have_file) key_id_of(file_key, file_id);
+  if (have_file && strcmp(file_id, cur->id) == 0) {
+    sodium_free(file_key);
+    remove_file(k->old_path);
+    return ASSAY_OK;
+  }
+  rc = have_file ? replace_key_file(k->old_path, file_key) : ASSAY_OK;
+  sodium_free(file_key);
+  if (!rc) {
+    sodium_mprotect_readonly(cur->key);
+    rc = replace_key_file(k->path, cur->key);
+    sodium_mprotect_noaccess(cur->key);
+  }
+  if (!rc) {
+    char id[SECRET_KEY_ID_LEN + 1];
+    if (key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, cur->id) == 0)
+      remove_file(k->new_path);
+    assay_error_clear();
+  }
+  return rc;
+}
+
+int keyring_sync(secret_keyring *k, store *s, int in_write_tx) {
   char *recorded = NULL;
-  char ours[SECRET_KEY_ID_LEN + 1];
   int rc = s->ops->meta_get(s, META_KEY_ID, &recorded);
   if (rc == ASSAY_ERR_NOT_FOUND) {
     assay_error_clear();
+    if (!in_write_tx) return ASSAY_OK; /* nothing sealed yet; a writer records the key */
+    char ours[SECRET_KEY_ID_LEN + 1];
     keyring_key_id(k, ours);
     return s->ops->meta_set(s, META_KEY_ID, ours);
   }
   if (rc) return rc;
   pthread_mutex_lock(&k->lock);
-  if (strcmp(recorded, k->key_id) == 0) {
-    pthread_mutex_unlock(&k->lock);
-    free(recorded);
-    return ASSAY_OK;
-  }
-  int from_new = 0;
-  rc = reload_locked(k, recorded, &from_new);
-  if (!rc && from_new) {
-    /* A rotation committed but did not replace the key file: finish it. */
-    sodium_mprotect_readonly(k->key);
-    rc = replace_key_file(k->path, k->key);
-    sodium_mprotect_noaccess(k->key);
-    char id[SECRET_KEY_ID_LEN + 1];
-    if (!rc && key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, recorded) == 0)
-      unlink(k->new_path);
-    assay_error_clear();
-    rc = ASSAY_OK; /* the key is in memory; the next start retries the file */
+  int i = slot_find(k, recorded);
+  if (i < 0) rc = load_locked(k, recorded, &i);
+  if (!rc && in_write_tx) {
+    /* Under the write lock the recorded id is the latest: it is current. */
+    k->cur = i;
+    rc = settle_files_locked(k);
   }
   pthread_mutex_unlock(&k->lock);
   if (rc == ASSAY_ERR_NOT_FOUND) rc = mismatch(k, recorded);
@@ -507,10 +605,11 @@ int secret_seal(secret_keyring *k, const char *integration_id, const char *varia
                       variable, len, SECRET_VALUE_MAX);
   if (!value && len) return assay__err(ASSAY_ERR_CONFIG, "secret_seal: no value");
   pthread_mutex_lock(&k->lock);
-  sodium_mprotect_readonly(k->key);
-  rc = seal_with(k->key, k->key_id, integration_id, variable, user_id, value ? value : "", len,
+  const key_slot *cur = &k->slot[k->cur];
+  sodium_mprotect_readonly(cur->key);
+  rc = seal_with(cur->key, cur->id, integration_id, variable, user_id, value ? value : "", len,
                  row);
-  sodium_mprotect_noaccess(k->key);
+  sodium_mprotect_noaccess(cur->key);
   pthread_mutex_unlock(&k->lock);
   return rc;
 }
@@ -570,12 +669,14 @@ int secret_open(secret_keyring *k, const secret_row *row, char **out, size_t *le
                       row->name, row->integration_id, member_note(row->user_id),
                       row->sealed_len);
   pthread_mutex_lock(&k->lock);
-  if (strcmp(row->key_id, k->key_id) != 0) {
-    /* Another process may have rotated the key: look at the key file once. */
-    int rc = reload_locked(k, row->key_id, NULL);
+  int i = slot_find(k, row->key_id);
+  if (i < 0) {
+    /* Another process may have rotated the key: look at the key files once
+     * (the current key stays current). */
+    int rc = load_locked(k, row->key_id, &i);
     if (rc) {
       char ours[SECRET_KEY_ID_LEN + 1];
-      memcpy(ours, k->key_id, sizeof ours);
+      memcpy(ours, k->slot[k->cur].id, sizeof ours);
       pthread_mutex_unlock(&k->lock);
       if (rc != ASSAY_ERR_NOT_FOUND) return rc;
       return assay__err(ASSAY_ERR_CONFIG,
@@ -586,9 +687,9 @@ int secret_open(secret_keyring *k, const secret_row *row, char **out, size_t *le
                         k->path, ours);
     }
   }
-  sodium_mprotect_readonly(k->key);
-  int rc = open_with(k->key, row, out, len);
-  sodium_mprotect_noaccess(k->key);
+  sodium_mprotect_readonly(k->slot[i].key);
+  int rc = open_with(k->slot[i].key, row, out, len);
+  sodium_mprotect_noaccess(k->slot[i].key);
   pthread_mutex_unlock(&k->lock);
   return rc;
 }
@@ -623,44 +724,6 @@ static int reseal_all(secret_keyring *k, store *s, const unsigned char *nkey,
   return rc;
 }
 
-/* With the write lock held and the keyring in step with the store: the key
- * file must hold the current key before "<path>.new" is overwritten (a
- * rotation whose last step failed leaves the current key only in .new). */
-static int key_file_current(secret_keyring *k) {
-  char id[SECRET_KEY_ID_LEN + 1];
-  int rc = key_file_id(k->path, id);
-  if (rc && rc != ASSAY_ERR_NOT_FOUND) return rc;
-  pthread_mutex_lock(&k->lock);
-  if (rc == ASSAY_ERR_NOT_FOUND || strcmp(id, k->key_id) != 0) {
-    assay_error_clear();
-    sodium_mprotect_readonly(k->key);
-    rc = replace_key_file(k->path, k->key);
-    sodium_mprotect_noaccess(k->key);
-  }
-  pthread_mutex_unlock(&k->lock);
-  return rc;
-}
-
-/* After the re-seal committed: under the write lock, if the store still
- * names the new key, write it over the key file and drop "<path>.new". */
-static int finish_rotation(secret_keyring *k, store *s, const unsigned char *nkey,
-                           const char *nid) {
-  int rc = s->ops->begin(s, 1);
-  char *recorded = NULL;
-  if (!rc) rc = s->ops->meta_get(s, META_KEY_ID, &recorded);
-  if (!rc && strcmp(recorded, nid) == 0) {
-    rc = replace_key_file(k->path, nkey);
-    char id[SECRET_KEY_ID_LEN + 1];
-    if (!rc && key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, nid) == 0)
-      unlink(k->new_path);
-    if (!rc) assay_error_clear();
-  }
-  free(recorded);
-  if (!rc) rc = s->ops->commit(s);
-  if (rc) s->ops->rollback(s);
-  return rc;
-}
-
 int keyring_rotate(secret_keyring *k, store *s, size_t *resealed,
                    char new_key_id[SECRET_KEY_ID_LEN + 1]) {
   unsigned char *nkey = key_alloc();
@@ -669,40 +732,65 @@ int keyring_rotate(secret_keyring *k, store *s, size_t *resealed,
   char nid[SECRET_KEY_ID_LEN + 1];
   key_id_of(nkey, nid);
   size_t count = 0;
-  int wrote_new = 0;
+  int wrote_new = 0, committing = 0;
 
-  int rc = s->ops->begin(s, 1); /* waits for the write lock: one rotation at a time */
-  if (!rc) rc = keyring_sync(k, s);
-  if (!rc) rc = key_file_current(k);
+  /* Waits for the write lock: one rotation at a time. The sync makes the
+   * current key the recorded one and puts it in the key file. */
+  int rc = s->ops->begin(s, 1);
+  if (!rc) rc = keyring_sync(k, s, 1);
+  if (!rc && unlink(k->new_path) != 0 && errno != ENOENT)
+    /* a "<path>.new" now is left from a rotation that never committed */
+    rc = assay__err(ASSAY_ERR_CONFIG, "cannot remove the leftover secret key file %s: %s",
+                    k->new_path, strerror(errno));
   if (!rc) {
-    rc = replace_key_file(k->new_path, nkey);
+    rc = write_new_key_file(k->new_path, nkey);
     wrote_new = rc == ASSAY_OK;
+    if (wrote_new) sync_dir_of(k->new_path);
   }
   if (!rc) rc = reseal_all(k, s, nkey, nid, &count);
-  if (!rc) rc = s->ops->commit(s);
+  if (!rc) {
+    committing = 1;
+    rc = s->ops->commit(s);
+  }
   if (rc) {
-    char id[SECRET_KEY_ID_LEN + 1];
-    if (wrote_new && key_file_id(k->new_path, id) == ASSAY_OK && strcmp(id, nid) == 0)
-      unlink(k->new_path);
+    /* Not committed: the old key stays. (A failed COMMIT keeps "<path>.new":
+     * should the commit have reached the disk after all, the next sync
+     * finds the key there; otherwise the next rotation removes it.) */
+    if (wrote_new && !committing) remove_file(k->new_path);
     s->ops->rollback(s);
     sodium_free(nkey);
     return rc;
   }
-  /* Committed: the store's secrets are sealed under the new key now. */
+  /* Committed: the store's secrets are sealed under the new key now. It
+   * becomes current; the previous key stays in the other slot. */
   pthread_mutex_lock(&k->lock);
-  set_key(k, nkey);
+  int spare = 1 - k->cur;
+  slot_set(k, spare, nkey);
+  k->cur = spare;
   pthread_mutex_unlock(&k->lock);
-  rc = finish_rotation(k, s, nkey, nid);
   sodium_free(nkey);
+
+  /* Under the write lock again, the store re-read: the key file's key is
+   * kept as "<path>.old", the new key goes into the key file and
+   * "<path>.new" is removed. */
+  rc = s->ops->begin(s, 1);
+  if (!rc) rc = keyring_sync(k, s, 1);
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) s->ops->rollback(s);
+  char why[512] = "";
   if (rc) {
     const assay_error *e = assay_error_last();
-    char why[512];
     snprintf(why, sizeof why, "%s", e && e->message ? e->message : "unknown error");
-    return assay__err(rc,
-                      "the secrets were re-sealed under key %s, but the key file %s could not "
-                      "be replaced (%s); the key is in %s, which the next start puts in place",
-                      nid, k->path, why, k->new_path);
   }
+  /* Best effort: the retired key's ciphertexts out of the WAL and the free
+   * pages. */
+  if (s->ops->compact(s) != ASSAY_OK) assay_error_clear();
+  if (rc)
+    return assay__err(ASSAY_ERR_STORE,
+                      "the key rotation committed: the secrets are re-sealed under key %s, "
+                      "but the secret key file %s could not be replaced yet (%s); the new key "
+                      "is kept in %s and the rotation will be finished at the next start",
+                      nid, k->path, why, k->new_path);
   if (resealed) *resealed = count;
   if (new_key_id) memcpy(new_key_id, nid, SECRET_KEY_ID_LEN + 1);
   return ASSAY_OK;

@@ -120,7 +120,7 @@ static int bootstrap(store *s, void *vctx) {
   bootstrap_ctx *ctx = vctx;
   /* The key file must be the one this home's secrets are sealed with (on
    * the first start, record it). */
-  int rc = keyring_sync(ctx->p->keyring, s);
+  int rc = keyring_sync(ctx->p->keyring, s, 1);
   if (rc) return rc;
   rc = load_admin(s, &ctx->p->admin);
   if (rc != ASSAY_ERR_NOT_FOUND) return rc; /* already bootstrapped (or failed) */
@@ -212,10 +212,15 @@ int assay_platform_open_with(assay_platform **out, const assay_platform_options 
   }
   if (!rc) {
     /* Create the database private (SQLite gives its -wal and -shm files the
-     * same mode) before SQLite would create it with the umask's. */
-    int fd = open(p->db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) rc = assay__err(ASSAY_ERR_STORE, "cannot open %s: %s", p->db_path, strerror(errno));
-    else close(fd);
+     * same mode) before SQLite would create it with the umask's. Only when
+     * it does not exist yet: closing a descriptor of an open database drops
+     * every POSIX lock this process holds on it (SQLite's, for another
+     * client on the same home), and another process closing its connection
+     * would then checkpoint and delete the WAL this one still writes to. */
+    int fd = open(p->db_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+    else if (errno != EEXIST)
+      rc = assay__err(ASSAY_ERR_STORE, "cannot open %s: %s", p->db_path, strerror(errno));
   }
   store *s = NULL;
   if (!rc) rc = platform_store_acquire(p, &s);

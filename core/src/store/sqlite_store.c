@@ -1,10 +1,11 @@
 /* store/sqlite_store.c — the SQLite backend of store_ops.
  *
- * One connection per `store`. WAL journal, foreign keys on, a 30 s busy
- * timeout, and write transactions started with BEGIN IMMEDIATE, so that
- * several threads and processes sharing one home wait for each other
- * instead of failing with "database is locked". store_tx() retries a whole
- * transaction if SQLite still reports contention. */
+ * One connection per `store`. WAL journal with synchronous=FULL, foreign
+ * keys on, secure_delete on, a 30 s busy timeout, and write transactions
+ * started with BEGIN IMMEDIATE, so that several threads and processes
+ * sharing one home wait for each other instead of failing with "database is
+ * locked". store_tx() retries a whole transaction if SQLite still reports
+ * contention. compact() checkpoints and truncates the WAL. */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,21 @@ int store_tx(store *s, int write, int (*fn)(store *s, void *ctx), void *ctx) {
     usleep((useconds_t)(10000 * (attempt + 1))); /* contention: back off, retry */
   }
   return rc;
+}
+
+/* Checkpoint the whole WAL into the database and truncate it. Waits for
+ * readers only briefly (COMPACT_BUSY_MS): a compaction that finds the WAL
+ * still in use is no failure. */
+#define COMPACT_BUSY_MS 500
+static int sq_compact(store *s) {
+  sqlite3 *db = DB(s);
+  if (!sqlite3_get_autocommit(db))
+    return assay__err(ASSAY_ERR_INTERNAL, "compact: a transaction is still open");
+  sqlite3_busy_timeout(db, COMPACT_BUSY_MS);
+  int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+  sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+  if (rc == SQLITE_OK || is_busy(rc)) return ASSAY_OK;
+  return fail(s, rc, "compact the database (checkpoint the WAL)");
 }
 
 static int sq_schema_version(store *s, int *out) {
@@ -704,6 +720,7 @@ static const store_ops sqlite_ops = {
   .begin = sq_begin,
   .commit = sq_commit,
   .rollback = sq_rollback,
+  .compact = sq_compact,
   .schema_version = sq_schema_version,
   .meta_get = sq_meta_get,
   .meta_set = sq_meta_set,
@@ -799,7 +816,14 @@ int store_sqlite_open(store **out, const char *path) {
     sqlite3_sleep(10);
   }
   if (!rc) rc = exec(s, "PRAGMA foreign_keys = ON", "enable foreign keys");
-  if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL", "set synchronous");
+  /* FULL, not NORMAL: in WAL mode NORMAL lets a power loss undo the last
+   * commits. A key rotation commits and then replaces the key file; losing
+   * that commit would leave the secrets sealed under a key that is no
+   * longer in the key file. This platform commits rarely: durability first. */
+  if (!rc) rc = exec(s, "PRAGMA synchronous = FULL", "set synchronous");
+  /* Deleted and replaced content (old secret ciphertexts) is overwritten
+   * with zeros instead of lingering in free space (see compact). */
+  if (!rc) rc = exec(s, "PRAGMA secure_delete = ON", "enable secure delete");
   if (!rc) rc = store_tx(s, 1, migrate, NULL);
   if (rc) {
     sq_close(s);

@@ -46,6 +46,14 @@ typedef struct store_ops {
   int (*commit)(store *s);
   void (*rollback)(store *s);
 
+  /* Best effort: make data deleted or replaced by committed transactions
+   * (old secret ciphertexts) leave the store's files, e.g. SQLite moves the
+   * WAL into the database and truncates it (freed content is zeroed as it
+   * is deleted). Call with no transaction open. Another connection still
+   * reading an older state is not an error (ASSAY_OK; a later compaction
+   * gets further). */
+  int (*compact)(store *s);
+
   /* The schema version the store is at (migrations run at open). */
   int (*schema_version)(store *s, int *out);
 
