@@ -25,7 +25,7 @@ int assay_value_dump(char **out, const assay_value *v, int sorted);
 int assay_error_table_value(assay_value **out);
 
 /* Client */
-#define ASSAY_TOKEN_EXPIRY_DEFAULT (-1)
+#define ASSAY_TOKEN_EXPIRY_DEFAULT (-2147483647 - 1)
 int assay_client_new_with(assay_client **out, const assay_value *options);
 int assay_client_request(assay_value **out, assay_client *client, const char *method,
                          const char *path, const char *body, size_t body_len);

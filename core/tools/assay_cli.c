@@ -4,9 +4,10 @@
  * which runs the same code as assayd. The commands are one table; each row
  * names its arguments, options, the client call and how to print the answer.
  *
- * Secrets (schemas with workspace values, members-level credentials) are
- * read from a file or stdin, never from the command line, where other users
- * could see them in the process list.
+ * Secrets (schemas with workspace values, the variables of an integration
+ * update, members-level credentials) are read from a file or stdin, never
+ * from the command line, where other users could see them in the process
+ * list.
  *
  * Exit status: 0 on success, 1 when the platform answered an error (printed
  * as "assay: NotFoundError: message" on stderr), 2 for usage errors. */
@@ -27,11 +28,11 @@ typedef struct cli {
   const char *pos[4];
   int npos;
   const char *description, *model_task, *name, *expires, *workspace_id, *user_id;
-  const char *display_name, *schema_file, *from_file;
+  const char *display_name, *schema_file, *from_file, *changes_file;
   int force;
   /* prepared by a command's `prepare` step, before the client opens */
   int days;
-  assay_value *input; /* the JSON read from --schema / --from-file */
+  assay_value *input; /* the JSON read from --schema / --from-file / --changes */
 } cli;
 
 /* Options that take a value, and where they go. */
@@ -50,6 +51,7 @@ static const struct {
   {"--display-name", offsetof(cli, display_name)},
   {"--schema", offsetof(cli, schema_file)},
   {"--from-file", offsetof(cli, from_file)},
+  {"--changes", offsetof(cli, changes_file)},
 };
 
 /* --- the commands ------------------------------------------------------------ */
@@ -139,6 +141,9 @@ static int run_integration_get(const cli *c, assay_client *k, assay_value **o) {
 static int run_integration_create(const cli *c, assay_client *k, assay_value **o) {
   return assay_client_create_integration(o, k, P(0), P(1), P(2), c->input);
 }
+static int run_integration_update(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_update_integration(o, k, P(0), c->input);
+}
 static int run_integration_delete(const cli *c, assay_client *k, assay_value **o) {
   (void)o;
   return assay_client_delete_integration(k, P(0));
@@ -154,6 +159,7 @@ static int run_admin_rotate(const cli *c, assay_client *k, assay_value **o) {
 static int prepare_token_create(cli *c);
 static int prepare_schema(cli *c);
 static int prepare_credentials(cli *c);
+static int prepare_update(cli *c);
 
 static const command COMMANDS[] = {
   {"project", "list", "", "one line per project: ID, NAME, MODEL_TASK", 0, " ", NULL, NULL,
@@ -197,6 +203,9 @@ static const command COMMANDS[] = {
   {"integration", "create", "WS NAME TYPE --schema FILE",
    "FILE: JSON array of {name, sensitivity, value?}; prints the new ID", 3, " --schema ",
    " --schema ", prepare_schema, run_integration_create, PRINT_FIELD, "integration_id"},
+  {"integration", "update", "ID [--name N] [--changes FILE]",
+   "FILE: JSON {variables?: [entry], remove_variables?: [NAME]}", 1, " --name --changes ", NULL,
+   prepare_update, run_integration_update, PRINT_RECORD, NULL},
   {"integration", "delete", "ID", "", 1, " ", NULL, NULL, run_integration_delete,
    PRINT_NOTHING, NULL},
   {"integration", "set-credentials", "ID --from-file FILE",
@@ -226,8 +235,8 @@ static void print_usage(FILE *f) {
   fputs("  serve [assayd options]               run the server (see assay serve --help)\n"
         "  version\n"
         "\n"
-        "Secrets are never taken from the command line: integration schemas and\n"
-        "credentials are read from FILE, or from stdin when FILE is '-'.\n"
+        "Secrets are never taken from the command line: integration schemas, changes\n"
+        "and credentials are read from FILE, or from stdin when FILE is '-'.\n"
         "\n"
         "Global options:\n"
         "  --url URL      an assayd server (default: $ASSAY_URL; none: the embedded platform)\n"
@@ -389,7 +398,7 @@ static int prepare_token_create(cli *c) {
   if (c->expires && (tool_parse_uint(c->expires, 100000, &days) != 0 || days == 0))
     return usage_error("--expires-in-days needs a positive number of days, not '%s'",
                        c->expires);
-  c->days = (int)days;
+  c->days = c->expires ? (int)days : ASSAY_TOKEN_EXPIRY_DEFAULT;
   return 0;
 }
 
@@ -401,6 +410,47 @@ static int prepare_schema(cli *c) {
 static int prepare_credentials(cli *c) {
   return read_json_input(c, "--from-file", c->from_file,
                          "an object {\"NAME\": \"value\" or null}");
+}
+
+#define CHANGES_EXPECTED "an object {\"variables\"?: [...], \"remove_variables\"?: [...]}"
+
+/* integration update: the changes object from --changes (variables may hold
+ * workspace secrets, so they come from a file), plus "name" from --name. */
+static int prepare_update(cli *c) {
+  if (!c->name && !c->changes_file)
+    return usage_error("integration update needs --name N, --changes FILE or both");
+  int rc = c->changes_file
+             ? read_json_input(c, "--changes", c->changes_file, CHANGES_EXPECTED)
+             : assay_value_new_object(&c->input) < 0 ? api_error() : 0;
+  if (rc) return rc;
+  const char *bad = NULL;
+  if (assay_value_type_of(c->input) != ASSAY_VALUE_OBJECT) {
+    bad = "is not a JSON object";
+  } else {
+    void *it = NULL;
+    const assay_value *v;
+    const char *key;
+    /* the keys are not echoed: a misplaced secret could be one */
+    while (!bad && (key = assay_value_object_next(c->input, &it, &v)) != NULL)
+      if (strcmp(key, "variables") != 0 && strcmp(key, "remove_variables") != 0)
+        bad = "holds a key other than \"variables\" and \"remove_variables\" (rename with "
+              "--name)";
+  }
+  assay_value *name = NULL;
+  if (!bad && c->name &&
+      (assay_value_new_string(&name, c->name, strlen(c->name)) < 0 ||
+       assay_value_object_set(c->input, "name", name) < 0))
+    rc = api_error();
+  if (bad) {
+    fprintf(stderr, "assay: ConfigError: --changes %s %s; expected " CHANGES_EXPECTED "\n",
+            strcmp(c->changes_file, "-") == 0 ? "(stdin)" : c->changes_file, bad);
+    rc = 1;
+  }
+  if (rc) {
+    assay_value_free(c->input);
+    c->input = NULL;
+  }
+  return rc;
 }
 
 /* 0, or the exit status after reporting why no client could be opened. */

@@ -7,6 +7,7 @@ stdin only, and that bad input exits non-zero with a clear message.
 
 import json
 import os
+import re
 import subprocess
 import uuid
 
@@ -16,7 +17,8 @@ MISSING_ID = "00000000-0000-4000-8000-000000000000"
 PUBLIC_VALUE = "AKIA-PUBLIC-ACCESS-KEY-ID"
 WORKSPACE_SECRET = "ws-secret-9f2c1d7e-never-print-me"
 MEMBER_SECRET = "member-secret-4b8a66e0-never-print-me"
-SECRETS = (WORKSPACE_SECRET, MEMBER_SECRET)
+NEW_WORKSPACE_SECRET = "ws-secret-replaced-31c5aa90-never-print-me"
+SECRETS = (WORKSPACE_SECRET, MEMBER_SECRET, NEW_WORKSPACE_SECRET)
 
 SCHEMA = [
     {"name": "ACCESS_KEY", "sensitivity": "VARIABLE_SENSITIVITY_PUBLIC", "value": PUBLIC_VALUE},
@@ -94,7 +96,8 @@ def test_help_says_secrets_never_come_from_argv(assay_cli):
                          check=True).stdout
     assert "never taken from the command line" in out
     for command in ("workspace create NAME", "member add WS USER ROLE", "token revoke ID",
-                    "integration set-credentials ID --from-file FILE", "admin rotate-key"):
+                    "integration set-credentials ID --from-file FILE",
+                    "integration update ID [--name N] [--changes FILE]", "admin rotate-key"):
         assert command in out
 
 
@@ -231,6 +234,120 @@ def test_member_sets_own_credentials_with_a_token(cli, tmp_path):
         "credential_status"] == "configured"
     assert "PermissionDeniedError" in cli.fails(1, "admin", "rotate-key",
                                                 token_file=token_file)
+    cli.assert_no_secret_printed()
+
+
+def test_integration_update(cli, tmp_path):
+    ws = cli.out("workspace", "create", "update-ws").strip()
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA))
+    integration = cli.out("integration", "create", ws, "warehouse", "INTEGRATION_TYPE_CUSTOM",
+                          "--schema", str(schema)).strip()
+    cli.out("integration", "set-credentials", integration, "--from-file", "-",
+            stdin=json.dumps({"SECRET_ACCESS_KEY": MEMBER_SECRET}))
+    before = cli.json("integration", "get", integration)
+
+    # rename: prints the record as `integration get` does
+    out = cli.out("integration", "update", integration, "--name", "warehouse-eu")
+    got = record(out)
+    assert got["name"] == "warehouse-eu" and got["integration_id"] == integration
+    assert out == cli.out("integration", "get", integration)
+    assert cli.json("integration", "get", integration)["variables"] == before["variables"]
+
+    # replace the workspace secret (from stdin), add and remove variables
+    changes = {"variables": [
+        {"name": "SHARED_SECRET", "sensitivity": "workspace", "value": NEW_WORKSPACE_SECRET},
+        {"name": "REGION", "sensitivity": "not_sensitive", "value": "eu-west-1"}],
+        "remove_variables": ["ACCESS_KEY"]}
+    updated = cli.json("integration", "update", integration, "--changes", "-",
+                       stdin=json.dumps(changes))
+    assert updated == cli.json("integration", "get", integration)
+    assert updated["name"] == "warehouse-eu"
+    by_name = {v["name"]: v for v in updated["variables"]}
+    assert [v["name"] for v in updated["variables"]] == [
+        "SHARED_SECRET", "SECRET_ACCESS_KEY", "REGION"]
+    assert by_name["SHARED_SECRET"]["is_set"] is True and "value" not in by_name["SHARED_SECRET"]
+    assert by_name["REGION"]["value"] == "eu-west-1"
+    # the caller's own members-level value was kept
+    assert updated["credential_status"] == {"configured": True, "missing": []}
+
+    # --name and --changes (a file) together
+    changes_file = tmp_path / "changes.json"
+    changes_file.write_text(json.dumps({"remove_variables": ["REGION"]}))
+    got = record(cli.out("integration", "update", integration, "--name", "warehouse",
+                         "--changes", str(changes_file)))
+    assert got["name"] == "warehouse" and "REGION" not in got["variables"]
+    assert "SHARED_SECRET" in got["variables"]
+
+    # a member may not change it
+    dana = cli.out("user", "create", "dana").strip()
+    cli.out("member", "add", ws, dana, "member")
+    token_file = tmp_path / "dana.token"
+    token_file.write_text(cli.out("token", "create", "--workspace", ws, "--user", dana))
+    err = cli.fails(1, "integration", "update", integration, "--name", "mine",
+                    token_file=token_file)
+    assert err.startswith("assay: PermissionDeniedError: ")
+    assert cli.json("integration", "get", integration)["name"] == "warehouse"
+    cli.assert_no_secret_printed()
+
+
+def test_integration_update_bad_input(cli, tmp_path):
+    ws = cli.out("workspace", "create", "update-bad-ws").strip()
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(SCHEMA))
+    integration = cli.out("integration", "create", ws, "warehouse", "INTEGRATION_TYPE_CUSTOM",
+                          "--schema", str(schema)).strip()
+    before = cli.json("integration", "get", integration)
+
+    # usage errors: 2
+    assert "integration update needs --name N, --changes FILE or both" in cli.fails(
+        2, "integration", "update", integration)
+    assert "integration update needs ID" in cli.fails(2, "integration", "update", "--name", "x")
+    assert "unknown option '--value' for this command" in cli.fails(
+        2, "integration", "update", integration, "--value", NEW_WORKSPACE_SECRET)
+    assert "--changes: cannot read" in cli.fails(2, "integration", "update", integration,
+                                                 "--changes", str(tmp_path / "missing.json"))
+
+    # a changes file that is not valid JSON: where (line and column), never what
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"variables": [{"name": "SHARED_SECRET", "sensitivity": "workspace",\n'
+                   '  "value": %s}]}' % NEW_WORKSPACE_SECRET)
+    err = cli.fails(1, "integration", "update", integration, "--changes", str(bad))
+    assert re.fullmatch(r"assay: ConfigError: --changes %s is not valid JSON \([^()]*line 2, "
+                        r"column \d+\); expected an object \{\"variables\"\?: \[\.\.\.\], "
+                        r"\"remove_variables\"\?: \[\.\.\.\]\}\n" % re.escape(str(bad)), err), err
+    err = cli.fails(1, "integration", "update", integration, "--changes", "-",
+                    stdin='{"variables": [%s' % json.dumps(NEW_WORKSPACE_SECRET))
+    assert "--changes (stdin) is not valid JSON" in err and "line 1, column" in err
+    # not an object, or other keys (a name goes with --name)
+    err = cli.fails(1, "integration", "update", integration, "--changes", "-",
+                    stdin=json.dumps([NEW_WORKSPACE_SECRET]))
+    assert err.startswith("assay: ConfigError: --changes (stdin) is not a JSON object")
+    err = cli.fails(1, "integration", "update", integration, "--changes", "-",
+                    stdin=json.dumps({"name": "x", NEW_WORKSPACE_SECRET: 1}))
+    assert 'holds a key other than "variables" and "remove_variables" (rename with --name)' \
+        in err
+
+    # the platform's errors: 1, typed, with its message
+    err = cli.fails(1, "integration", "update", integration, "--changes", "-",
+                    stdin=json.dumps({"variables": [
+                        {"name": "SHARED_SECRET", "sensitivity": "workspace", "value": ""}]}))
+    assert err == ("assay: ConfigError: the value of variables[0] (variable 'SHARED_SECRET') is "
+                   "empty; a secret value must not be empty (null clears a members-level "
+                   "value)\n")
+    err = cli.fails(1, "integration", "update", integration, "--changes", "-",
+                    stdin=json.dumps({"remove_variables": ["NOPE"]}))
+    assert err.startswith("assay: ConfigError: remove_variables[0]: integration 'warehouse' has "
+                          "no variable 'NOPE'; its variables are: ACCESS_KEY, SHARED_SECRET, "
+                          "SECRET_ACCESS_KEY")
+    err = cli.fails(1, "integration", "update", integration, "--changes", "-",
+                    stdin=json.dumps({"variables": [
+                        {"name": "X", "sensitivity": "not_sensitive", "value": "a"},
+                        {"name": "X", "sensitivity": "workspace",
+                         "value": NEW_WORKSPACE_SECRET}]}))
+    assert "variables[1]: variable 'X' appears more than once (also at variables[0])" in err
+    assert "NotFoundError" in cli.fails(1, "integration", "update", MISSING_ID, "--name", "x")
+    assert cli.json("integration", "get", integration) == before  # nothing changed
     cli.assert_no_secret_printed()
 
 

@@ -284,15 +284,22 @@ def test_credentials_only_for_members_level_variables(people, db_integration):
     assert value not in text and value not in repr(exc.value)
     with pytest.raises(assay.ConfigError) as exc:
         member.set_integration_credentials(integration_id, {"HOST_SECRET_WS": value})
-    assert "HOST_SECRET_WS" in str(exc.value) and value not in str(exc.value)
+    assert "variable HOST_SECRET_WS is VARIABLE_SENSITIVITY_WORKSPACE_SECRET; only members-level " \
+        "(VARIABLE_SENSITIVITY_USER_SECRET) variables take per-member values" in str(exc.value)
+    assert value not in str(exc.value)
+    name = member.get_integration(integration_id)["name"]
     with pytest.raises(assay.ConfigError) as exc:
         member.set_integration_credentials(integration_id, {"NO_SUCH_VARIABLE": value})
-    assert "NO_SUCH_VARIABLE" in str(exc.value) and value not in str(exc.value)
-    with pytest.raises(assay.ConfigError):
+    assert str(exc.value) == (
+        "integration '%s' has no variable 'NO_SUCH_VARIABLE'; its members-level "
+        "(VARIABLE_SENSITIVITY_USER_SECRET) variables are: PERSONAL_TOKEN, PERSONAL_PIN" % name)
+    what = "the value for variable 'PERSONAL_TOKEN' (a string, or null to clear it)"
+    with pytest.raises(assay.ConfigError) as exc:
         member.set_integration_credentials(integration_id, {"PERSONAL_TOKEN": 42})
+    assert str(exc.value) == what + " must be a string; got integer"
     with pytest.raises(assay.ConfigError) as exc:
         member.set_integration_credentials(integration_id, {"PERSONAL_TOKEN": "x" * 65537})
-    assert "65536" in str(exc.value)
+    assert str(exc.value) == what + " is 65537 bytes; a value may be at most 65536 bytes"
     # Nothing was stored by the refused calls (one request is all or nothing).
     with pytest.raises(assay.ConfigError):
         member.set_integration_credentials(integration_id,
@@ -347,8 +354,10 @@ def test_update_adds_replaces_and_removes_variables(people, db_integration):
 
     with pytest.raises(assay.ConfigError) as exc:
         admin.update_integration(integration_id, remove_variables=["NOPE"])
-    assert "NOPE" in str(exc.value)
-    assert "DATABRICKS_HOST" in str(exc.value)  # it lists the names there are
+    # it lists the names there are
+    assert str(exc.value) == (
+        "remove_variables[0]: integration '%s' has no variable 'NOPE'; its variables are: "
+        "DATABRICKS_HOST, HOST_SECRET_WS, PERSONAL_TOKEN" % record["name"])
 
 
 def test_update_is_revalidated_against_the_type(people):
@@ -358,80 +367,227 @@ def test_update_is_revalidated_against_the_type(people):
         [{"name": "HUGGINGFACE_API_TOKEN", "sensitivity": "members"}])
     with pytest.raises(assay.ConfigError) as exc:
         w.admin.update_integration(integration_id, remove_variables=["HUGGINGFACE_API_TOKEN"])
-    assert "HUGGINGFACE_API_TOKEN" in str(exc.value)
-    with pytest.raises(assay.ConfigError):
+    assert str(exc.value) == ("INTEGRATION_TYPE_HUGGINGFACE needs the variables "
+                              "HUGGINGFACE_API_TOKEN; missing: HUGGINGFACE_API_TOKEN")
+    with pytest.raises(assay.ConfigError) as exc:
         w.admin.update_integration(integration_id, variables=[
             {"name": "HUGGINGFACE_API_TOKEN", "sensitivity": "not_sensitive", "value": "v"}])
-    with pytest.raises(assay.ConfigError):
+    assert str(exc.value).startswith(
+        "variable 'HUGGINGFACE_API_TOKEN' of INTEGRATION_TYPE_HUGGINGFACE holds a secret but was "
+        "declared VARIABLE_SENSITIVITY_PUBLIC: a not-sensitive value where a secret was expected")
+    with pytest.raises(assay.ConfigError) as exc:
         w.admin.update_integration(integration_id, variables=[
             {"name": "EXTRA", "sensitivity": "not_sensitive", "value": "v"}])
+    assert str(exc.value) == (
+        "INTEGRATION_TYPE_HUGGINGFACE takes only the variables HUGGINGFACE_API_TOKEN; 'EXTRA' is "
+        "not one of them (INTEGRATION_TYPE_CUSTOM takes any names)")
     record = w.admin.get_integration(integration_id)
     assert [(v["name"], v["sensitivity"]) for v in record["variables"]] == [
         ("HUGGINGFACE_API_TOKEN", USER)]
-    with pytest.raises(assay.ConfigError):
+    with pytest.raises(assay.ConfigError) as exc:
         w.admin.update_integration(integration_id, name="")
-    with pytest.raises(assay.NotFoundError):
+    assert str(exc.value) == "name must not be empty or blank"
+    with pytest.raises(assay.ConfigError) as exc:
+        w.admin.update_integration(integration_id)
+    assert str(exc.value) == "nothing to update: give name, variables or remove_variables"
+    with pytest.raises(assay.NotFoundError) as exc:
         w.admin.update_integration(MISSING_ID, name="x")
+    assert str(exc.value) == "integration '%s' not found" % MISSING_ID
+
+
+def test_duplicate_names_inside_an_update_are_refused(people, db_integration):
+    w = people
+    integration_id, _ = db_integration
+    before = w.admin.get_integration(integration_id)
+    value = secret()
+    with pytest.raises(assay.ConfigError) as exc:
+        w.admin.update_integration(integration_id, variables=[
+            {"name": "REGION", "sensitivity": "not_sensitive", "value": "eu-west-1"},
+            {"name": "HOST_SECRET_WS", "sensitivity": "workspace", "value": value},
+            {"name": "REGION", "sensitivity": "workspace", "value": value}])
+    assert str(exc.value) == (
+        "variables[2]: variable 'REGION' appears more than once (also at variables[0]); "
+        "variable names must be unique within an integration")
+    assert w.admin.get_integration(integration_id) == before  # all or nothing
+    with pytest.raises(assay.ConfigError) as exc:
+        w.admin.update_integration(integration_id, variables=[
+            {"name": "DATABRICKS_HOST", "sensitivity": "not_sensitive", "value": "h"}],
+            remove_variables=["DATABRICKS_HOST"])
+    assert str(exc.value).startswith(
+        "variable 'DATABRICKS_HOST' is both in variables and in remove_variables")
+    assert w.admin.get_integration(integration_id) == before
+
+
+def test_empty_secret_values_are_refused(people, db_integration):
+    """An empty secret is never what was meant: refused for a workspace value
+    (at create and in an update) and as a member's own value (None clears)."""
+    w = people
+    integration_id, _ = db_integration
+    empty = "is empty; a secret value must not be empty (null clears a members-level value)"
+    with pytest.raises(assay.ConfigError) as exc:
+        w.admin.create_integration(w.ws, world_name("empty"), CUSTOM, [
+            {"name": "PUBLIC_OK", "sensitivity": "not_sensitive", "value": ""},
+            {"name": "WS_EMPTY", "sensitivity": "workspace", "value": ""}])
+    assert str(exc.value) == "the value of integration_schema[1] (variable 'WS_EMPTY') " + empty
+    before = w.admin.get_integration(integration_id)
+    with pytest.raises(assay.ConfigError) as exc:
+        w.admin.update_integration(integration_id, variables=[
+            {"name": "HOST_SECRET_WS", "sensitivity": "workspace", "value": ""}])
+    assert str(exc.value) == "the value of variables[0] (variable 'HOST_SECRET_WS') " + empty
+    with pytest.raises(assay.ConfigError) as exc:
+        w.admin.update_integration(integration_id, variables=[
+            {"name": "NEW_WS", "sensitivity": "workspace", "value": ""}])
+    assert str(exc.value) == "the value of variables[0] (variable 'NEW_WS') " + empty
+    after = w.admin.get_integration(integration_id)
+    assert after == before and variables(after)["HOST_SECRET_WS"]["is_set"] is True
+    member = w.client("member")
+    with pytest.raises(assay.ConfigError) as exc:
+        member.set_integration_credentials(integration_id, {"PERSONAL_TOKEN": ""})
+    assert str(exc.value) == ("the value for variable 'PERSONAL_TOKEN' (a string, or null to "
+                              "clear it) " + empty)
+    assert member.get_integration(integration_id)["credential_status"] == \
+        {"configured": False, "missing": ["PERSONAL_TOKEN", "PERSONAL_PIN"]}
+    # a not-sensitive value may be empty
+    record = w.admin.update_integration(integration_id, variables=[
+        {"name": "DATABRICKS_HOST", "sensitivity": "not_sensitive", "value": ""}])
+    assert variables(record)["DATABRICKS_HOST"]["value"] == ""
+
+
+NUL_MESSAGE = "request body holds a NUL character (\\u0000) in a string (line 1, column "
+NUL_TAIL = "); names and values must not contain NUL"
+
+
+def assert_plain_nul_error(error, value):
+    """A NUL is reported as such: where, never the value, nor the JSON
+    library's own words (its flag names, "near '...'")."""
+    text = str(error)
+    assert text.startswith(NUL_MESSAGE) and text.endswith(NUL_TAIL), text
+    for leak in ("JSON_ALLOW_NUL", "jansson", "near", value, value.split("\0")[-1]):
+        assert leak not in text, text
+    assert error.http_status == 400
+
+
+def test_a_nul_character_in_a_value_is_a_plain_config_error(people, db_integration):
+    w = people
+    integration_id, _ = db_integration
+    value = "before\0" + secret()
+    calls = [
+        lambda: w.admin.create_integration(w.ws, world_name("nul"), CUSTOM, [
+            {"name": "WS", "sensitivity": "workspace", "value": value}]),
+        lambda: w.admin.create_integration(w.ws, world_name("nul"), CUSTOM, [
+            {"name": "PUB", "sensitivity": "not_sensitive", "value": value}]),
+        lambda: w.admin.update_integration(integration_id, variables=[
+            {"name": "HOST_SECRET_WS", "sensitivity": "workspace", "value": value}]),
+        lambda: w.client("member").set_integration_credentials(
+            integration_id, {"PERSONAL_TOKEN": value}),
+    ]
+    for call in calls:
+        with pytest.raises(assay.ConfigError) as exc:
+            call()
+        assert_plain_nul_error(exc.value, value)
+    assert w.client("member").get_integration(integration_id)["credential_status"][
+        "configured"] is False
 
 
 # --- bad inputs ----------------------------------------------------------------------
 
 VALUE = "v"
+SENSITIVITIES = ('VARIABLE_SENSITIVITY_PUBLIC (or "not_sensitive"), '
+                 'VARIABLE_SENSITIVITY_WORKSPACE_SECRET (or "workspace"), '
+                 'VARIABLE_SENSITIVITY_USER_SECRET (or "members")')
+ENTRY = '{"name", "sensitivity", "value"?}'
 BAD_SCHEMAS = [
-    # (id, integration_type, schema, words the message must contain)
-    ("unknown type", "INTEGRATION_TYPE_FTP", [], ["INTEGRATION_TYPE_FTP",
-                                                  "INTEGRATION_TYPE_CUSTOM"]),
-    ("entry without name", CUSTOM, [{"sensitivity": PUBLIC, "value": VALUE}], ["name"]),
+    # (id, integration_type, schema, fragments the message must contain; the
+    # first is where it starts: core/src/integration/schema.c)
+    ("unknown type", "INTEGRATION_TYPE_FTP", [],
+     ["integration_type 'INTEGRATION_TYPE_FTP' is not a known integration type; expected one "
+      "of: INTEGRATION_TYPE_CUSTOM, INTEGRATION_TYPE_DATABRICKS, ",
+      "INTEGRATION_TYPE_AZURE_WORKLOAD_IDENTITY"]),
+    ("entry without name", CUSTOM, [{"name": "A", "sensitivity": PUBLIC, "value": VALUE},
+                                    {"sensitivity": PUBLIC, "value": VALUE}],
+     ["integration_schema[1] has no name; each entry needs a name and a sensitivity"]),
     ("entry without sensitivity", CUSTOM, [{"name": "VAR_X", "value": VALUE}],
-     ["sensitivity", "VAR_X"]),
+     ["integration_schema[0] (variable 'VAR_X') has no sensitivity; expected one of "
+      + SENSITIVITIES]),
     ("unknown sensitivity", CUSTOM,
      [{"name": "VAR_X", "sensitivity": "top_secret", "value": VALUE}],
-     ["top_secret", "VARIABLE_SENSITIVITY_PUBLIC"]),
+     ["integration_schema[0] (variable 'VAR_X') has an unknown sensitivity 'top_secret'; "
+      "expected one of " + SENSITIVITIES]),
     ("duplicate names", CUSTOM, [{"name": "VAR_X", "sensitivity": PUBLIC, "value": VALUE},
-                                 {"name": "VAR_X", "sensitivity": "members"}], ["VAR_X"]),
-    ("empty name", CUSTOM, [{"name": "", "sensitivity": PUBLIC, "value": VALUE}], ["name"]),
+                                 {"name": "VAR_X", "sensitivity": "members"}],
+     ["integration_schema[1]: variable 'VAR_X' appears more than once (also at "
+      "integration_schema[0]); variable names must be unique within an integration"]),
+    ("empty name", CUSTOM, [{"name": "", "sensitivity": PUBLIC, "value": VALUE}],
+     ["integration_schema[0].name must not be empty or blank"]),
+    ("blank name", CUSTOM, [{"name": " \t", "sensitivity": PUBLIC, "value": VALUE}],
+     ["integration_schema[0].name must not be empty or blank"]),
     ("name with a newline", CUSTOM, [{"name": "VAR\nX", "sensitivity": PUBLIC, "value": VALUE}],
-     ["name"]),
+     ["integration_schema[0].name must not contain control characters"]),
     ("name too long", CUSTOM, [{"name": "N" * 257, "sensitivity": PUBLIC, "value": VALUE}],
-     ["256"]),
+     ["integration_schema[0].name must be at most 256 bytes; got 257"]),
     ("name not a string", CUSTOM, [{"name": 7, "sensitivity": PUBLIC, "value": VALUE}],
-     ["name"]),
+     ["integration_schema[0].name must be a string; got integer"]),
     ("oversized public value", CUSTOM, [{"name": "VAR_X", "sensitivity": PUBLIC,
-                                         "value": "x" * 65537}], ["VAR_X", "65536"]),
+                                         "value": "x" * 65537}],
+     ["the value of integration_schema[0] (variable 'VAR_X') is 65537 bytes; a value may be at "
+      "most 65536 bytes"]),
     ("oversized workspace secret", CUSTOM, [{"name": "VAR_X", "sensitivity": "workspace",
-                                             "value": "y" * 65537}], ["VAR_X", "65536"]),
+                                             "value": "y" * 65537}],
+     ["the value of integration_schema[0] (variable 'VAR_X') is 65537 bytes; a value may be at "
+      "most 65536 bytes"]),
+    ("empty workspace secret", CUSTOM, [{"name": "VAR_X", "sensitivity": "workspace",
+                                         "value": ""}],
+     ["the value of integration_schema[0] (variable 'VAR_X') is empty; a secret value must not "
+      "be empty"]),
     ("public without value", CUSTOM, [{"name": "VAR_X", "sensitivity": PUBLIC}],
-     ["VAR_X", "value"]),
+     ["integration_schema[0] (variable 'VAR_X', VARIABLE_SENSITIVITY_PUBLIC) needs a value: a "
+      "string of at most 65536 bytes"]),
     ("workspace secret without value", CUSTOM, [{"name": "VAR_X", "sensitivity": WORKSPACE}],
-     ["VAR_X", "value"]),
+     ["integration_schema[0] (variable 'VAR_X', VARIABLE_SENSITIVITY_WORKSPACE_SECRET) needs a "
+      "value: a string of at most 65536 bytes"]),
     ("value not a string", CUSTOM, [{"name": "VAR_X", "sensitivity": PUBLIC, "value": 3}],
-     ["VAR_X", "value"]),
+     ["the value of integration_schema[0] (variable 'VAR_X') must be a string; got integer"]),
     ("value for a members-level variable", CUSTOM,
-     [{"name": "VAR_X", "sensitivity": "members", "value": VALUE}], ["VAR_X", "value"]),
+     [{"name": "VAR_X", "sensitivity": "members", "value": VALUE}],
+     ["integration_schema[0] (variable 'VAR_X') is members-level "
+      "(VARIABLE_SENSITIVITY_USER_SECRET) and takes no value here; each member sets their own "
+      "with set_integration_credentials"]),
     ("unknown entry key", CUSTOM,
-     [{"name": "VAR_X", "sensitivity": PUBLIC, "value": VALUE, "secret": True}], ["secret"]),
-    ("entry not an object", CUSTOM, ["VAR_X"], []),
-    ("schema not a list", CUSTOM, {"name": "VAR_X", "sensitivity": PUBLIC, "value": VALUE}, []),
+     [{"name": "VAR_X", "sensitivity": PUBLIC, "value": VALUE, "secret": True}],
+     ["integration_schema[0] has an unknown key 'secret'; an entry takes only name, "
+      "sensitivity and value"]),
+    ("entry not an object", CUSTOM, ["VAR_X"],
+     ["integration_schema[0] must be an object %s; got string" % ENTRY]),
+    ("schema not a list", CUSTOM, {"name": "VAR_X", "sensitivity": PUBLIC, "value": VALUE},
+     ["integration_schema must be an array of variable entries %s; got object" % ENTRY]),
     ("too many variables", CUSTOM, [{"name": "V%d" % i, "sensitivity": PUBLIC, "value": VALUE}
-                                    for i in range(257)], ["256"]),
+                                    for i in range(257)],
+     ["integration_schema has 257 variables; an integration holds at most 256"]),
     ("not-sensitive where a secret is expected", "INTEGRATION_TYPE_AWS_ACCESS_KEY",
      [{"name": "AWS_ACCESS_KEY_ID", "sensitivity": PUBLIC, "value": "AKIA"},
       {"name": "AWS_SECRET_ACCESS_KEY", "sensitivity": "not_sensitive", "value": VALUE}],
-     ["AWS_SECRET_ACCESS_KEY", "VARIABLE_SENSITIVITY_PUBLIC"]),
+     ["variable 'AWS_SECRET_ACCESS_KEY' of INTEGRATION_TYPE_AWS_ACCESS_KEY holds a secret but "
+      "was declared VARIABLE_SENSITIVITY_PUBLIC: a not-sensitive value where a secret was "
+      "expected"]),
     ("optional secret as not-sensitive", "INTEGRATION_TYPE_AWS_ACCESS_KEY",
      [{"name": "AWS_ACCESS_KEY_ID", "sensitivity": PUBLIC, "value": "AKIA"},
       {"name": "AWS_SECRET_ACCESS_KEY", "sensitivity": "members"},
       {"name": "AWS_SESSION_TOKEN", "sensitivity": PUBLIC, "value": VALUE}],
-     ["AWS_SESSION_TOKEN"]),
+     ["variable 'AWS_SESSION_TOKEN' of INTEGRATION_TYPE_AWS_ACCESS_KEY holds a secret but was "
+      "declared VARIABLE_SENSITIVITY_PUBLIC"]),
     ("required variable missing", "INTEGRATION_TYPE_AWS_ACCESS_KEY",
      [{"name": "AWS_ACCESS_KEY_ID", "sensitivity": PUBLIC, "value": "AKIA"}],
-     ["AWS_SECRET_ACCESS_KEY"]),
+     ["INTEGRATION_TYPE_AWS_ACCESS_KEY needs the variables AWS_ACCESS_KEY_ID, "
+      "AWS_SECRET_ACCESS_KEY; missing: AWS_SECRET_ACCESS_KEY"]),
     ("variable the type does not know", "INTEGRATION_TYPE_AWS_ROLE_ARN",
      [{"name": "AWS_ROLE_ARN", "sensitivity": PUBLIC, "value": "arn:aws:iam::1:role/x"},
-      {"name": "PASSWORD", "sensitivity": "workspace", "value": VALUE}], ["PASSWORD"]),
+      {"name": "PASSWORD", "sensitivity": "workspace", "value": VALUE}],
+     ["INTEGRATION_TYPE_AWS_ROLE_ARN takes only the variables AWS_ROLE_ARN, AWS_REGION; "
+      "'PASSWORD' is not one of them (INTEGRATION_TYPE_CUSTOM takes any names)"]),
     ("gcs key as public", "INTEGRATION_TYPE_GCS",
      [{"name": "GCS_SERVICE_ACCOUNT_JSON", "sensitivity": PUBLIC, "value": "{}"}],
-     ["GCS_SERVICE_ACCOUNT_JSON"]),
+     ["variable 'GCS_SERVICE_ACCOUNT_JSON' of INTEGRATION_TYPE_GCS holds a secret but was "
+      "declared VARIABLE_SENSITIVITY_PUBLIC"]),
 ]
 
 
@@ -444,17 +600,24 @@ def test_bad_schemas_are_config_errors(shared_people, integration_type, schema, 
         w.admin.create_integration(w.ws, name, integration_type, schema)
     assert exc.value.http_status == 400
     text = str(exc.value)
-    for word in words:
+    assert text.startswith(words[0]), "the message %r does not start with %r" % (text, words[0])
+    for word in words[1:]:
         assert word in text, "the message %r does not mention %r" % (text, word)
     assert name not in {r["name"] for r in w.admin.list_integrations(w.ws)}
 
 
-@pytest.mark.parametrize("name", ["", "two\nlines", "x" * 257])
-def test_bad_integration_names(shared_people, name):
+@pytest.mark.parametrize("name,message", [
+    ("", "name must not be empty or blank"),
+    ("  ", "name must not be empty or blank"),
+    ("two\nlines", "name must not contain control characters (it is one line of text)"),
+    ("x" * 257, "name must be at most 256 bytes; got 257"),
+])
+def test_bad_integration_names(shared_people, name, message):
     w = shared_people
     with pytest.raises(assay.ConfigError) as exc:
         w.admin.create_integration(w.ws, name, CUSTOM, [])
-    assert "name" in str(exc.value)
+    assert str(exc.value) == message
+    assert exc.value.http_status == 400
 
 
 def test_limits_are_inclusive(shared_people):
@@ -555,18 +718,31 @@ def test_rotate_key_keeps_every_value_usable(fresh_people):
     w.client("member").set_integration_credentials(integration_id, {"MINE": secret()})
     w.client("ws_admin").set_integration_credentials(integration_id, {"MINE": secret()})
     for caller in ("ws_admin", "member", "viewer"):
-        with pytest.raises(assay.PermissionDeniedError):
+        with pytest.raises(assay.PermissionDeniedError) as exc:
             w.client(caller).rotate_secret_key()
+        assert str(exc.value) == "rotating the secret key needs an organisation admin"
+    key_file = w.platform.home / "secret.key"
+    key_before = key_file.read_bytes()
     first = w.admin.rotate_secret_key()
     assert set(first) == {"key_id", "secrets_resealed"}
     assert first["secrets_resealed"] == 3
     assert len(first["key_id"]) == 16 and int(first["key_id"], 16) >= 0
+    assert key_file.read_bytes() != key_before  # the key really changed
+    assert key_file.stat().st_mode & 0o777 == 0o600
     second = w.admin.rotate_secret_key()
     assert second["secrets_resealed"] == 3 and second["key_id"] != first["key_id"]
     for caller, configured in [("member", True), ("ws_admin", True), ("viewer", False)]:
         record = w.client(caller).get_integration(integration_id)
         assert record["credential_status"]["configured"] is configured, caller
         assert variables(record)["WS"]["is_set"] is True
+    # A client opened after the rotation (embedded: a new platform reading
+    # the new key file, which must match the key id the store recorded)
+    # sees the member's value set before the rotation, and the workspace's.
+    with w.platform.client(api_key=w.tokens["member"]) as fresh:
+        record = fresh.get_integration(integration_id)
+        assert record["credential_status"] == {"configured": True, "missing": []}
+        assert variables(record)["WS"]["is_set"] is True
+        assert variables(record)["MINE"]["is_set"] is True
     # Values stay writable and clearable under the new key.
     answer = w.client("member").set_integration_credentials(integration_id, {"MINE": None})
     assert answer["credential_status"] == {"configured": False, "missing": ["MINE"]}

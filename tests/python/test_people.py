@@ -4,6 +4,8 @@ in, canonical names out), what each caller lists, and every bad input with
 its typed error. (Who may call what: test_permissions.py.)
 """
 
+import datetime
+import json
 import uuid
 
 import pytest
@@ -54,14 +56,19 @@ def test_workspace_bad_inputs(client, unique):
     client.create_workspace(name)
     with pytest.raises(assay.ConflictError) as exc:
         client.create_workspace(name)
-    assert name in str(exc.value)
-    for bad in ["", "two\nlines", "x" * 257]:
-        with pytest.raises(assay.ConfigError):
+    assert str(exc.value) == "a workspace named '%s' already exists" % name
+    for bad, message in [("", "name must not be empty or blank"),
+                         ("two\nlines", "name must not contain control characters"),
+                         ("x" * 257, "name must be at most 256 bytes; got 257")]:
+        with pytest.raises(assay.ConfigError) as exc:
             client.create_workspace(bad)
-    with pytest.raises(assay.NotFoundError):
+        assert str(exc.value).startswith(message), str(exc.value)
+    with pytest.raises(assay.NotFoundError) as exc:
         client.get_workspace(MISSING_ID)
-    with pytest.raises(assay.NotFoundError):
+    assert str(exc.value) == "workspace '%s' not found" % MISSING_ID
+    with pytest.raises(assay.NotFoundError) as exc:
         client.list_workspace_members(MISSING_ID)
+    assert str(exc.value) == "workspace '%s' not found" % MISSING_ID
 
 
 def test_org_admin_sees_every_workspace_with_its_role(fresh_people):
@@ -116,7 +123,7 @@ def test_duplicate_username_is_a_conflict(client, unique):
     client.create_user(name)
     with pytest.raises(assay.ConflictError) as exc:
         client.create_user(name, "Another Carol")
-    assert name in str(exc.value)
+    assert str(exc.value) == "a user named '%s' already exists" % name
     assert client.create_user("x" * 64)["username"] == "x" * 64
 
 
@@ -148,16 +155,21 @@ def test_membership_bad_inputs(client, unique):
     for role in ["", "owner", "WORKSPACE_ROLE_OWNER", "Admin"]:
         with pytest.raises(assay.ConfigError) as exc:
             client.add_workspace_member(ws, user["user_id"], role)
-        assert "WORKSPACE_ROLE_VIEWER" in str(exc.value), str(exc.value)
+        assert str(exc.value).endswith(
+            "must be one of WORKSPACE_ROLE_ADMIN, WORKSPACE_ROLE_MEMBER, WORKSPACE_ROLE_VIEWER "
+            "(or admin, member, viewer); got '%s'" % role), str(exc.value)
     with pytest.raises(assay.NotFoundError):
         client.add_workspace_member(ws, MISSING_ID, "member")
     with pytest.raises(assay.NotFoundError):
         client.add_workspace_member(MISSING_ID, user["user_id"], "member")
     client.add_workspace_member(ws, user["user_id"], "member")
-    with pytest.raises(assay.ConflictError):
+    with pytest.raises(assay.ConflictError) as exc:
         client.add_workspace_member(ws, user["user_id"], "viewer")
-    with pytest.raises(assay.ConfigError):
+    assert str(exc.value).startswith("user '%s' is already a member of workspace '%s'" % (
+        user["user_id"], ws))
+    with pytest.raises(assay.ConfigError) as exc:
         client.update_workspace_member(ws, user["user_id"], "superuser")
+    assert str(exc.value).endswith("got 'superuser'")
     stranger = client.create_user(unique("erin"))
     with pytest.raises(assay.NotFoundError):
         client.update_workspace_member(ws, stranger["user_id"], "member")
@@ -169,11 +181,14 @@ def test_last_admin_is_kept(client, unique):
     me = client.platform_info()["user_id"]
     ws = client.create_workspace(unique("solo"))["workspace_id"]
     # The org admin is the only admin of the workspace it created.
+    last_admin = ("user '%s': they are the last WORKSPACE_ROLE_ADMIN of workspace '%s'; make "
+                  "another member an admin first" % (me, ws))
     with pytest.raises(assay.ConflictError) as exc:
         client.update_workspace_member(ws, me, "member")
-    assert "admin" in str(exc.value).lower()
-    with pytest.raises(assay.ConflictError):
+    assert str(exc.value).endswith(last_admin), str(exc.value)
+    with pytest.raises(assay.ConflictError) as exc:
         client.remove_workspace_member(ws, me)
+    assert str(exc.value).endswith(last_admin), str(exc.value)
     other = client.create_user(unique("heir"))
     client.add_workspace_member(ws, other["user_id"], "admin")
     client.remove_workspace_member(ws, me)  # now there is another admin
@@ -208,3 +223,69 @@ def test_projects_live_in_the_callers_workspace(fresh_people):
     w.client("member").delete_project(made.project_id)
     w.client("ws_admin").delete_project(theirs.project_id)
     assert w.client("viewer").list_projects() == []
+
+
+# --- token lifetimes ---------------------------------------------------------------
+
+
+def when(text):
+    """An RFC 3339 UTC time of a record ("2026-11-26T05:00:00Z")."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ")
+
+
+def token_row(client, workspace_id, user_id, name):
+    rows = [r for r in client.list_api_tokens(workspace_id, user_id) if r["name"] == name]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_token_lifetimes(client, unique):
+    """270 days by default, exactly; 1 to 3650 when asked; anything else refused."""
+    info = client.platform_info()
+    ws, me = info["workspace_id"], info["user_id"]
+
+    def lifetime(**kwargs):
+        name = unique("life")
+        token = client.create_api_token(ws, name=name, **kwargs)
+        row = token_row(client, ws, me, name)
+        assert row["status"] == "active" and row["revoked_at"] is None
+        assert token not in json.dumps(row)
+        return when(row["expires_at"]) - when(row["created_at"])
+
+    assert lifetime() == datetime.timedelta(days=270)
+    assert lifetime(expires_in_days=None) == datetime.timedelta(days=270)
+    assert lifetime(expires_in_days=1) == datetime.timedelta(days=1)
+    assert lifetime(expires_in_days=3650) == datetime.timedelta(days=3650)
+    # the REST answer itself says the same
+    record = client.request("POST", "/v1/api-tokens", {"name": unique("raw")})
+    assert when(record["expires_at"]) - when(record["created_at"]) == \
+        datetime.timedelta(days=270)
+
+    before = len(client.list_api_tokens(ws, me))
+    for days in (0, 3651, 100000):
+        with pytest.raises(assay.ConfigError) as exc:
+            client.create_api_token(ws, name=unique("bad"), expires_in_days=days)
+        assert str(exc.value) == "expires_in_days must be between 1 and 3650; got %d" % days
+        assert exc.value.http_status == 400
+    assert len(client.list_api_tokens(ws, me)) == before  # none was made
+
+
+def test_a_token_made_with_a_short_token_ends_with_it(fresh_people):
+    """Without expires_in_days a non-admin's new token ends when the token
+    that made it does; asking for longer is refused."""
+    w = fresh_people
+    token, token_id = w.mint("member", days=30)
+    member = w.client_for_token(token)
+    parent = next(r for r in w.admin.list_api_tokens(w.ws, w.user_id("member"))
+                  if r["id"] == token_id)
+    assert when(parent["expires_at"]) - when(parent["created_at"]) == datetime.timedelta(days=30)
+    child_name = world_name("child")
+    member.create_api_token(name=child_name)
+    child = token_row(w.admin, w.ws, w.user_id("member"), child_name)
+    assert child["expires_at"] == parent["expires_at"]
+    assert member.create_api_token(name=world_name("ok"), expires_in_days=29)
+    with pytest.raises(assay.PermissionDeniedError) as exc:
+        member.create_api_token(name=world_name("long"), expires_in_days=31)
+    assert str(exc.value).startswith(
+        "a new token may not outlive the token that creates it (which expires at %s)"
+        % parent["expires_at"])

@@ -100,9 +100,9 @@ ASSAY_API int assay_client_delete_project(assay_client *client, const char *proj
 
 /* --- API tokens -------------------------------------------------------- */
 
-/* Marker for "no expires_in_days given": the default lifetime (270 days,
+/* Marker for "no expires_in_days given" (INT_MIN): the default lifetime (270 days,
  * or up to the calling token's own expiry for a non-admin). */
-#define ASSAY_TOKEN_EXPIRY_DEFAULT (-1)
+#define ASSAY_TOKEN_EXPIRY_DEFAULT (-2147483647 - 1)
 
 /* Create an API token. NULL workspace_id / user_id mean the caller's;
  * expires_in_days ASSAY_TOKEN_EXPIRY_DEFAULT means the default; any other
