@@ -189,11 +189,13 @@ int assay_lua_to_string(lua_State *L, int idx, const char *func, const char *par
     *out = NULL;
     return ASSAY_OK;
   }
-  if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+  /* Only a string: a number is refused rather than turned into its text
+   * (create_integration(ws, 5, ...) must not make an integration "5"). */
+  if (t != LUA_TSTRING) {
     assay_lua_push_type_error(L, func, param, idx, "a string");
     return ASSAY_ERR_CONFIG;
   }
-  *out = lua_tostring(L, idx); /* a number becomes its text, as Lua does */
+  *out = lua_tostring(L, idx);
   return ASSAY_OK;
 }
 

@@ -70,7 +70,7 @@ int assay_lua_push_value(lua_State *L, const assay_value *v);
 int assay_lua_to_int(lua_State *L, int idx, const char *func, const char *param, int *out);
 /* A flag: nil/false -> 0, true -> 1, an integer -> non-zero. */
 int assay_lua_to_flag(lua_State *L, int idx, const char *func, const char *param, int *out);
-/* A string, or nil -> NULL (numbers become their text, as Lua does). */
+/* A string, or nil -> NULL; a number (or anything else) is a type error. */
 int assay_lua_to_string(lua_State *L, int idx, const char *func, const char *param,
                         const char **out);
 /* An optional byte string of any content (nil -> NULL, length 0). */

@@ -2,7 +2,10 @@
 -- from Lua, against the embedded platform (a client authenticating with a
 -- user's token on the home) and a real assayd: records with canonical role
 -- names, who may manage people, token scoping, listing without secrets,
--- revocation, expiry, and removal ending a member's tokens.
+-- revocation, expiry and token lifetimes, and removal ending a member's
+-- tokens. Each test builds its own People world (support.people), so the
+-- tests hold in any order (busted --shuffle). The full permission matrix
+-- is in integrations_spec.lua.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "support.lua")
 local assay = require "assay"
@@ -10,21 +13,7 @@ local core = require "assay.core"
 
 local ADMIN, MEMBER, VIEWER = "WORKSPACE_ROLE_ADMIN", "WORKSPACE_ROLE_MEMBER",
   "WORKSPACE_ROLE_VIEWER"
-
--- Move a token's expiry into the past (the API cannot mint one that short).
-local function expire_token(home, token_id)
-  local script = table.concat({
-    "import sqlite3, sys, time",
-    "db = sqlite3.connect(sys.argv[1], timeout=30)",
-    "cur = db.execute('UPDATE api_tokens SET expires_at = ? WHERE id = ?',"
-      .. " (int(time.time()) - 3600, sys.argv[2]))",
-    "db.commit()",
-    "sys.exit(0 if cur.rowcount == 1 else 1)",
-  }, "\n")
-  local ok = os.execute("python3 -c " .. support.quote(script) .. " "
-    .. support.quote(home .. "/assay.db") .. " " .. support.quote(token_id))
-  assert(ok, "could not expire token " .. token_id)
-end
+local DAY = 86400
 
 -- The ids of a list of records under `key`, as a set.
 local function set_of(list, key)
@@ -35,57 +24,28 @@ local function set_of(list, key)
   return s
 end
 
---- A small organisation built by the platform's admin: workspace ws with
---- ws_admin / member / viewer / victim, workspace ws2 with outsider, a token
---- (and a client) for each, and an expired and a revoked token of member.
-local function build_world(env)
-  local w = { env = env, admin = env.client(), users = {}, tokens = {}, token_ids = {},
-              clients = {} }
-  w.admin_id = w.admin:platform_info().user_id
-  w.ws = w.admin:create_workspace(support.unique("lua-ws")).workspace_id
-  w.ws2 = w.admin:create_workspace(support.unique("lua-ws2")).workspace_id
-  local function mint(user_id, ws, days)
-    local token, record = w.admin:create_api_token(ws, support.unique("token"), user_id, days)
-    return token, record.id
-  end
-  for _, spec in ipairs({ { "ws_admin", w.ws, ADMIN }, { "member", w.ws, MEMBER },
-                          { "viewer", w.ws, VIEWER }, { "victim", w.ws, MEMBER },
-                          { "outsider", w.ws2, MEMBER } }) do
-    local name, ws, role = spec[1], spec[2], spec[3]
-    local user = w.admin:create_user(support.unique(name), "User " .. name)
-    w.admin:add_workspace_member(ws, user.user_id, role)
-    w.users[name] = user
-    w.tokens[name], w.token_ids[name] = mint(user.user_id, ws)
-  end
-  w.tokens.expired, w.token_ids.expired = mint(w.users.member.user_id, w.ws, 1)
-  expire_token(env.home, w.token_ids.expired)
-  w.tokens.revoked, w.token_ids.revoked = mint(w.users.member.user_id, w.ws)
-  w.admin:revoke_api_token(w.token_ids.revoked)
-  w.mint = mint
-  function w.client(caller)
-    if caller == "org_admin" then
-      return w.admin
-    end
-    if not w.clients[caller] then
-      w.clients[caller] = env.client({ api_key = w.tokens[caller] })
-    end
-    return w.clients[caller]
-  end
-  return w
-end
-
 for _, mode in ipairs(support.modes) do
   describe("people and tokens (" .. mode .. ")", function()
     local env, w
 
     setup(function()
       env = support.platform(mode)
-      w = build_world(env)
     end)
 
     teardown(function()
       if env then
         env.stop()
+      end
+    end)
+
+    before_each(function()
+      w = support.people(env)
+    end)
+
+    after_each(function()
+      if w then
+        w.close()
+        w = nil
       end
     end)
 
@@ -107,6 +67,16 @@ for _, mode in ipairs(support.modes) do
       support.expect_error("ConflictError", w.admin.create_user, w.admin, user.username)
       local e = support.expect_error("ConfigError", w.admin.create_user, w.admin, "has space")
       assert.are.equal(400, e.http_status)
+    end)
+
+    it("refuses a number where a name string is expected", function()
+      local before = #w.admin:list_workspaces()
+      local e = support.expect_error("ConfigError", w.admin.create_workspace, w.admin, 42)
+      assert.truthy(e.message:find("name must be a string", 1, true), e.message)
+      assert.are.equal(before, #w.admin:list_workspaces())
+      e = support.expect_error("ConfigError", w.admin.create_user, w.admin, 1234)
+      assert.truthy(e.message:find("username must be a string", 1, true), e.message)
+      assert.is_nil(set_of(w.admin:list_users(), "username")["1234"])
     end)
 
     it("takes role aliases and answers canonical names", function()
@@ -131,38 +101,15 @@ for _, mode in ipairs(support.modes) do
       assert.truthy(e.message:find(VIEWER, 1, true), e.message)
     end)
 
-    it("lets only the right callers manage people", function()
-      local function fresh_user()
-        return w.admin:create_user(support.unique("target")).user_id
-      end
-      -- org admin and workspace admin add members; member and viewer may not;
-      -- an outsider does not even find the workspace.
-      for caller, expected in pairs({ org_admin = true, ws_admin = true,
-                                      member = "PermissionDeniedError",
-                                      viewer = "PermissionDeniedError",
-                                      outsider = "NotFoundError", expired = "AuthError",
-                                      revoked = "AuthError" }) do
-        local c = w.client(caller)
-        local uid = fresh_user()
-        if expected == true then
-          assert.are.equal(MEMBER, c:add_workspace_member(w.ws, uid, MEMBER).role)
-        else
-          support.expect_error(expected, c.add_workspace_member, c, w.ws, uid, MEMBER)
-          assert.is_nil(set_of(w.admin:list_workspace_members(w.ws), "user_id")[uid],
-                        caller .. " added a member")
-        end
-      end
-      for _, caller in ipairs({ "ws_admin", "member", "viewer", "outsider" }) do
-        local c = w.client(caller)
-        support.expect_error("PermissionDeniedError", c.create_workspace, c,
-                             support.unique("nope"))
-        support.expect_error("PermissionDeniedError", c.create_user, c, support.unique("nope"))
-        support.expect_error("PermissionDeniedError", c.list_users, c)
-      end
+    it("shows each caller its workspaces and members; outsiders find nothing", function()
       for _, caller in ipairs({ "ws_admin", "member", "viewer" }) do
         local c = w.client(caller)
         assert.are.equal(w.ws, c:get_workspace(w.ws).workspace_id)
-        assert.is_true(#c:list_workspace_members(w.ws) >= 4)
+        local members = set_of(c:list_workspace_members(w.ws), "user_id")
+        for _, name in ipairs({ "ws_admin", "member", "viewer", "victim" }) do
+          assert.is_not_nil(members[w.user_id(name)], caller .. " does not see " .. name)
+        end
+        assert.is_nil(members[w.user_id("outsider")])
         local listed = c:list_workspaces()
         assert.are.equal(1, #listed)
         assert.are.equal(w.ws, listed[1].workspace_id)
@@ -176,6 +123,8 @@ for _, mode in ipairs(support.modes) do
         assert.are.equal(401, e.http_status)
         assert.truthy(e.message:find(caller, 1, true), e.message)
       end
+      -- The user's other token still works.
+      assert.are.equal(w.ws, w.client("member"):get_workspace(w.ws).workspace_id)
     end)
 
     it("lists tokens without their secrets, each caller what it may see", function()
@@ -183,8 +132,8 @@ for _, mode in ipairs(support.modes) do
         local c = w.client(caller)
         local s = {}
         for _, t in ipairs(c:list_api_tokens(ws, uid)) do
+          local text = core.assay_value_dump(t, 0)
           for _, token in pairs(w.tokens) do
-            local text = core.assay_value_dump(t, 0)
             assert.is_nil(text:find(token, 1, true), "a token secret in a listing")
           end
           assert.is_nil(t.token)
@@ -197,18 +146,23 @@ for _, mode in ipairs(support.modes) do
       assert.are.equal("expired", all[w.token_ids.expired])
       assert.are.equal("revoked", all[w.token_ids.revoked])
       assert.are.equal("active", all[w.token_ids.outsider])
-      local wadmin = ids("ws_admin")
-      assert.is_not_nil(wadmin[w.token_ids.viewer])
-      assert.is_nil(wadmin[w.token_ids.outsider])
-      local mine = ids("member")
+      local in_ws = {}
+      for _, k in ipairs({ "ws_admin", "member", "viewer", "victim", "expired", "revoked" }) do
+        in_ws[w.token_ids[k]] = k == "expired" and "expired" or k == "revoked" and "revoked"
+          or "active"
+      end
+      assert.are.same(in_ws, ids("org_admin", w.ws))
+      assert.are.same(in_ws, ids("ws_admin"))
       assert.are.same({ [w.token_ids.member] = "active", [w.token_ids.expired] = "expired",
-                        [w.token_ids.revoked] = "revoked" }, mine)
-      assert.are.same({ [w.token_ids.viewer] = "active" }, ids("org_admin", nil,
-                                                               w.users.viewer.user_id))
+                        [w.token_ids.revoked] = "revoked" }, ids("member"))
+      assert.are.same({ [w.token_ids.viewer] = "active" }, ids("viewer"))
+      assert.are.same({ [w.token_ids.outsider] = "active" }, ids("outsider"))
+      assert.are.same({ [w.token_ids.viewer] = "active" },
+                      ids("org_admin", nil, w.user_id("viewer")))
     end)
 
     it("revokes tokens; a non-admin cannot mint or revoke for another user", function()
-      local victim = w.users.victim.user_id
+      local victim = w.user_id("victim")
       local member = w.client("member")
       local e = support.expect_error("PermissionDeniedError", member.create_api_token, member,
                                      w.ws, support.unique("for-victim"), victim, 1)
@@ -216,40 +170,85 @@ for _, mode in ipairs(support.modes) do
       local wadmin = w.client("ws_admin")
       support.expect_error("PermissionDeniedError", wadmin.create_api_token, wadmin, w.ws,
                            support.unique("for-victim"), victim, 1)
+      -- Nothing was minted: the victim still has only their own token.
+      local victims = w.admin:list_api_tokens(nil, victim)
+      assert.are.equal(1, #victims)
+      assert.are.equal(w.token_ids.victim, victims[1].id)
 
-      local token, id = w.mint(victim, w.ws)
-      local c = env.client({ api_key = token })
+      local token, id = w.mint("victim")
+      local c = w.client_for_token(token)
       assert.are.equal(w.ws, c:get_workspace(w.ws).workspace_id)
       support.expect_error("NotFoundError", member.revoke_api_token, member, id)
       assert.are.equal(w.ws, c:get_workspace(w.ws).workspace_id)
       assert.is_nil(wadmin:revoke_api_token(id))
       support.expect_error("AuthError", c.get_workspace, c, w.ws)
       assert.is_nil(w.admin:revoke_api_token(id)) -- idempotent
+      support.expect_error("NotFoundError", w.admin.revoke_api_token, w.admin,
+                           "00000000-0000-4000-8000-000000000000")
+      -- A workspace admin cannot reach a token of another workspace.
+      support.expect_error("NotFoundError", wadmin.revoke_api_token, wadmin,
+                           w.token_ids.outsider)
+      assert.are.equal(w.ws2, w.client("outsider"):get_workspace(w.ws2).workspace_id)
 
       -- Own tokens: minted for oneself, revoked by oneself.
-      local own = member:create_api_token(nil, support.unique("own"), nil, 1)
-      local oc = env.client({ api_key = own })
-      assert.are.equal(w.users.member.user_id, oc:platform_info().user_id)
-      local own_id
-      for _, t in ipairs(member:list_api_tokens()) do
-        if t.status == "active" and t.id ~= w.token_ids.member then
-          own_id = t.id
-        end
-      end
-      assert.is_string(own_id)
-      oc:revoke_api_token(own_id)
+      local own, own_record = member:create_api_token(nil, support.unique("own"), nil, 1)
+      assert.are.equal(w.user_id("member"), own_record.user_id)
+      assert.are.equal(w.ws, own_record.workspace_id)
+      local oc = w.client_for_token(own)
+      assert.are.equal(w.user_id("member"), oc:platform_info().user_id)
+      oc:revoke_api_token(own_record.id)
       support.expect_error("AuthError", oc.platform_info, oc)
     end)
 
+    it("gives tokens 270 days by default and 1..3650 days on request", function()
+      local uid = w.user_id("member")
+      local function lifetime(record)
+        return support.epoch(record.expires_at) - support.epoch(record.created_at)
+      end
+      local _, record = w.admin:create_api_token(w.ws, support.unique("default"), uid)
+      assert.are.equal(270 * DAY, lifetime(record))
+      _, record = w.admin:create_api_token(w.ws, support.unique("long"), uid, 3650)
+      assert.are.equal(3650 * DAY, lifetime(record))
+      _, record = w.admin:create_api_token(w.ws, support.unique("short"), uid, 1)
+      assert.are.equal(DAY, lifetime(record))
+      local before = #w.admin:list_api_tokens(nil, uid)
+      for _, days in ipairs({ 0, 3651, -2 }) do
+        local e = support.expect_error("ConfigError", w.admin.create_api_token, w.admin, w.ws,
+                                       support.unique("bad"), uid, days)
+        assert.truthy(e.message:find("expires_in_days", 1, true), e.message)
+      end
+      support.expect_error("ConfigError", w.admin.create_api_token, w.admin, w.ws,
+                           support.unique("float"), uid, 1.5)
+      assert.are.equal(before, #w.admin:list_api_tokens(nil, uid))
+
+      -- A member's token without expires_in_days ends with the caller's own;
+      -- asking for more than the caller's is refused.
+      local short, short_record = w.admin:create_api_token(w.ws, support.unique("five"), uid, 5)
+      assert.are.equal(5 * DAY, lifetime(short_record))
+      local c = w.client_for_token(short)
+      local _, own = c:create_api_token(nil, support.unique("inherit"))
+      assert.are.equal(short_record.expires_at, own.expires_at)
+      assert.are.equal(uid, own.user_id)
+      support.expect_error("PermissionDeniedError", c.create_api_token, c, nil,
+                           support.unique("longer"), nil, 3650)
+      support.expect_error("NotFoundError", c.create_api_token, c, w.ws2,
+                           support.unique("away"))
+      -- The org admin mints only for a member of the workspace (or an org admin).
+      support.expect_error("ConfigError", w.admin.create_api_token, w.admin, w.ws,
+                           support.unique("stranger"), w.user_id("outsider"))
+    end)
+
     it("ends a removed member's tokens", function()
-      local user = w.admin:create_user(support.unique("leaver"))
-      w.admin:add_workspace_member(w.ws, user.user_id, "member")
-      local token = w.mint(user.user_id, w.ws)
-      local c = env.client({ api_key = token })
+      local user = w.new_user("leaver", "member")
+      local token = w.mint(user.user_id)
+      local c = w.client_for_token(token)
       assert.are.equal(w.ws, c:get_workspace(w.ws).workspace_id)
       w.client("ws_admin"):remove_workspace_member(w.ws, user.user_id)
       support.expect_error("AuthError", c.get_workspace, c, w.ws)
       support.expect_error("AuthError", c.list_integrations, c, w.ws)
+      local tokens = w.admin:list_api_tokens(nil, user.user_id)
+      assert.are.equal(1, #tokens)
+      assert.are.equal("revoked", tokens[1].status)
     end)
 
     it("keeps the last admin of a workspace", function()
@@ -258,6 +257,8 @@ for _, mode in ipairs(support.modes) do
                            w.admin_id, "member")
       support.expect_error("ConflictError", w.admin.remove_workspace_member, w.admin, ws,
                            w.admin_id)
+      assert.are.equal(ADMIN, set_of(w.admin:list_workspace_members(ws), "user_id")
+        [w.admin_id].role)
     end)
   end)
 end

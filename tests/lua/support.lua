@@ -346,4 +346,172 @@ function M.unique(prefix)
   return string.format("%s-%d-%d", prefix or "p", os.time(), counter)
 end
 
+-- Issue 3: the store, time stamps and a People world ---------------------------
+
+local SQL_RUNNER = [[
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+try:
+    with db:
+        cur = db.execute(sys.argv[2])
+        rows = cur.fetchall() if cur.description is not None else [("changed", cur.rowcount)]
+finally:
+    db.close()
+for row in rows:
+    print("\t".join(str(v) for v in row))
+]]
+
+local has_sqlite_cli = os.execute("command -v sqlite3 >/dev/null 2>&1") == true
+
+--- Run one SQL statement on <home>/assay.db: with the sqlite3 command-line
+--- shell when there is one (fast), else python3's sqlite3. Each ? takes the
+--- next of `...` as a quoted text literal. Returns the rows as arrays of
+--- strings (select blobs as hex(...)); a statement without rows answers
+--- {{"changed", "<rows changed>"}}.
+function M.sql(home, statement, ...)
+  local params, i = { ... }, 0
+  statement = statement:gsub("%?", function()
+    i = i + 1
+    assert(params[i] ~= nil, "too few parameters for " .. statement)
+    return "'" .. tostring(params[i]):gsub("'", "''") .. "'"
+  end)
+  local is_query = statement:match("^%s*[Ss][Ee][Ll][Ee][Cc][Tt]") ~= nil
+  local cmd
+  if has_sqlite_cli then
+    local text = is_query and statement or (statement .. "; SELECT 'changed', changes();")
+    cmd = "sqlite3 -batch -bail -cmd '.timeout 30000' -separator '\t' "
+      .. quote(home .. "/assay.db") .. " " .. quote(text)
+  else
+    cmd = "python3 -c " .. quote(SQL_RUNNER) .. " " .. quote(home .. "/assay.db") .. " "
+      .. quote(statement)
+  end
+  local p = assert(io.popen(cmd .. " 2>&1 </dev/null"))
+  local out = p:read("a")
+  local ok = p:close()
+  if not ok then
+    error("SQL failed: " .. statement .. ": " .. out, 2)
+  end
+  local rows = {}
+  for line in out:gmatch("[^\n]+") do
+    local row = {}
+    for field in (line .. "\t"):gmatch("([^\t]*)\t") do
+      row[#row + 1] = field
+    end
+    rows[#rows + 1] = row
+  end
+  return rows
+end
+
+--- Move a token's expiry an hour into the past (the API cannot mint a token
+--- that short-lived: 1 day is the minimum).
+function M.expire_token(home, token_id)
+  local rows = M.sql(home, "UPDATE api_tokens SET expires_at = CAST(strftime('%s','now') AS "
+                       .. "INTEGER) - 3600 WHERE id = ?", token_id)
+  assert(rows[1] and rows[1][1] == "changed" and rows[1][2] == "1",
+         "could not expire token " .. token_id)
+end
+
+--- Seconds since 1970 of an RFC 3339 UTC time stamp ("2026-11-26T05:00:00Z"),
+--- computed without the local time zone (os.time would use it).
+function M.epoch(stamp)
+  local y, mo, d, h, mi, s = tostring(stamp):match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)Z$")
+  assert(y, "not an RFC 3339 UTC time stamp: " .. tostring(stamp))
+  y, mo, d = math.tointeger(tonumber(y)), math.tointeger(tonumber(mo)),
+    math.tointeger(tonumber(d))
+  -- days from civil (Howard Hinnant's algorithm)
+  if mo <= 2 then
+    y = y - 1
+  end
+  local era = y // 400
+  local yoe = y - era * 400
+  local doy = (153 * (mo + (mo > 2 and -3 or 9)) + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
+end
+
+--- The permission bits of a file as octal text ("600"), or nil.
+function M.file_mode(path)
+  local p = assert(io.popen("stat -c %a " .. quote(path) .. " 2>/dev/null"))
+  local out = p:read("a")
+  p:close()
+  return out:match("^(%d+)")
+end
+
+--- A small organisation on `env` (support.platform), built by its admin,
+--- like tests/python/conftest.py's People:
+---  - workspace ws (the admin made it, so is its admin too) with users
+---    ws_admin (admin), member, viewer, victim (members; victim is a target);
+---  - workspace ws2 with outsider (member);
+---  - a token for each in its workspace, plus "expired" (a token of member
+---    whose expiry was moved into the past) and "revoked" (a token of
+---    member, revoked by the admin).
+--- w.users[name] is the user record, w.tokens[caller] / w.token_ids[caller]
+--- the token and its id, w.client(caller) a client acting as caller
+--- ("org_admin" is the platform's admin client), w.user_id(name),
+--- w.new_user(prefix, role?, ws?), w.mint(name_or_user_id, ws?, days?) ->
+--- token, id; w.client_for_token(token); w.close() closes its clients.
+--- Every name is new, so worlds on one platform do not see each other's
+--- users, workspaces or tokens (only the org admin sees all).
+function M.people(env)
+  local w = { env = env, users = {}, tokens = {}, token_ids = {}, _clients = {} }
+  local opened = {}
+  local function open(opts)
+    local c = env.client(opts)
+    opened[#opened + 1] = c
+    return c
+  end
+  w.admin = open()
+  w.admin_id = w.admin:platform_info().user_id
+  w.ws = w.admin:create_workspace(M.unique("ws")).workspace_id
+  w.ws2 = w.admin:create_workspace(M.unique("ws2")).workspace_id
+  function w.user_id(name)
+    return w.users[name].user_id
+  end
+  function w.new_user(prefix, role, ws)
+    local user = w.admin:create_user(M.unique(prefix), "User " .. prefix)
+    if role ~= nil then
+      w.admin:add_workspace_member(ws or w.ws, user.user_id, role)
+    end
+    return user
+  end
+  function w.mint(who, ws, days)
+    local uid = w.users[who] and w.users[who].user_id or who
+    local token, record = w.admin:create_api_token(ws or w.ws, M.unique("token"), uid, days)
+    return token, record.id
+  end
+  for _, spec in ipairs({ { "ws_admin", "WORKSPACE_ROLE_ADMIN" },
+                          { "member", "WORKSPACE_ROLE_MEMBER" },
+                          { "viewer", "WORKSPACE_ROLE_VIEWER" },
+                          { "victim", "WORKSPACE_ROLE_MEMBER" } }) do
+    w.users[spec[1]] = w.new_user(spec[1], spec[2])
+    w.tokens[spec[1]], w.token_ids[spec[1]] = w.mint(spec[1])
+  end
+  w.users.outsider = w.new_user("outsider", "WORKSPACE_ROLE_MEMBER", w.ws2)
+  w.tokens.outsider, w.token_ids.outsider = w.mint("outsider", w.ws2)
+  w.tokens.expired, w.token_ids.expired = w.mint("member", nil, 1)
+  M.expire_token(env.home, w.token_ids.expired)
+  w.tokens.revoked, w.token_ids.revoked = w.mint("member")
+  w.admin:revoke_api_token(w.token_ids.revoked)
+  function w.client(caller)
+    if caller == "org_admin" then
+      return w.admin
+    end
+    if not w._clients[caller] then
+      assert(w.tokens[caller], "no such caller: " .. tostring(caller))
+      w._clients[caller] = open({ api_key = w.tokens[caller] })
+    end
+    return w._clients[caller]
+  end
+  function w.client_for_token(token)
+    return open({ api_key = token })
+  end
+  function w.close()
+    for _, c in ipairs(opened) do
+      c:close()
+    end
+  end
+  return w
+end
+
 return M

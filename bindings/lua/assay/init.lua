@@ -10,10 +10,12 @@
 --
 -- Values cross as tables: a table with keys 1..n is a JSON array, one with
 -- string keys (or an empty one) a JSON object; `assay.array(t)` marks a
--- table as an array even when empty. In results, JSON integers are Lua
--- integers, arrays carry the `assay.array` marker, a JSON null inside an
--- object is an absent field (nil) and inside an array the `assay.null`
--- sentinel.
+-- table as an array even when empty. (Parameters that are arrays by
+-- definition — create_integration's schema, update_integration's variables
+-- and remove_variables — take an empty plain table as the empty array.)
+-- In results, JSON integers are Lua integers, arrays carry the
+-- `assay.array` marker, a JSON null inside an object is an absent field
+-- (nil) and inside an array the `assay.null` sentinel.
 --
 -- Errors are raised as error objects: tables {code, name, message,
 -- http_status} sharing one metatable whose __tostring gives
@@ -251,14 +253,27 @@ end
 
 -- Integrations ----------------------------------------------------------------
 
+-- An empty plain table (no metatable) would cross as a JSON object; for a
+-- parameter that is an array by definition it means the empty array. Any
+-- other value is passed on as it is (the core says what is wrong with it).
+-- The caller's table is never changed: a new marked table is answered.
+local function as_array(value)
+  if type(value) == "table" and getmetatable(value) == nil and next(value) == nil then
+    return assay.array()
+  end
+  return value
+end
+
 --- Create an integration (workspace admins). `schema` is an array of
 --- {name = ..., sensitivity = ..., value = ...}; sensitivity is
 --- "VARIABLE_SENSITIVITY_PUBLIC" ("not_sensitive"), "..._WORKSPACE_SECRET"
---- ("workspace") or "..._USER_SECRET" ("members", no value). Returns the
---- integration id and the whole record (never a secret value).
+--- ("workspace") or "..._USER_SECRET" ("members", no value). An empty
+--- table `{}` is taken as the empty array (no variables), not as an
+--- object. Returns the integration id and the whole record (never a
+--- secret value).
 function Client:create_integration(workspace_id, name, integration_type, schema)
   local record = core.assay_client_create_integration(handle(self), workspace_id, name,
-                                                       integration_type, schema)
+                                                       integration_type, as_array(schema))
   return record.integration_id, record
 end
 
@@ -275,8 +290,21 @@ end
 
 --- Change an integration (workspace admins): `changes` is {name = ...,
 --- variables = {entry, ...}, remove_variables = {name, ...}}, each optional.
---- Returns the updated record.
+--- An empty `variables = {}` / `remove_variables = {}` is taken as the empty
+--- array (nothing to add / remove), not as an object; `changes` itself is
+--- not modified. Returns the updated record.
 function Client:update_integration(integration_id, changes)
+  if type(changes) == "table" and getmetatable(changes) == nil then
+    local variables, remove = as_array(changes.variables), as_array(changes.remove_variables)
+    if variables ~= changes.variables or remove ~= changes.remove_variables then
+      local copy = {}
+      for k, v in pairs(changes) do
+        copy[k] = v
+      end
+      copy.variables, copy.remove_variables = variables, remove
+      changes = copy
+    end
+  end
   return core.assay_client_update_integration(handle(self), integration_id, changes)
 end
 
