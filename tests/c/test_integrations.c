@@ -519,6 +519,31 @@ static void credential_status_per_member(void **state) {
   json_decref(b);
 }
 
+/* A member demoted to viewer keeps their values (a promotion brings them
+ * back) and may clear them, but not set them. */
+static void demoted_members_may_clear(void **state) {
+  fixture *f = *state;
+  make_shared(f);
+  set_credential(f, MEMBER2, f->shared, "USER_TOKEN", shared_member_secret, 200);
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/members/%s", f->ws, f->user[MEMBER2]);
+  json_decref(call(f, 200, "PUT", path, ORG, json_pack("{s:s}", "role", "viewer")));
+  json_t *b = call(f, 200, "GET", int_path(f->shared, NULL), MEMBER2, NULL);
+  check_status(b, 1, NULL); /* still theirs */
+  json_decref(b);
+  call_err(f, 403, "PermissionDeniedError", "may only clear its own values", "PUT",
+           int_path(f->shared, "/credentials"), MEMBER2,
+           json_pack("{s:{s:s}}", "credentials", "USER_TOKEN", "another value"));
+  b = call(f, 200, "PUT", int_path(f->shared, "/credentials"), MEMBER2,
+           json_pack("{s:{s:n}}", "credentials", "USER_TOKEN"));
+  check_status(b, 0, "USER_TOKEN");
+  json_decref(b);
+  /* a mix of clearing and setting is refused whole */
+  call_err(f, 403, "PermissionDeniedError", "WORKSPACE_ROLE_VIEWER", "PUT",
+           int_path(f->shared, "/credentials"), VIEWER,
+           json_pack("{s:{s:n, s:s}}", "credentials", "USER_TOKEN", "X", "v"));
+}
+
 /* --- bad inputs ------------------------------------------------------------------ */
 
 typedef struct bad_case {
@@ -1206,6 +1231,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(outsiders_learn_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown(members_see_public_values_only, setup, teardown),
     cmocka_unit_test_setup_teardown(credential_status_per_member, setup, teardown),
+    cmocka_unit_test_setup_teardown(demoted_members_may_clear, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_inputs_are_config_errors, setup, teardown),
     cmocka_unit_test_setup_teardown(bad_credentials, setup, teardown),
     cmocka_unit_test_setup_teardown(resolution_for_jobs, setup, teardown),

@@ -594,6 +594,20 @@ for _, mode in ipairs(support.modes) do
                       w.client("viewer"):get_integration(plain).credential_status)
     end)
 
+    it("lets a member demoted to viewer clear, not set, their values", function()
+      local member = w.client("member")
+      member:set_integration_credentials(integration, { PERSONAL_TOKEN = secret() })
+      w.admin:update_workspace_member(w.ws, w.user_id("member"), "viewer")
+      assert.is_true(member:get_integration(integration).credential_status.configured)
+      local e = support.expect_error("PermissionDeniedError", member.set_integration_credentials,
+                                     member, integration, { PERSONAL_TOKEN = secret() })
+      assert.truthy(e.message:find("may only clear its own values", 1, true), e.message)
+      local answer = member:set_integration_credentials(integration,
+                                                        { PERSONAL_TOKEN = assay.null })
+      assert.are.same({ configured = false, missing = { "PERSONAL_TOKEN" } },
+                      answer.credential_status)
+    end)
+
     it("never shows a secret to members or viewers", function()
       local values = { ws_secret }
       for _, caller in ipairs({ "org_admin", "ws_admin", "member" }) do

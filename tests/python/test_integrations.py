@@ -262,6 +262,23 @@ def test_viewer_cannot_set_credentials(people, db_integration):
     assert record["credential_status"]["configured"] is False
 
 
+def test_a_demoted_member_may_clear_but_not_set(people, db_integration):
+    w = people
+    integration_id, _ = db_integration
+    w.client("member").set_integration_credentials(
+        integration_id, {"PERSONAL_TOKEN": secret(), "PERSONAL_PIN": secret()})
+    w.admin.update_workspace_member(w.ws, w.user_id("member"), "viewer")
+    demoted = w.client("member")
+    assert demoted.get_integration(integration_id)["credential_status"]["configured"] is True
+    with pytest.raises(assay.PermissionDeniedError) as exc:
+        demoted.set_integration_credentials(integration_id, {"PERSONAL_TOKEN": secret()})
+    assert "may only clear its own values" in str(exc.value)
+    status = demoted.set_integration_credentials(integration_id, {"PERSONAL_TOKEN": None})
+    assert status["credential_status"] == {"configured": False, "missing": ["PERSONAL_TOKEN"]}
+    assert demoted.get_integration(integration_id)["credential_status"]["missing"] == \
+        ["PERSONAL_TOKEN"]
+
+
 def test_an_integration_without_member_variables_is_configured(people):
     w = people
     integration_id = w.admin.create_integration(w.ws, world_name("plain"), CUSTOM, [

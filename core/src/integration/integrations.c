@@ -505,13 +505,29 @@ static int credentials_in_tx(route_ctx *c, const char *id) {
   static const char *const fields[] = {"credentials", NULL};
   store *s = c->store;
   json_t *cur = NULL, *creds = NULL;
-  int rc = load_visible(c, id, ROLE_MEMBER, &cur);
+  /* Viewers may not use integrations, so they set no values; but they may
+   * clear their own (kept from when they were a member). */
+  int rc = load_visible(c, id, ROLE_VIEWER, &cur);
   if (!rc) rc = body_check_fields(c->body, fields, "a credentials update");
   if (!rc) rc = body_object(c->body, "credentials", &creds);
   if (!rc && !creds)
     rc = assay__err(ASSAY_ERR_CONFIG,
                     "credentials is required: an object of variable name → value (a string, "
                     "or null to clear it)");
+  if (!rc) {
+    const char *k;
+    json_t *v;
+    int sets = 0;
+    json_object_foreach(creds, k, v) sets |= !json_is_null(v);
+    if (sets || json_object_size(creds) == 0)
+      rc = access_workspace(s, c->who, text_of(cur, "workspace_id"), ROLE_MEMBER, NULL);
+    if (rc && sets)
+      rc = assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                      "setting credentials needs the WORKSPACE_ROLE_MEMBER role in workspace "
+                      "'%s' (or above); you have WORKSPACE_ROLE_VIEWER, which may only clear "
+                      "its own values (null)",
+                      text_of(cur, "workspace_id"));
+  }
   if (!rc) rc = check_credentials(creds, cur);
   int synced = 0;
   int64_t now = assay__now();
