@@ -465,6 +465,15 @@ static void org_admins_are_out_of_reach(void **state) {
   json_decref(b);
   snprintf(path, sizeof path, "/v1/api-tokens/%s", id);
   json_decref(expect(f, 404, "DELETE", path, f->token[WADMIN], NULL));
+  /* nor are they listed to a workspace admin */
+  snprintf(path, sizeof path, "/v1/api-tokens?workspace_id=%s", f->ws);
+  b = expect(f, 200, "GET", path, f->token[WADMIN], NULL);
+  size_t i;
+  json_t *t;
+  assert_true(json_array_size(json_object_get(b, "api_tokens")) >= 5);
+  json_array_foreach(json_object_get(b, "api_tokens"), i, t)
+    assert_string_not_equal(json_string_value(json_object_get(t, "user_id")), f->user[ORG]);
+  json_decref(b);
   json_decref(expect(f, 200, "GET", "/v1/projects", f->token[ORG], NULL));
 }
 

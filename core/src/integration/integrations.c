@@ -521,7 +521,7 @@ static int credentials_in_tx(route_ctx *c, const char *id) {
     json_object_foreach(creds, k, v) sets |= !json_is_null(v);
     if (sets || json_object_size(creds) == 0)
       rc = access_workspace(s, c->who, text_of(cur, "workspace_id"), ROLE_MEMBER, NULL);
-    if (rc && sets)
+    if (rc == ASSAY_ERR_PERMISSION_DENIED && sets)
       rc = assay__err(ASSAY_ERR_PERMISSION_DENIED,
                       "setting credentials needs the WORKSPACE_ROLE_MEMBER role in workspace "
                       "'%s' (or above); you have WORKSPACE_ROLE_VIEWER, which may only clear "

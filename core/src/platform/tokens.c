@@ -123,6 +123,20 @@ int h_api_tokens_list(route_ctx *c) {
   free(ws);
   free(user);
   if (rc) return rc;
+  /* Organisation admins' tokens are out of a workspace admin's reach (they
+   * cannot revoke them), so they are not listed to them either. */
+  for (size_t i = 0; !c->who->is_org_admin && i < json_array_size(list);) {
+    json_t *t = json_array_get(list, i);
+    const char *owner = json_string_value(json_object_get(t, "user_id"));
+    int owner_is_org_admin = 0;
+    if (strcmp(owner, c->who->user_id) != 0 &&
+        c->store->ops->user_exists(c->store, owner, &owner_is_org_admin) == ASSAY_OK &&
+        owner_is_org_admin)
+      json_array_remove(list, i);
+    else
+      i++;
+  }
+  assay_error_clear();
   c->resp->body = json_pack("{s:o}", "api_tokens", list);
   return c->resp->body ? ASSAY_OK : assay__nomem();
 }
