@@ -810,7 +810,8 @@ static void expect_rotation(target *t, size_t resealed, char *key_id /* [32], in
   char before[256], after[256];
   read_key(t, before, sizeof before);
   assert_int_equal(assay_client_rotate_secret_key(&v, t->admin), ASSAY_OK);
-  assert_int_equal(assay_value_object_size(v), 2);
+  assert_int_equal(assay_value_object_size(v), 3);
+  assert_non_null(assay_value_object_get(v, "compacted"));
   assert_int_equal(assay_value_get_int(assay_value_object_get(v, "secrets_resealed")),
                    (int64_t)resealed);
   const char *id = str(v, "key_id");

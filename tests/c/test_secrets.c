@@ -7,7 +7,14 @@
  * "<key>.old", a failed last step reported as a store error), opening
  * values under the current and the previous key without switching, the
  * rotate-key route's permissions, and neither plain text nor retired
- * ciphertexts anywhere under the home. */
+ * ciphertexts anywhere under the home. And the second review's findings: a
+ * key file bound to its home (another home sharing it is refused), no key
+ * file moved or removed while stored values are sealed under another key
+ * than the recorded one, compaction only after deletions and never holding
+ * writers up behind a reader (pending, retried at the next write and at
+ * close), the ids a failed key search saw, directory fsync failures,
+ * leftovers of crashes removed, the rotated key made current only under the
+ * write lock, and failures of the key files' settle step as StoreError. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -32,6 +41,27 @@
 #include "test_support.h"
 
 /* --- helpers -------------------------------------------------------------------- */
+
+/* This program's fsync (libassay is linked in statically, so its calls come
+ * here): when armed, the g_dir_fsync_fail_at-th fsync of a directory from
+ * arming on fails with g_dir_fsync_errno. */
+static int g_dir_fsync_fail_at, g_dir_fsync_errno, g_dir_fsyncs;
+
+static void arm_dir_fsync_failure(int nth, int err) {
+  g_dir_fsyncs = 0;
+  g_dir_fsync_errno = err;
+  g_dir_fsync_fail_at = nth;
+}
+
+int fsync(int fd) {
+  struct stat st;
+  if (g_dir_fsync_fail_at && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+      ++g_dir_fsyncs == g_dir_fsync_fail_at) {
+    errno = g_dir_fsync_errno;
+    return -1;
+  }
+  return (int)syscall(SYS_fsync, fd);
+}
 
 static char *path_in(const char *dir, const char *name) {
   char *p = NULL;
@@ -1445,7 +1475,8 @@ static void rotate_route(void **state) {
   assert_non_null(id);
   assert_string_not_equal(id, before);
   assert_int_equal(json_integer_value(json_object_get(r.body, "secrets_resealed")), n);
-  assert_int_equal(json_object_size(r.body), 2);
+  assert_true(json_is_true(json_object_get(r.body, "compacted"))); /* no reader held it up */
+  assert_int_equal(json_object_size(r.body), 3);
   router_response_clear(&r);
   assert_seeded_values(p);
   assay_platform_free(p);
@@ -1519,6 +1550,671 @@ static void no_plaintext_under_home(void **state) {
   assert_true(g_found[2] > 0);
 }
 
+/* --- second review: a key file belongs to one home ----------------------------- */
+
+static assay_platform *try_open(const char *home, const char *key_file, int *rc) {
+  assay_platform_options o = ASSAY_PLATFORM_OPTIONS_INIT;
+  o.home = home;
+  o.secret_key_file = key_file;
+  assay_platform *p = NULL;
+  *rc = assay_platform_open_with(&p, &o);
+  return p;
+}
+
+static void assert_refused_as_foreign(const char *home, const char *key_file,
+                                      const char *path_named, const char *owner) {
+  int rc = 0;
+  assay_platform *p = try_open(home, key_file, &rc);
+  if (rc != ASSAY_ERR_CONFIG) fail_msg("opening %s was not refused (%d)", home, rc);
+  assert_null(p);
+  char want[1024];
+  snprintf(want, sizeof want,
+           "the secret key file %s belongs to another assay home (%s); give each home its own "
+           "key file",
+           path_named, owner);
+  assert_string_equal(assay_error_last()->message, want);
+}
+
+static void shared_key_file_is_refused(void **state) {
+  fixture *f = *state;
+  char *home_a = path_in(f->home, "a"), *home_b = path_in(f->home, "b");
+  char *shared = path_in(f->home, "shared.key");
+  assert_int_equal(mkdir(home_a, 0700), 0);
+  assert_int_equal(mkdir(home_b, 0700), 0);
+
+  assay_platform *a = open_platform(home_a, shared);
+  int n = seed_values(a);
+  int rc = 0;
+  assay_platform *b = try_open(home_b, shared, &rc);
+  if (rc != ASSAY_ERR_CONFIG) fail_msg("a second home opened with the first one's key file");
+  assert_null(b);
+  char *id_a = meta(a, "home_id");
+  assert_non_null(id_a);
+  assert_int_equal(strlen(id_a), 36);
+  /* the key file names its home on its second line */
+  char *text = slurp(shared, NULL);
+  char line[64];
+  snprintf(line, sizeof line, "\nhome %s\n", id_a);
+  assert_non_null(strstr(text, line));
+  assert_int_equal(strchr(text, '\n') - text, 44); /* line 1: the key, as before */
+  free(text);
+
+  /* another home given the same key file is refused at open, by option or
+   * environment, before it changes anything */
+  assert_refused_as_foreign(home_b, shared, shared, id_a);
+  setenv("ASSAY_SECRET_KEY_FILE", shared, 1);
+  assert_int_equal(assay_platform_open(&b, home_b), ASSAY_ERR_CONFIG);
+  assert_null(b);
+  assert_msg_contains("belongs to another assay home");
+  unsetenv("ASSAY_SECRET_KEY_FILE");
+
+  /* the first home rotates (the files it writes are bound to it too), the
+   * other is still refused, and every value of the first home stays */
+  for (int i = 0; i < 2; i++) {
+    assay_value *out = NULL;
+    assert_int_equal(assay_platform_rotate_key(&out, a), ASSAY_OK);
+    assert_int_equal(json_integer_value(json_object_get(JV(out), "secrets_resealed")), n);
+    assay_value_free(out);
+    char *old = NULL;
+    assert_true(asprintf(&old, "%s.old", shared) >= 0);
+    text = slurp(old, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, line));
+    free(text);
+    free(old);
+    assert_refused_as_foreign(home_b, shared, shared, id_a);
+    assert_seeded_values(a);
+  }
+  assay_platform_free(a);
+  a = open_platform(home_a, shared);
+  assert_seeded_values(a);
+  assay_platform_free(a);
+  free(id_a);
+  free(home_a);
+  free(home_b);
+  free(shared);
+}
+
+static void key_files_are_bound_to_their_home(void **state) {
+  fixture *f = *state;
+  /* a key file written before homes had ids (the key alone) is accepted
+   * and bound at the open */
+  char *key_path = path_in(f->home, "secret.key");
+  unsigned char raw[32];
+  randombytes_buf(raw, sizeof raw);
+  char b64[64];
+  sodium_bin2base64(b64, sizeof b64, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+  char legacy[80];
+  snprintf(legacy, sizeof legacy, "%s\n", b64);
+  write_file(key_path, legacy, 0600);
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char *id = meta(p, "home_id");
+  assert_non_null(id);
+  char want[160];
+  snprintf(want, sizeof want, "%s\nhome %s\n", b64, id);
+  assert_file_text(key_path, want);
+  struct stat st;
+  assert_int_equal(stat(key_path, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600);
+  assay_platform_free(p);
+  p = open_platform(f->home, NULL); /* bound: still this home's */
+  assert_seeded_values(p);
+  assay_platform_free(p);
+
+  /* a .old or .new bound to another home is refused, and left alone */
+  const char *const other_home = "0f0f0f0f-1111-2222-3333-444444444444";
+  char foreign[160];
+  snprintf(foreign, sizeof foreign, "%s\nhome %s\n", b64, other_home);
+  const char *const names[] = {"secret.key.old", "secret.key.new"};
+  for (int i = 0; i < 2; i++) {
+    char *side = path_in(f->home, names[i]);
+    write_file(side, foreign, 0600);
+    assert_refused_as_foreign(f->home, NULL, side, other_home);
+    assert_file_text(side, foreign);
+    assert_file_text(key_path, want);
+    assert_int_equal(unlink(side), 0);
+    free(side);
+  }
+  /* so is the key file itself */
+  write_file(key_path, foreign, 0600);
+  assert_refused_as_foreign(f->home, NULL, key_path, other_home);
+  /* a malformed home line is refused without echoing the file */
+  char odd[160];
+  snprintf(odd, sizeof odd, "%s\nhome of someone else\n", b64);
+  write_file(key_path, odd, 0600);
+  int rc = 0;
+  assert_null(try_open(f->home, NULL, &rc));
+  assert_int_equal(rc, ASSAY_ERR_CONFIG);
+  assert_msg_contains(key_path);
+  assert_msg_contains("'home <id>'");
+  assert_msg_lacks(b64);
+  write_file(key_path, want, 0600);
+  p = open_platform(f->home, NULL);
+  assert_seeded_values(p);
+  assay_platform_free(p);
+  free(id);
+  free(key_path);
+}
+
+/* --- second review: no key moved while values are under another key ------------- */
+
+static void set_meta(assay_platform *p, const char *key, const char *value) {
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  char *sql = sqlite3_mprintf("UPDATE platform_meta SET value = %Q WHERE key = %Q", value, key);
+  exec_sql(s, sql);
+  sqlite3_free(sql);
+  platform_store_release(p, s);
+}
+
+static void rows_under_another_key_block_key_moves(void **state) {
+  fixture *f = *state;
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_path = path_in(f->home, "secret.key.old");
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char old_id[SECRET_KEY_ID_LEN + 1], new_id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), old_id);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  keyring_key_id(platform_keyring(p), new_id);
+  char *new_text = slurp(key_path, NULL), *old_text = slurp(old_path, NULL);
+  assert_non_null(old_text);
+
+  /* the database's record is put back to the previous key (altered, or a
+   * restore of part of it): every value is sealed under the new one */
+  set_meta(p, "secret_key_id", old_id);
+  assay_platform_free(p);
+  int rc = 0;
+  assert_null(try_open(f->home, NULL, &rc));
+  assert_int_equal(rc, ASSAY_ERR_CONFIG);
+  assert_msg_contains(old_id);
+  assert_msg_contains(new_id);
+  assert_msg_contains("no key file was changed");
+  /* nothing moved: the key the values need is still in the key file */
+  assert_file_text(key_path, new_text);
+  assert_file_text(old_path, old_text);
+  assert_false(file_exists(new_path));
+  /* a second try changes nothing either */
+  assert_null(try_open(f->home, NULL, &rc));
+  assert_file_text(key_path, new_text);
+  assert_file_text(old_path, old_text);
+
+  /* with the record repaired, everything opens */
+  store *s = NULL;
+  char *db = path_in(f->home, "assay.db");
+  assert_int_equal(store_sqlite_open(&s, db), ASSAY_OK);
+  char *sql = sqlite3_mprintf("UPDATE platform_meta SET value = %Q WHERE key = 'secret_key_id'",
+                              new_id);
+  exec_sql(s, sql);
+  sqlite3_free(sql);
+  s->ops->close(s);
+  p = open_platform(f->home, NULL);
+  assert_seeded_values(p);
+  assert_false(file_exists(old_path)); /* confirmed now */
+
+  /* The same with the newer key only in .new (the key file holding the
+   * recorded, older key): a rotation must not remove that .new. */
+  write_file(new_path, new_text, 0600);
+  write_file(key_path, old_text, 0600);
+  set_meta(p, "secret_key_id", old_id);
+  assay_platform_free(p);
+  p = open_platform(f->home, NULL); /* nothing to move: opens */
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_ERR_CONFIG);
+  assert_msg_contains(old_id);
+  assert_msg_contains(new_id);
+  assert_file_text(new_path, new_text);
+  assert_file_text(key_path, old_text);
+  set_meta(p, "secret_key_id", new_id);
+  assay_platform_free(p);
+  p = open_platform(f->home, NULL); /* finishes that rotation */
+  assert_seeded_values(p);
+  assert_file_text(key_path, new_text);
+  assert_false(file_exists(new_path));
+  assay_platform_free(p);
+
+  free(db);
+  free(new_text);
+  free(old_text);
+  free(key_path);
+  free(new_path);
+  free(old_path);
+}
+
+/* --- second review: compaction ------------------------------------------------------ */
+
+static json_t *route(assay_platform *p, const char *method, const char *path, const char *body,
+                     int *status) {
+  router_request req = {0};
+  router_response r;
+  req.method = method;
+  req.path = path;
+  req.principal = platform_admin_principal(p);
+  req.body = body;
+  req.body_len = body ? strlen(body) : 0;
+  router_handle(p, &req, &r);
+  *status = r.status;
+  json_t *b = r.body;
+  r.body = NULL;
+  router_response_clear(&r);
+  return b;
+}
+
+/* An integration made through the route: workspace secret W, members-level
+ * U and V. Its id into iid. */
+static void route_integration(assay_platform *p, const char *name, const char *w_value,
+                              char iid[64]) {
+  char path[256], body[512];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/integrations",
+           platform_admin_principal(p)->workspace_id);
+  snprintf(body, sizeof body,
+           "{\"name\":\"%s\",\"integration_type\":\"INTEGRATION_TYPE_CUSTOM\","
+           "\"integration_schema\":[{\"name\":\"W\",\"sensitivity\":\"workspace\","
+           "\"value\":\"%s\"},{\"name\":\"U\",\"sensitivity\":\"members\"},"
+           "{\"name\":\"V\",\"sensitivity\":\"members\"}]}",
+           name, w_value);
+  int status = 0;
+  json_t *b = route(p, "POST", path, body, &status);
+  assert_int_equal(status, 201);
+  snprintf(iid, 64, "%s", json_string_value(json_object_get(b, "integration_id")));
+  json_decref(b);
+}
+
+static void put_credentials(assay_platform *p, const char *iid, const char *body) {
+  char path[256];
+  snprintf(path, sizeof path, "/v1/integrations/%s/credentials", iid);
+  int status = 0;
+  json_t *b = route(p, "PUT", path, body, &status);
+  if (status != 200) fail_msg("PUT credentials %s: %d", body, status);
+  json_decref(b);
+}
+
+static long long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void compaction_only_after_deletions(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  char *wal = path_in(f->home, "assay.db-wal");
+  char iid[64];
+  route_integration(p, "compaction", "w-first", iid);
+  /* a value set for the first time replaces nothing: the WAL stays */
+  put_credentials(p, iid, "{\"credentials\":{\"U\":\"u-first\"}}");
+  assert_true(file_size(wal) > 0);
+  /* clearing a value that is not set deletes nothing: still no compaction */
+  put_credentials(p, iid, "{\"credentials\":{\"V\":null}}");
+  assert_true(file_size(wal) > 0);
+  /* replacing a value leaves an old ciphertext: the WAL is checkpointed
+   * and truncated */
+  put_credentials(p, iid, "{\"credentials\":{\"U\":\"u-second\"}}");
+  assert_int_equal(file_size(wal), 0);
+  put_credentials(p, iid, "{\"credentials\":{\"V\":\"v-first\"}}");
+  assert_true(file_size(wal) > 0);
+  /* clearing one that is set deletes it: compacted */
+  put_credentials(p, iid, "{\"credentials\":{\"U\":null}}");
+  assert_int_equal(file_size(wal), 0);
+  /* a write that touches no secret compacts nothing */
+  char other[64];
+  route_integration(p, "compaction-2", "w-other", other);
+  assert_true(file_size(wal) > 0);
+  /* deleting an integration with a stored value does */
+  char path[256];
+  snprintf(path, sizeof path, "/v1/integrations/%s", other);
+  int status = 0;
+  json_decref(route(p, "DELETE", path, NULL, &status));
+  assert_int_equal(status, 204);
+  assert_int_equal(file_size(wal), 0);
+  /* a WAL emptied by a checkpoint is truncated when a writer restarts it */
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  assert_int_equal(pragma_int(s, "PRAGMA journal_size_limit"), 0);
+  platform_store_release(p, s);
+  assay_platform_free(p);
+  free(wal);
+}
+
+/* A reader in another connection holding a snapshot of the WAL. */
+static sqlite3 *hold_reader(const char *home) {
+  char *db = path_in(home, "assay.db");
+  sqlite3 *r = NULL;
+  assert_int_equal(sqlite3_open(db, &r), SQLITE_OK);
+  free(db);
+  assert_int_equal(sqlite3_exec(r, "BEGIN; SELECT count(*) FROM integration_secrets;", NULL, NULL,
+                                NULL),
+                   SQLITE_OK);
+  return r;
+}
+
+static void readers_do_not_hold_up_compaction(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  int n = seed_values(p);
+  size_t n_old = 0;
+  secret_row *old_rows = all_rows(p, &n_old);
+  assert_int_equal(n_old, (size_t)n);
+
+  /* a rotation while a reader holds the WAL answers at once, saying the
+   * compaction is pending */
+  sqlite3 *reader = hold_reader(f->home);
+  double t0 = now_ms();
+  int status = 0;
+  json_t *b = route(p, "POST", "/v1/admin/rotate-key", NULL, &status);
+  double took = now_ms() - t0;
+  assert_int_equal(status, 200);
+  if (took > 300) fail_msg("the rotation took %.0f ms behind a reader", took);
+  assert_true(json_is_false(json_object_get(b, "compacted")));
+  json_decref(b);
+  assert_true(rows_under(f->home, old_rows, n_old, 0) > 0); /* still there: pending */
+  assert_seeded_values(p);
+
+  /* and writes meanwhile are not held up either */
+  t0 = now_ms();
+  for (int i = 0; i < 5; i++) {
+    char value[32];
+    snprintf(value, sizeof value, "again-%d", i);
+    assert_int_equal(put_value(p, I1, "TOKEN", "", value), ASSAY_OK);
+  }
+  took = now_ms() - t0;
+  if (took > 500) fail_msg("5 writes took %.0f ms behind a reader", took);
+
+  /* the reader is done: the next write request compacts */
+  assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  char iid[64];
+  route_integration(p, "after-the-reader", "w", iid); /* no secret replaced: the pending one */
+  assert_int_equal(rows_under(f->home, old_rows, n_old, 1), 0);
+
+  /* a rotation with no reader compacts at once */
+  b = route(p, "POST", "/v1/admin/rotate-key", NULL, &status);
+  assert_int_equal(status, 200);
+  assert_true(json_is_true(json_object_get(b, "compacted")));
+  json_decref(b);
+
+  /* pending at close: the platform's close retries it (the idle reader's
+   * connection keeps SQLite's own close from checkpointing) */
+  secret_rows_free(old_rows, n_old);
+  old_rows = all_rows(p, &n_old);
+  assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM integration_secrets;", NULL,
+                                NULL, NULL),
+                   SQLITE_OK);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  assert_true(rows_under(f->home, old_rows, n_old, 0) > 0);
+  assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  assay_platform_free(p);
+  assert_int_equal(rows_under(f->home, old_rows, n_old, 1), 0);
+  sqlite3_close(reader);
+  secret_rows_free(old_rows, n_old);
+}
+
+/* --- second review: what a failed key search reports ---------------------------------- */
+
+static char *key_text_of(const char *dir, const char *name, char id[SECRET_KEY_ID_LEN + 1]) {
+  char *path = path_in(dir, name);
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, dir, path), ASSAY_OK);
+  keyring_key_id(k, id);
+  keyring_free(k);
+  char *text = slurp(path, NULL);
+  free(path);
+  return text;
+}
+
+static void failed_search_names_the_keys_seen(void **state) {
+  fixture *f = *state;
+  char *spare = make_home();
+  char id_x[SECRET_KEY_ID_LEN + 1], id_y[SECRET_KEY_ID_LEN + 1], id_z[SECRET_KEY_ID_LEN + 1];
+  char *x = key_text_of(spare, "x.key", id_x), *y = key_text_of(spare, "y.key", id_y);
+  char *z = key_text_of(spare, "z.key", id_z);
+
+  /* opening a value: the key file, .new and .old each named with its key */
+  char *path = path_in(f->home, "a.key"), *np = path_in(f->home, "a.key.new");
+  char *op = path_in(f->home, "a.key.old");
+  write_file(path, x, 0600);
+  write_file(np, y, 0600);
+  write_file(op, z, 0600);
+  secret_keyring *k = NULL;
+  assert_int_equal(keyring_open(&k, f->home, path), ASSAY_OK);
+  secret_row row;
+  assert_int_equal(secret_seal(k, IID, "V", "", "v", 1, &row), ASSAY_OK);
+  snprintf(row.key_id, sizeof row.key_id, "0123456789abcdef");
+  char *plain = NULL;
+  assert_int_equal(secret_open(k, &row, &plain, NULL), ASSAY_ERR_CONFIG);
+  assert_msg_contains("0123456789abcdef");
+  assert_msg_contains(id_x);
+  assert_msg_contains(id_y);
+  assert_msg_contains(id_z);
+  assert_msg_contains(np);
+  assert_msg_contains(op);
+  free(row.sealed);
+  keyring_free(k);
+
+  /* a home whose files hold none of its key: the open says what they hold */
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char recorded[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), recorded);
+  assay_platform_free(p);
+  char *key_path = path_in(f->home, "secret.key"), *new_path = path_in(f->home, "secret.key.new");
+  write_file(key_path, x, 0600);
+  write_file(new_path, y, 0600);
+  int rc = 0;
+  assert_null(try_open(f->home, NULL, &rc));
+  assert_int_equal(rc, ASSAY_ERR_CONFIG);
+  assert_msg_contains("does not match the key this home's secrets are sealed with");
+  assert_msg_contains(recorded);
+  assert_msg_contains(id_x);
+  assert_msg_contains(id_y);
+  assert_msg_contains(new_path);
+
+  free(key_path);
+  free(new_path);
+  free(path);
+  free(np);
+  free(op);
+  free(x);
+  free(y);
+  free(z);
+  rm_home(spare);
+}
+
+/* --- second review: directory fsync failures ------------------------------------------ */
+
+static void directory_sync_failures_count(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_path = path_in(f->home, "secret.key.old");
+  char *key_text = slurp(key_path, NULL);
+  char before[SECRET_KEY_ID_LEN + 1], id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(platform_keyring(p), before);
+
+  /* the new key's file cannot be made durable: the rotation does not
+   * commit, and leaves no .new */
+  arm_dir_fsync_failure(1, EIO);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_ERR_STORE);
+  arm_dir_fsync_failure(0, 0);
+  assert_msg_contains(new_path);
+  assert_msg_contains(strerror(EIO));
+  char *recorded = meta(p, "secret_key_id");
+  assert_string_equal(recorded, before);
+  free(recorded);
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, before);
+  assert_file_text(key_path, key_text);
+  assert_false(file_exists(new_path));
+  assert_seeded_values(p);
+
+  /* a file system that cannot sync directories at all is no failure */
+  arm_dir_fsync_failure(1, EINVAL);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  arm_dir_fsync_failure(0, 0);
+  keyring_key_id(platform_keyring(p), before);
+
+  /* after the commit (keeping the previous key as .old cannot be made
+   * durable): a StoreError saying the rotation committed */
+  assert_int_equal(put_value(p, I1, "TOKEN", "", "confirm"), ASSAY_OK); /* .old goes */
+  assert_false(file_exists(old_path));
+  arm_dir_fsync_failure(2, EIO);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_ERR_STORE);
+  arm_dir_fsync_failure(0, 0);
+  assert_msg_contains("committed");
+  assert_msg_contains(strerror(EIO));
+  recorded = meta(p, "secret_key_id");
+  assert_string_not_equal(recorded, before);
+  assay_platform_free(p);
+  p = open_platform(f->home, NULL); /* finishes it */
+  keyring_key_id(platform_keyring(p), id);
+  assert_string_equal(id, recorded);
+  assert_false(file_exists(new_path));
+  assert_value(p, I1, "TOKEN", "", "confirm");
+  assay_platform_free(p);
+  free(recorded);
+  free(key_text);
+  free(key_path);
+  free(new_path);
+  free(old_path);
+}
+
+/* --- second review: leftovers of crashes ------------------------------------------------ */
+
+static void crash_leftovers_are_removed(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char *key_path = path_in(f->home, "secret.key");
+  char *key_text = slurp(key_path, NULL);
+  const char *const gone[] = {"secret.key.tmp-0123456789abcdef",
+                              "secret.key.old.tmp-fedcba9876543210", "secret.key.new"};
+  const char *const kept[] = {"secret.key.tmp-notours", "secret.key.backup",
+                              "other.key.tmp-0123456789abcdef"};
+  for (int i = 0; i < 3; i++) {
+    char *g = path_in(f->home, gone[i]), *k = path_in(f->home, kept[i]);
+    write_file(g, key_text, 0600); /* copies of the key file's key */
+    write_file(k, "not ours\n", 0600);
+    free(g);
+    free(k);
+  }
+  /* the next sync under the write lock (here: a write) removes them */
+  assert_int_equal(put_value(p, I2, "KEY", "", "after-leftovers"), ASSAY_OK);
+  for (int i = 0; i < 3; i++) {
+    char *g = path_in(f->home, gone[i]), *k = path_in(f->home, kept[i]);
+    if (file_exists(g)) fail_msg("%s is still there", gone[i]);
+    assert_true(file_exists(k));
+    free(g);
+    free(k);
+  }
+  assert_file_text(key_path, key_text);
+  assert_value(p, I2, "KEY", "", "after-leftovers");
+  assay_platform_free(p);
+  free(key_text);
+  free(key_path);
+}
+
+/* --- second review: the rotated key becomes current under the write lock ------------- */
+
+static const store_ops *g_real_ops;
+static store_ops g_spy_ops;
+static secret_keyring *g_spy_keyring;
+static int g_begins;
+static char g_current_at_begin[4][SECRET_KEY_ID_LEN + 1];
+
+static int spy_begin(store *s, int write) {
+  if (g_begins < 4) keyring_key_id(g_spy_keyring, g_current_at_begin[g_begins]);
+  g_begins++;
+  return g_real_ops->begin(s, write);
+}
+
+static void rotated_key_current_only_under_lock(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  int n = seed_values(p);
+  secret_keyring *k = platform_keyring(p);
+  char before[SECRET_KEY_ID_LEN + 1], nid[SECRET_KEY_ID_LEN + 1], id[SECRET_KEY_ID_LEN + 1];
+  keyring_key_id(k, before);
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  g_real_ops = s->ops;
+  g_spy_ops = *s->ops;
+  g_spy_ops.begin = spy_begin;
+  g_spy_keyring = k;
+  g_begins = 0;
+  s->ops = &g_spy_ops;
+  size_t resealed = 0;
+  int rc = keyring_rotate(k, s, &resealed, nid);
+  s->ops = g_real_ops;
+  platform_store_release(p, s);
+  assert_int_equal(rc, ASSAY_OK);
+  assert_int_equal(resealed, (size_t)n);
+  assert_int_equal(g_begins, 2);
+  /* between the commit and the write lock taken again, sealing still used
+   * the key the store named when the lock was last held */
+  assert_string_equal(g_current_at_begin[0], before);
+  assert_string_equal(g_current_at_begin[1], before);
+  keyring_key_id(k, id);
+  assert_string_equal(id, nid); /* current after the sync under the lock */
+  assert_seeded_values(p);
+  assay_platform_free(p);
+}
+
+/* --- second review: the settle step's failures are StoreError ------------------------ */
+
+static void settle_failures_are_store_errors(void **state) {
+  fixture *f = *state;
+  assay_platform *p = open_platform(f->home, NULL);
+  seed_values(p);
+  char iid[64];
+  route_integration(p, "settle", "w-settle", iid);
+  char *key_path = path_in(f->home, "secret.key");
+  char *new_path = path_in(f->home, "secret.key.new");
+  char *old_path = path_in(f->home, "secret.key.old");
+  char *old_text = slurp(key_path, NULL);
+  assert_int_equal(assay_platform_rotate_key(NULL, p), ASSAY_OK);
+  char *new_text = slurp(key_path, NULL);
+  /* as if the rotation's last step had not happened, and .old cannot be
+   * written (a non-empty directory in its place) */
+  write_file(new_path, new_text, 0600);
+  write_file(key_path, old_text, 0600);
+  unlink(old_path);
+  assert_int_equal(mkdir(old_path, 0700), 0);
+  char *blocker = path_in(old_path, "x");
+  write_file(blocker, "x", 0600);
+  /* a member's write request: the failure is the store's, not the request's */
+  assert_int_equal(put_value(p, I1, "TOKEN", "", "blocked"), ASSAY_ERR_STORE);
+  assert_msg_contains(old_path);
+  assert_msg_lacks("blocked");
+  /* through the route too: 500 */
+  char path[256], body[256];
+  snprintf(path, sizeof path, "/v1/integrations/%s/credentials", iid);
+  snprintf(body, sizeof body, "{\"credentials\":{\"U\":\"blocked-too\"}}");
+  int status = 0;
+  json_t *b = route(p, "PUT", path, body, &status);
+  assert_int_equal(status, 500);
+  json_decref(b);
+  assert_int_equal(unlink(blocker), 0);
+  assert_int_equal(rmdir(old_path), 0);
+  assert_int_equal(put_value(p, I1, "TOKEN", "", "unblocked"), ASSAY_OK);
+  assert_file_text(key_path, new_text);
+  assert_file_text(old_path, old_text);
+  assert_value(p, I1, "TOKEN", "", "unblocked");
+  assay_platform_free(p);
+  free(blocker);
+  free(old_text);
+  free(new_text);
+  free(key_path);
+  free(new_path);
+  free(old_path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
@@ -1544,6 +2240,16 @@ int main(void) {
       cmocka_unit_test_setup_teardown(opens_keep_the_current_key, setup, teardown),
       cmocka_unit_test_setup_teardown(rotate_route, setup, teardown),
       cmocka_unit_test_setup_teardown(no_plaintext_under_home, setup, teardown),
+      cmocka_unit_test_setup_teardown(shared_key_file_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(key_files_are_bound_to_their_home, setup, teardown),
+      cmocka_unit_test_setup_teardown(rows_under_another_key_block_key_moves, setup, teardown),
+      cmocka_unit_test_setup_teardown(compaction_only_after_deletions, setup, teardown),
+      cmocka_unit_test_setup_teardown(readers_do_not_hold_up_compaction, setup, teardown),
+      cmocka_unit_test_setup_teardown(failed_search_names_the_keys_seen, setup, teardown),
+      cmocka_unit_test_setup_teardown(directory_sync_failures_count, setup, teardown),
+      cmocka_unit_test_setup_teardown(crash_leftovers_are_removed, setup, teardown),
+      cmocka_unit_test_setup_teardown(rotated_key_current_only_under_lock, setup, teardown),
+      cmocka_unit_test_setup_teardown(settle_failures_are_store_errors, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -167,7 +167,8 @@ for _, mode in ipairs(support.modes) do
       c:set_integration_credentials(id, { MINE = SECRET .. "-mine" })
       assert.is_true(support.exists(key), "no key file at " .. key)
       assert.are.equal("600", support.file_mode(key))
-      assert.truthy((support.read_file(key) or ""):match("^[%w+/=]+\n$"), "not base64 text")
+      assert.truthy((support.read_file(key) or ""):match("^[%w+/=]+\nhome [%x%-]+\n$"),
+                    "not base64 text and the home's id")
       assert.is_false(support.exists(home .. "/secret.key"), "a key file in the home")
       local text = support.read_file(key)
       local rotated = c:rotate_secret_key()

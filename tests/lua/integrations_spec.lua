@@ -921,7 +921,8 @@ for _, mode in ipairs(support.modes) do
       assert.are.equal(key_before, support.read_file(env.home .. "/secret.key"))
 
       local first = w.admin:rotate_secret_key()
-      assert.are.same({ "key_id", "secrets_resealed" }, keys(first))
+      assert.are.same({ "compacted", "key_id", "secrets_resealed" }, keys(first))
+      assert.are.equal("boolean", type(first.compacted))
       assert.truthy(first.key_id:match("^%x+$") and #first.key_id == 16, first.key_id)
       assert.are.equal(3, first.secrets_resealed)
       assert.are_not.equal(key_before, support.read_file(env.home .. "/secret.key"))

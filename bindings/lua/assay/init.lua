@@ -323,7 +323,7 @@ end
 -- Administration ------------------------------------------------------------------
 
 --- Re-encrypt every stored secret under a new master key (organisation
---- admins); returns {key_id, secrets_resealed}.
+--- admins); returns {key_id, secrets_resealed, compacted}.
 function Client:rotate_secret_key()
   return core.assay_client_rotate_secret_key(handle(self))
 end

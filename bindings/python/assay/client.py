@@ -206,7 +206,9 @@ class Client:
 
     def rotate_secret_key(self):
         """Re-encrypt every stored secret under a new master key
-        (organisation admins). Returns ``{key_id, secrets_resealed}``."""
+        (organisation admins). Returns ``{key_id, secrets_resealed,
+        compacted}``; ``compacted`` is False when a reader kept the old
+        ciphertexts in the WAL for now (they leave at the next write)."""
         return _core.assay_client_rotate_secret_key(self._handle)
 
     def platform_info(self):

@@ -205,7 +205,9 @@ ASSAY_API int assay_client_set_integration_credentials(assay_value **out, assay_
 /* --- administration -------------------------------------------------------- */
 
 /* Rotate the platform's master key (organisation admins): every stored
- * secret is re-encrypted under a new key. Out: {key_id, secrets_resealed}. */
+ * secret is re-encrypted under a new key. Out: {key_id, secrets_resealed,
+ * compacted}; compacted is false when a reader kept the retired ciphertexts
+ * in the WAL for now (they leave at the next write). */
 ASSAY_API int assay_client_rotate_secret_key(assay_value **out, assay_client *client);
 
 ASSAY_END_DECLS

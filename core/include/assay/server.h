@@ -44,7 +44,7 @@ ASSAY_API void assay_platform_free(assay_platform *platform);
 /* Re-encrypt every stored secret under a new random master key and replace
  * the key file (the old key is kept nowhere). Safe while other processes
  * use the same home: they reload the key when they see it changed. `out`
- * (may be NULL) receives {"key_id", "secrets_resealed"}. */
+ * (may be NULL) receives {"key_id", "secrets_resealed", "compacted"}. */
 ASSAY_API int assay_platform_rotate_key(assay_value **out, assay_platform *platform);
 /* The absolute home directory of an open platform. */
 ASSAY_API const char *assay_platform_home(const assay_platform *platform);

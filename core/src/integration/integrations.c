@@ -69,12 +69,11 @@ static int drop_secrets(store *s, const char *id, const char *name, const char *
   return rc;
 }
 
-/* After a commit that deleted or replaced secret values: best effort, get
- * their old ciphertexts out of the store's files (a failure here does not
- * undo the committed request). */
-static void compact_store(store *s) {
-  if (s->ops->compact(s) != ASSAY_OK) assay_error_clear();
-}
+/* After a commit: when it deleted or replaced secret values, get their old
+ * ciphertexts out of the store's files (platform_compact: only then, never
+ * failing the committed request; a compaction readers held up is retried
+ * at the next write). */
+static void compact_store(route_ctx *c) { (void)platform_compact(c->platform, c->store); }
 
 /* Seal `value` for (id, name, user_id) and store it, replacing any earlier
  * value for the same identity. The keyring must be synced already. */
@@ -438,7 +437,7 @@ int h_integration_update(route_ctx *c) {
     json_decref(c->resp->body);
     c->resp->body = NULL;
   } else if (dropped) {
-    compact_store(s);
+    compact_store(c);
   }
   free(vars);
   json_t *patch = json_object_get(c->body, "variables");
@@ -458,7 +457,7 @@ int h_integration_delete(route_ctx *c) {
   if (!rc) rc = s->ops->integration_delete(s, c->params[0]);
   if (!rc) rc = s->ops->commit(s);
   if (rc) s->ops->rollback(s);
-  else compact_store(s); /* its secret values went */
+  else compact_store(c); /* its secret values went */
   json_decref(cur);
   if (!rc) c->resp->status = 204;
   return rc;
@@ -566,7 +565,7 @@ int h_integration_credentials(route_ctx *c) {
     json_decref(c->resp->body);
     c->resp->body = NULL;
   } else {
-    compact_store(s); /* values cleared or replaced */
+    compact_store(c); /* values cleared or replaced, if any */
   }
   json_t *creds = json_object_get(c->body, "credentials");
   const char *key;

@@ -287,8 +287,8 @@ int h_member_remove(route_ctx *c) {
   if (!rc) rc = s->ops->token_revoke_member(s, ws, user_id, assay__now());
   if (!rc) rc = s->ops->member_delete(s, ws, user_id);
   rc = finish(c, rc);
-  /* Best effort, after the commit: the member's deleted secret values out
-   * of the store's files; a failure here does not undo the removal. */
-  if (!rc && s->ops->compact(s) != ASSAY_OK) assay_error_clear();
+  /* After the commit: the member's deleted secret values (if they had
+   * any) out of the store's files; never fails the removal. */
+  if (!rc) (void)platform_compact(c->platform, s);
   return rc;
 }

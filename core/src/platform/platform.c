@@ -1,7 +1,9 @@
 /* platform/platform.c — opening a home directory: its folders, its store
  * (migrated at open), its secret keyring (checked against the store at
  * open), first-start bootstrap (admin user, default workspace, admin token
- * in <home>/admin.token), the pool of store connections, and key rotation. */
+ * in <home>/admin.token), the pool of store connections, compaction (and
+ * the "compaction pending" mark) after secret values were deleted or
+ * replaced, and key rotation. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,11 +30,34 @@ struct assay_platform {
   pthread_mutex_t lock;
   store *idle[POOL_IDLE_MAX];
   int n_idle;
+  /* Compaction (under lock): `compact_need` counts the commits that left
+   * old ciphertexts in the store's files; `compact_done` is the count a
+   * completed compaction covered. Pending while need > done. */
+  unsigned long compact_need, compact_done;
 };
 
 const char *assay_platform_home(const assay_platform *p) { return p ? p->home : NULL; }
 size_t platform_max_body(const assay_platform *p) { return p->max_body; }
 const principal *platform_admin_principal(assay_platform *p) { return &p->admin; }
+
+/* The calling thread's last error, kept across a best-effort step. */
+typedef struct saved_error {
+  int code, http_status;
+  char *message;
+} saved_error;
+
+static void error_save(saved_error *e) {
+  const assay_error *last = assay_error_last();
+  e->code = last ? last->code : 0;
+  e->http_status = last ? last->http_status : 0;
+  e->message = last && last->message ? strdup(last->message) : NULL;
+}
+
+static void error_restore(saved_error *e) {
+  if (e->code) assay__err_status(e->code, e->http_status, "%s", e->message ? e->message : "");
+  else assay_error_clear();
+  free(e->message);
+}
 
 /* --- the home directory --------------------------------------------------- */
 
@@ -119,7 +144,10 @@ static int load_admin(store *s, principal *admin) {
 static int bootstrap(store *s, void *vctx) {
   bootstrap_ctx *ctx = vctx;
   /* The key file must be the one this home's secrets are sealed with (on
-   * the first start, record it). */
+   * the first start, record it). This first sync under the write lock also
+   * gives the home its id (platform_meta "home_id", a random UUID) if it
+   * has none yet, and binds the key file to it (a "home <id>" line), so
+   * that another home given the same key file refuses it. */
   int rc = keyring_sync(ctx->p->keyring, s, 1);
   if (rc) return rc;
   rc = load_admin(s, &ctx->p->admin);
@@ -241,6 +269,21 @@ int assay_platform_open_with(assay_platform **out, const assay_platform_options 
 
 void assay_platform_free(assay_platform *p) {
   if (!p) return;
+  pthread_mutex_lock(&p->lock);
+  int pending = p->compact_need > p->compact_done;
+  pthread_mutex_unlock(&p->lock);
+  if (pending) {
+    /* the last chance for this platform: retry the pending compaction */
+    store *s = NULL;
+    saved_error e;
+    error_save(&e);
+    if (platform_store_acquire(p, &s) == ASSAY_OK) {
+      int done = 0;
+      (void)s->ops->compact(s, &done);
+      s->ops->close(s);
+    }
+    error_restore(&e);
+  }
   for (int i = 0; i < p->n_idle; i++) p->idle[i]->ops->close(p->idle[i]);
   pthread_mutex_destroy(&p->lock);
   keyring_free(p->keyring);
@@ -266,6 +309,7 @@ int platform_store_acquire(assay_platform *p, store **out) {
 void platform_store_release(assay_platform *p, store *s) {
   if (!s) return;
   s->ops->rollback(s); /* never hand on an open transaction */
+  (void)platform_compact(p, s);
   pthread_mutex_lock(&p->lock);
   if (p->n_idle < POOL_IDLE_MAX) {
     p->idle[p->n_idle++] = s;
@@ -277,21 +321,57 @@ void platform_store_release(assay_platform *p, store *s) {
 
 struct secret_keyring *platform_keyring(assay_platform *p) { return p->keyring; }
 
+/* --- compaction ----------------------------------------------------------------- */
+
+int platform_compact(assay_platform *p, store *s) {
+  unsigned wrote = s->ops->take_writes(s);
+  pthread_mutex_lock(&p->lock);
+  if (wrote & STORE_DROPPED_SECRETS) p->compact_need++;
+  int pending = p->compact_need > p->compact_done;
+  unsigned long start = p->compact_need; /* what a compaction from here covers */
+  pthread_mutex_unlock(&p->lock);
+  /* Nothing to do; or pending, but this connection wrote nothing: readers
+   * are not held up by retries (a write retries it). */
+  if (!pending || !(wrote & (STORE_WROTE | STORE_DROPPED_SECRETS))) return !pending;
+  saved_error e;
+  error_save(&e);
+  int done = 0;
+  (void)s->ops->compact(s, &done); /* a failure: still pending */
+  error_restore(&e);
+  pthread_mutex_lock(&p->lock);
+  if (done && start > p->compact_done) p->compact_done = start;
+  pending = p->compact_need > p->compact_done;
+  pthread_mutex_unlock(&p->lock);
+  return !pending;
+}
+
 /* --- key rotation ------------------------------------------------------------- */
+
+int platform_rotate_key(assay_platform *p, store *s, json_t **answer) {
+  size_t resealed = 0;
+  char key_id[SECRET_KEY_ID_LEN + 1];
+  int rc = keyring_rotate(p->keyring, s, &resealed, key_id);
+  /* The retired key's ciphertexts out of the WAL and the free pages (also
+   * when only the last file step failed: the values were re-sealed). */
+  int compacted = platform_compact(p, s);
+  if (rc) return rc;
+  json_t *j = json_pack("{s:s, s:I, s:b}", "key_id", key_id, "secrets_resealed",
+                        (json_int_t)resealed, "compacted", compacted);
+  if (!j) return assay__nomem();
+  *answer = j;
+  return ASSAY_OK;
+}
 
 int assay_platform_rotate_key(assay_value **out, assay_platform *p) {
   if (!p) return assay__err(ASSAY_ERR_CONFIG, "assay_platform_rotate_key: no platform");
   store *s = NULL;
   int rc = platform_store_acquire(p, &s);
   if (rc) return rc;
-  size_t resealed = 0;
-  char key_id[SECRET_KEY_ID_LEN + 1];
-  rc = keyring_rotate(p->keyring, s, &resealed, key_id);
+  json_t *j = NULL;
+  rc = platform_rotate_key(p, s, &j);
   platform_store_release(p, s);
   if (rc) return rc;
-  if (!out) return ASSAY_OK;
-  json_t *j = json_pack("{s:s, s:I}", "key_id", key_id, "secrets_resealed", (json_int_t)resealed);
-  if (!j) return assay__nomem();
-  *out = AV(j);
+  if (out) *out = AV(j);
+  else json_decref(j);
   return ASSAY_OK;
 }

@@ -24,6 +24,21 @@ void platform_store_release(assay_platform *p, store *s);
 /* The platform's master-key keyring (integration/secrets.h). */
 struct secret_keyring *platform_keyring(assay_platform *p);
 
+/* With no transaction open on s (after a request's commit): when s
+ * committed a deletion or replacement of a sealed value since the last
+ * look, or committed any write while an earlier compaction is pending,
+ * compact the store (store_ops.compact). A compaction that readers kept
+ * from completing leaves the platform's "compaction pending" mark, retried
+ * this way at the next write and when the platform closes. Returns 1 when
+ * no compaction is pending afterwards, else 0. Never fails and never
+ * changes the calling thread's last error. platform_store_release() calls
+ * it. */
+int platform_compact(assay_platform *p, store *s);
+
+/* Rotate the master key on s (keyring_rotate), compact the store, and
+ * answer {key_id, secrets_resealed, compacted}. */
+int platform_rotate_key(assay_platform *p, store *s, json_t **answer);
+
 /* The largest request body the router accepts. */
 size_t platform_max_body(const assay_platform *p);
 

@@ -5,7 +5,10 @@
  * started with BEGIN IMMEDIATE, so that several threads and processes
  * sharing one home wait for each other instead of failing with "database is
  * locked". store_tx() retries a whole transaction if SQLite still reports
- * contention. compact() checkpoints and truncates the WAL. */
+ * contention. compact() checkpoints and truncates the WAL (journal_size_limit
+ * 0 truncates it too whenever a writer restarts it); temporary triggers
+ * record, per connection and transaction, whether a sealed secret value
+ * was deleted or replaced (take_writes). */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,7 +69,17 @@ static int sq_begin(store *s, int write) {
   ((sqlite_store *)s)->busy = 0;
   return exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
 }
-static int sq_commit(store *s) { return exec(s, "COMMIT", "commit"); }
+static int sq_commit(store *s) {
+  sqlite3 *db = DB(s);
+  /* A write transaction leaves its mark in the connection's temporary
+   * table, committed (or rolled back) with it: see take_writes. */
+  if (sqlite3_txn_state(db, "main") == SQLITE_TXN_WRITE)
+    (void)sqlite3_exec(db,
+                       "INSERT INTO temp.assay_writes(what) SELECT 'wrote' WHERE NOT EXISTS "
+                       "(SELECT 1 FROM temp.assay_writes WHERE what = 'wrote')",
+                       NULL, NULL, NULL);
+  return exec(s, "COMMIT", "commit");
+}
 static void sq_rollback(store *s) {
   if (!sqlite3_get_autocommit(DB(s))) sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
 }
@@ -87,18 +100,64 @@ int store_tx(store *s, int write, int (*fn)(store *s, void *ctx), void *ctx) {
 }
 
 /* Checkpoint the whole WAL into the database and truncate it. Waits for
- * readers only briefly (COMPACT_BUSY_MS): a compaction that finds the WAL
- * still in use is no failure. */
-#define COMPACT_BUSY_MS 500
-static int sq_compact(store *s) {
+ * other connections only briefly (COMPACT_BUSY_MS, while holding off
+ * writers): one still reading the WAL, or writing, leaves it for later. */
+#define COMPACT_BUSY_MS 20
+static int sq_compact(store *s, int *done) {
   sqlite3 *db = DB(s);
+  *done = 0;
   if (!sqlite3_get_autocommit(db))
     return assay__err(ASSAY_ERR_INTERNAL, "compact: a transaction is still open");
   sqlite3_busy_timeout(db, COMPACT_BUSY_MS);
   int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
   sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-  if (rc == SQLITE_OK || is_busy(rc)) return ASSAY_OK;
+  if (rc == SQLITE_OK) {
+    *done = 1;
+    return ASSAY_OK;
+  }
+  if (is_busy(rc)) return ASSAY_OK;
   return fail(s, rc, "compact the database (checkpoint the WAL)");
+}
+
+static unsigned sq_take_writes(store *s) {
+  sqlite3 *db = DB(s);
+  if (!sqlite3_get_autocommit(db)) return 0; /* only committed transactions count */
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(db, "SELECT what FROM temp.assay_writes", -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  unsigned flags = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const char *what = (const char *)sqlite3_column_text(st, 0);
+    if (!what) continue;
+    if (strcmp(what, "wrote") == 0) flags |= STORE_WROTE;
+    else if (strcmp(what, "dropped") == 0) flags |= STORE_DROPPED_SECRETS;
+  }
+  sqlite3_finalize(st);
+  /* only the temporary database: no lock on the home's database */
+  if (flags) (void)sqlite3_exec(db, "DELETE FROM temp.assay_writes", NULL, NULL, NULL);
+  return flags;
+}
+
+/* (Here rather than in sqlite_secrets.c: a whole-table check for the
+ * keyring, like compaction a matter of the store as a whole.) */
+static int sq_secret_other_key(store *s, const char *key_id, char other[17]) {
+  other[0] = '\0';
+  sqlite3_stmt *st;
+  int rc = prepare(s, &st, "SELECT key_id FROM integration_secrets WHERE key_id <> ? LIMIT 1");
+  if (rc) return rc;
+  bind_text(st, 1, key_id);
+  int step = sqlite3_step(st);
+  if (step == SQLITE_ROW) {
+    sqlite_copy_text(other, 17, sqlite3_column_text(st, 0));
+    if (!other[0]) snprintf(other, 17, "(none)");
+    rc = ASSAY_OK;
+  } else if (step == SQLITE_DONE) {
+    rc = ASSAY_OK;
+  } else {
+    rc = fail(s, step, "read the key ids of the secret values");
+  }
+  sqlite3_finalize(st);
+  return rc;
 }
 
 static int sq_schema_version(store *s, int *out) {
@@ -721,6 +780,7 @@ static const store_ops sqlite_ops = {
   .commit = sq_commit,
   .rollback = sq_rollback,
   .compact = sq_compact,
+  .take_writes = sq_take_writes,
   .schema_version = sq_schema_version,
   .meta_get = sq_meta_get,
   .meta_set = sq_meta_set,
@@ -760,6 +820,7 @@ static const store_ops sqlite_ops = {
   .secret_delete_member = sq_secret_delete_member,
   .secret_names = sq_secret_names,
   .secret_all = sq_secret_all,
+  .secret_other_key = sq_secret_other_key,
 };
 
 static int migrate(store *s, void *ctx) {
@@ -824,7 +885,29 @@ int store_sqlite_open(store **out, const char *path) {
   /* Deleted and replaced content (old secret ciphertexts) is overwritten
    * with zeros instead of lingering in free space (see compact). */
   if (!rc) rc = exec(s, "PRAGMA secure_delete = ON", "enable secure delete");
+  /* A WAL that a checkpoint emptied is truncated to nothing when the next
+   * writer restarts it, not kept at its largest size with old pages (old
+   * ciphertexts) in it. */
+  if (!rc) rc = exec(s, "PRAGMA journal_size_limit = 0", "limit the WAL's size");
+  /* Sorting and temporary tables in memory, never in a file. */
+  if (!rc) rc = exec(s, "PRAGMA temp_store = MEMORY", "keep temporary data in memory");
   if (!rc) rc = store_tx(s, 1, migrate, NULL);
+  /* This connection's record of what its transactions did (take_writes):
+   * in its own temporary database, so a rolled back transaction leaves no
+   * mark. */
+  if (!rc)
+    rc = exec(s,
+              /* no constraint: a trigger takes the conflict policy of the
+               * statement firing it */
+              "CREATE TEMP TABLE assay_writes(what TEXT NOT NULL);"
+              "CREATE TEMP TRIGGER assay_secret_deleted AFTER DELETE ON main.integration_secrets "
+              "BEGIN INSERT INTO assay_writes(what) SELECT 'dropped' WHERE NOT EXISTS "
+              "(SELECT 1 FROM assay_writes WHERE what = 'dropped'); END;"
+              "CREATE TEMP TRIGGER assay_secret_replaced AFTER UPDATE OF sealed "
+              "ON main.integration_secrets "
+              "BEGIN INSERT INTO assay_writes(what) SELECT 'dropped' WHERE NOT EXISTS "
+              "(SELECT 1 FROM assay_writes WHERE what = 'dropped'); END;",
+              "record the connection's writes");
   if (rc) {
     sq_close(s);
     return rc;

@@ -15,6 +15,10 @@
 
 typedef struct store store;
 
+/* take_writes() flags. */
+#define STORE_WROTE 1u
+#define STORE_DROPPED_SECRETS 2u
+
 /* An API token row (the secret itself is never stored, only its hash). */
 typedef struct token_row {
   char id[37];
@@ -46,13 +50,22 @@ typedef struct store_ops {
   int (*commit)(store *s);
   void (*rollback)(store *s);
 
-  /* Best effort: make data deleted or replaced by committed transactions
-   * (old secret ciphertexts) leave the store's files, e.g. SQLite moves the
-   * WAL into the database and truncates it (freed content is zeroed as it
-   * is deleted). Call with no transaction open. Another connection still
-   * reading an older state is not an error (ASSAY_OK; a later compaction
-   * gets further). */
-  int (*compact)(store *s);
+  /* Make data deleted or replaced by committed transactions (old secret
+   * ciphertexts) leave the store's files: SQLite moves the whole WAL into
+   * the database (where secure_delete zeroed what was deleted) and
+   * truncates it. Call with no transaction open. Waits at most a few
+   * milliseconds for other connections (holding off writers meanwhile):
+   * when one still reads the WAL or writes, *done = 0 and the result is
+   * ASSAY_OK (compact again later). *done = 1: compacted. Deletions and
+   * replacements (also by cascades) are recorded for take_writes. */
+  int (*compact)(store *s, int *done);
+  /* What this connection's committed write transactions did since the
+   * last call (the record is cleared): STORE_WROTE when any write
+   * transaction committed, STORE_DROPPED_SECRETS when one deleted or
+   * replaced a sealed secret value (its old bytes may still be in the
+   * store's files until a compaction). Rolled back transactions count for
+   * nothing. Records no error. */
+  unsigned (*take_writes)(store *s);
 
   /* The schema version the store is at (migrations run at open). */
   int (*schema_version)(store *s, int *out);
@@ -141,6 +154,10 @@ typedef struct store_ops {
   /* Every sealed value (for key rotation); the caller frees with
    * secret_rows_free. */
   int (*secret_all)(store *s, secret_row **rows, size_t *n);
+  /* Whether any sealed value is sealed under a key other than `key_id`:
+   * other receives the key id of one such value, or "" when every value
+   * is sealed under key_id (or there is none). */
+  int (*secret_other_key)(store *s, const char *key_id, char other[17]);
 } store_ops;
 
 void secret_rows_free(secret_row *rows, size_t n);
