@@ -24,6 +24,10 @@ int sqlite_prepare(store *s, sqlite3_stmt **st, const char *sql);
 void sqlite_bind_text(sqlite3_stmt *st, int i, const char *v);
 /* Step a statement that returns no rows, and finalize it. */
 int sqlite_step_done(store *s, sqlite3_stmt *st, const char *what);
+/* Step `st` (finalized here) and collect each row, made by `row`, into a
+ * JSON array in *out; `what` names the operation in errors. */
+int sqlite_collect(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what,
+                   json_t **out);
 /* Copy a column's text into a fixed buffer ("" for NULL). */
 void sqlite_copy_text(char *dst, size_t size, const unsigned char *src);
 

@@ -63,6 +63,34 @@ int sqlite_step_done(store *s, sqlite3_stmt *st, const char *what) {
 }
 #define step_done sqlite_step_done
 
+/* Run `st` (finalized here) and collect each row through `row` into an array. */
+int sqlite_collect(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what,
+                   json_t **out) {
+  json_t *arr = json_array();
+  int rc;
+  if (!arr) {
+    sqlite3_finalize(st);
+    return assay__nomem();
+  }
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    json_t *j = row(st);
+    if (!j || json_array_append_new(arr, j) != 0) {
+      rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    json_decref(arr);
+    rc = rc == SQLITE_NOMEM ? assay__nomem() : fail(s, rc, what);
+  } else {
+    *out = arr;
+    rc = ASSAY_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+#define collect sqlite_collect
+
 /* --- transactions ------------------------------------------------------ */
 
 static int sq_begin(store *s, int write) {
@@ -333,33 +361,6 @@ static int sq_token_lookup(store *s, const unsigned char hash[32], token_row *ou
 
 
 /* --- people: users, workspaces, membership --------------------------------- */
-
-/* Run `st` (finalized here) and collect each row through `row` into an array. */
-static int collect(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what,
-                   json_t **out) {
-  json_t *arr = json_array();
-  int rc;
-  if (!arr) {
-    sqlite3_finalize(st);
-    return assay__nomem();
-  }
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    json_t *j = row(st);
-    if (!j || json_array_append_new(arr, j) != 0) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-  }
-  if (rc != SQLITE_DONE) {
-    json_decref(arr);
-    rc = rc == SQLITE_NOMEM ? assay__nomem() : fail(s, rc, what);
-  } else {
-    *out = arr;
-    rc = ASSAY_OK;
-  }
-  sqlite3_finalize(st);
-  return rc;
-}
 
 /* Run `st` (finalized here) for exactly one row; NOT_FOUND with `missing`. */
 static int one(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), const char *what,
@@ -711,27 +712,7 @@ static int sq_project_list(store *s, const char *workspace_id, json_t **out) {
                    "ORDER BY created_at, rowid");
   if (rc) return rc;
   bind_text(st, 1, workspace_id);
-  json_t *arr = json_array();
-  if (!arr) {
-    sqlite3_finalize(st);
-    return assay__nomem();
-  }
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    json_t *p = project_from_row(st);
-    if (!p || json_array_append_new(arr, p) != 0) {
-      rc = SQLITE_NOMEM;
-      break;
-    }
-  }
-  if (rc != SQLITE_DONE) {
-    json_decref(arr);
-    rc = rc == SQLITE_NOMEM ? assay__nomem() : fail(s, rc, "list projects");
-  } else {
-    *out = arr;
-    rc = ASSAY_OK;
-  }
-  sqlite3_finalize(st);
-  return rc;
+  return collect(s, st, project_from_row, "list projects", out);
 }
 
 static int sq_project_child_count(store *s, const char *project_id, int64_t *out) {
