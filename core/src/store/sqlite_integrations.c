@@ -89,6 +89,22 @@ int sq_integration_insert(store *s, json_t *rec) {
   return put_variables(s, id, json_object_get(rec, "variables"));
 }
 
+/* One variable of the current row (name, sensitivity, value); the value
+ * only for a not-sensitive one. */
+static json_t *variable_from_row(sqlite3_stmt *st) {
+  const char *sens = (const char *)sqlite3_column_text(st, 1);
+  json_t *v = json_pack("{s:s, s:s}", "name", (const char *)sqlite3_column_text(st, 0),
+                        "sensitivity", sens);
+  if (v && strcmp(sens, SENSITIVITY_PUBLIC_TEXT) == 0) {
+    const char *value = (const char *)sqlite3_column_text(st, 2);
+    if (json_object_set_new(v, "value", json_string(value ? value : "")) != 0) {
+      json_decref(v);
+      v = NULL;
+    }
+  }
+  return v;
+}
+
 /* The variables of one integration, in order. */
 static int load_variables(store *s, const char *integration_id, json_t **out) {
   sqlite3_stmt *st;
@@ -97,35 +113,7 @@ static int load_variables(store *s, const char *integration_id, json_t **out) {
                           "WHERE integration_id = ? ORDER BY position, rowid");
   if (rc) return rc;
   sqlite_bind_text(st, 1, integration_id);
-  json_t *arr = json_array();
-  if (!arr) {
-    sqlite3_finalize(st);
-    return assay__nomem();
-  }
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    const char *sens = (const char *)sqlite3_column_text(st, 1);
-    json_t *v = json_pack("{s:s, s:s}", "name", (const char *)sqlite3_column_text(st, 0),
-                          "sensitivity", sens);
-    if (v && strcmp(sens, SENSITIVITY_PUBLIC_TEXT) == 0) {
-      const char *value = (const char *)sqlite3_column_text(st, 2);
-      if (json_object_set_new(v, "value", json_string(value ? value : "")) != 0) {
-        json_decref(v);
-        v = NULL;
-      }
-    }
-    if (!v || json_array_append_new(arr, v) != 0) {
-      step = SQLITE_NOMEM;
-      break;
-    }
-  }
-  sqlite3_finalize(st);
-  if (step != SQLITE_DONE) {
-    json_decref(arr);
-    return step == SQLITE_NOMEM ? assay__nomem() : sqlite_fail(s, step, "read integration variables");
-  }
-  *out = arr;
-  return ASSAY_OK;
+  return sqlite_collect(s, st, variable_from_row, "read integration variables", out);
 }
 
 #define INTEGRATION_COLUMNS \

@@ -125,6 +125,10 @@ int sq_secret_delete_member(store *s, const char *workspace_id, const char *user
   return sqlite_step_done(s, st, "delete a member's secret values");
 }
 
+static json_t *name_from_row(sqlite3_stmt *st) {
+  return json_string((const char *)sqlite3_column_text(st, 0));
+}
+
 int sq_secret_names(store *s, const char *integration_id, const char *user_id, json_t **out) {
   if (!user_id) user_id = "";
   sqlite3_stmt *st;
@@ -134,26 +138,7 @@ int sq_secret_names(store *s, const char *integration_id, const char *user_id, j
   if (rc) return rc;
   sqlite_bind_text(st, 1, integration_id);
   sqlite_bind_text(st, 2, user_id);
-  json_t *names = json_array();
-  if (!names) {
-    sqlite3_finalize(st);
-    return assay__nomem();
-  }
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    if (json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 0)))) {
-      rc = assay__nomem();
-      break;
-    }
-  }
-  if (!rc && step != SQLITE_DONE) rc = sqlite_fail(s, step, "list secret values");
-  sqlite3_finalize(st);
-  if (rc) {
-    json_decref(names);
-    return rc;
-  }
-  *out = names;
-  return ASSAY_OK;
+  return sqlite_collect(s, st, name_from_row, "list secret values", out);
 }
 
 int sq_secret_all(store *s, secret_row **rows, size_t *n) {

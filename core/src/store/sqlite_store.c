@@ -692,17 +692,7 @@ static int sq_project_get(store *s, const char *workspace_id, const char *projec
   if (rc) return rc;
   bind_text(st, 1, workspace_id);
   bind_text(st, 2, project_id);
-  rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *out = project_from_row(st);
-    rc = *out ? ASSAY_OK : assay__nomem();
-  } else if (rc == SQLITE_DONE) {
-    rc = assay__err(ASSAY_ERR_NOT_FOUND, "project '%s' not found", project_id);
-  } else {
-    rc = fail(s, rc, "read project");
-  }
-  sqlite3_finalize(st);
-  return rc;
+  return one(s, st, project_from_row, "read project", "project", project_id, out);
 }
 
 static int sq_project_list(store *s, const char *workspace_id, json_t **out) {
