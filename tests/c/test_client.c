@@ -369,14 +369,8 @@ static int setup_http_target(void **state) {
     return -1;
   }
   snprintf(t->url, sizeof t->url, "http://127.0.0.1:%d", assay_server_port(t->server));
-  char path[4096], token[256] = "";
-  snprintf(path, sizeof path, "%s/admin.token", t->home);
-  FILE *f = fopen(path, "r");
-  if (!f) return -1;
-  int ok = fgets(token, sizeof token, f) != NULL;
-  fclose(f);
-  if (!ok) return -1;
-  token[strcspn(token, "\r\n")] = '\0';
+  char token[256] = "";
+  if (read_admin_token(t->home, token, sizeof token) != 0) return -1;
   assay_client_options o = ASSAY_CLIENT_OPTIONS_INIT;
   o.domain = t->url;
   o.api_key = token;

@@ -76,14 +76,7 @@ static void expect_error(int rc, int code, int status) {
 }
 
 static void read_token(const char *dir, char *buf, size_t size) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/admin.token", dir);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  assert_non_null(fgets(buf, (int)size, f));
-  fclose(f);
-  buf[strcspn(buf, "\r\n")] = '\0';
-  assert_true(strlen(buf) > 0);
+  assert_int_equal(read_admin_token(dir, buf, size), 0);
 }
 
 /* --- test doubles: a silent server and a scripted HTTP server ----------- */

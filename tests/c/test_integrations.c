@@ -74,12 +74,10 @@ static int answers_checked;
 
 static int send_req(fixture *f, const char *method, const char *path, const char *query,
                     const char *token, const char *body, json_t **out) {
-  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0, 0};
-  router_response r;
-  router_handle(f->p, &req, &r);
-  int status = r.status;
-  if (r.body) {
-    char *text = json_dumps(r.body, JSON_ENCODE_ANY);
+  json_t *b = NULL;
+  int status = router_send(f->p, method, path, query, token, body, &b);
+  if (b) {
+    char *text = json_dumps(b, JSON_ENCODE_ANY);
     assert_non_null(text);
     for (int i = 0; i < n_watched; i++)
       if (strstr(text, watched[i]))
@@ -87,17 +85,11 @@ static int send_req(fixture *f, const char *method, const char *path, const char
     free(text);
     answers_checked++;
   }
-  if (out) *out = json_incref(r.body);
-  router_response_clear(&r);
+  if (out) *out = b;
+  else json_decref(b);
   return status;
 }
 
-static const char *err_name(json_t *b) {
-  return json_string_value(json_object_get(json_object_get(b, "error"), "name"));
-}
-static const char *err_message(json_t *b) {
-  return json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-}
 
 /* Send `body` (stolen; may be NULL) as `who` and expect `status`; returns
  * the answer (caller decrefs). */
@@ -186,12 +178,7 @@ static int setup(void **state) {
   n_watched = 0;
   f->home = make_home();
   if (assay_platform_open(&f->p, f->home) != ASSAY_OK) return -1;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/admin.token", f->home);
-  FILE *fp = fopen(path, "r");
-  if (!fp || !fgets(f->token[ORG], sizeof f->token[ORG], fp)) return -1;
-  fclose(fp);
-  f->token[ORG][strcspn(f->token[ORG], "\n")] = '\0';
+  if (read_admin_token(f->home, f->token[ORG], sizeof f->token[ORG]) != 0) return -1;
   snprintf(f->user[ORG], 37, "%s", platform_admin_principal(f->p)->user_id);
 
   store *s = NULL;

@@ -32,21 +32,9 @@ typedef struct fixture {
 
 static int send_req(fixture *f, const char *method, const char *path, const char *query,
                     const char *token, const char *body, json_t **out) {
-  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0, 0};
-  router_response r;
-  router_handle(f->p, &req, &r);
-  int status = r.status;
-  if (out) *out = json_incref(r.body);
-  router_response_clear(&r);
-  return status;
+  return router_send(f->p, method, path, query, token, body, out);
 }
 
-static const char *err_name(json_t *b) {
-  return json_string_value(json_object_get(json_object_get(b, "error"), "name"));
-}
-static const char *err_message(json_t *b) {
-  return json_string_value(json_object_get(json_object_get(b, "error"), "message"));
-}
 
 /* Send and expect `status`; returns the body (caller decrefs). */
 static json_t *expect(fixture *f, int status, const char *method, const char *path,
@@ -95,12 +83,7 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->home = make_home();
   if (assay_platform_open(&f->p, f->home) != ASSAY_OK) return -1;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/admin.token", f->home);
-  FILE *fp = fopen(path, "r");
-  if (!fp || !fgets(f->token[ORG], sizeof f->token[ORG], fp)) return -1;
-  fclose(fp);
-  f->token[ORG][strcspn(f->token[ORG], "\n")] = '\0';
+  if (read_admin_token(f->home, f->token[ORG], sizeof f->token[ORG]) != 0) return -1;
   snprintf(f->user[ORG], 37, "%s", platform_admin_principal(f->p)->user_id);
 
   json_t *b = expect(f, 201, "POST", "/v1/workspaces", f->token[ORG], "{\"name\":\"team\"}");
@@ -124,6 +107,7 @@ static int setup(void **state) {
   json_decref(b);
 
   /* expire one token in the database; revoke the other through the API */
+  char path[4096];
   snprintf(path, sizeof path, "%s/assay.db", f->home);
   sqlite3 *h;
   char sql[256];

@@ -27,12 +27,7 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->home = make_home();
   if (assay_platform_open(&f->p, f->home) != ASSAY_OK) return -1;
-  char path[4096];
-  snprintf(path, sizeof path, "%s/admin.token", f->home);
-  FILE *fp = fopen(path, "r");
-  if (!fp || !fgets(f->token, sizeof f->token, fp)) return -1;
-  fclose(fp);
-  f->token[strcspn(f->token, "\n")] = '\0';
+  if (read_admin_token(f->home, f->token, sizeof f->token) != 0) return -1;
   *state = f;
   return 0;
 }
@@ -45,16 +40,9 @@ static int teardown(void **state) {
   return 0;
 }
 
-/* Send one request as an HTTP caller with `token` (may be NULL). */
 static int send_req(fixture *f, const char *method, const char *path, const char *query,
                     const char *token, const char *body, json_t **out) {
-  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0, 0};
-  router_response r;
-  router_handle(f->p, &req, &r);
-  int status = r.status;
-  if (out) *out = json_incref(r.body);
-  router_response_clear(&r);
-  return status;
+  return router_send(f->p, method, path, query, token, body, out);
 }
 
 /* Does the file at `path` contain `needle` anywhere? */
@@ -73,12 +61,6 @@ static int file_contains(const char *path, const char *needle) {
   return found;
 }
 
-static const char *err_name(json_t *body) {
-  return json_string_value(json_object_get(json_object_get(body, "error"), "name"));
-}
-static const char *err_message(json_t *body) {
-  return json_string_value(json_object_get(json_object_get(body, "error"), "message"));
-}
 
 static void bootstrap_writes_private_token(void **state) {
   fixture *f = *state;

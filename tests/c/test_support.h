@@ -1,4 +1,7 @@
-/* test_support.h — helpers shared by the C tests: temporary homes. */
+/* test_support.h — helpers shared by the C tests: temporary homes, the
+ * bootstrap admin's token of a home, and (for tests that include the
+ * router's header first) requests through the router and the fields of
+ * error answers. */
 #ifndef ASSAY_TEST_SUPPORT_H
 #define ASSAY_TEST_SUPPORT_H
 
@@ -23,5 +26,41 @@ static inline void rm_home(char *path) {
   free(cmd);
   free(path);
 }
+
+/* Read <home>/admin.token into buf (without its newline); 0 on success. */
+static inline int read_admin_token(const char *home, char *buf, size_t size) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/admin.token", home);
+  FILE *fp = fopen(path, "r");
+  if (!fp) return -1;
+  int ok = fgets(buf, (int)size, fp) != NULL;
+  fclose(fp);
+  if (!ok) return -1;
+  buf[strcspn(buf, "\r\n")] = '\0';
+  return buf[0] ? 0 : -1;
+}
+
+#ifdef ASSAY_ROUTER_H
+/* Send one request through the router as an HTTP caller with `token` (may
+ * be NULL); returns the status, and the body in *out (caller decrefs). */
+static inline int router_send(assay_platform *p, const char *method, const char *path,
+                              const char *query, const char *token, const char *body,
+                              json_t **out) {
+  router_request req = {method, path, query, token, NULL, body, body ? strlen(body) : 0, 0};
+  router_response r;
+  router_handle(p, &req, &r);
+  int status = r.status;
+  if (out) *out = json_incref(r.body);
+  router_response_clear(&r);
+  return status;
+}
+
+static inline const char *err_name(json_t *b) {
+  return json_string_value(json_object_get(json_object_get(b, "error"), "name"));
+}
+static inline const char *err_message(json_t *b) {
+  return json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+}
+#endif
 
 #endif
