@@ -14,6 +14,8 @@ typedef struct sqlite_store {
   store base;
   sqlite3 *db;
   int busy; /* the last failure was contention: worth retrying */
+  unsigned tx_writes;   /* STORE_* flags of the open transaction           */
+  unsigned done_writes; /* ... of committed ones, until take_writes()     */
 } sqlite_store;
 
 sqlite3 *sqlite_db(store *s);

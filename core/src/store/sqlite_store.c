@@ -7,8 +7,8 @@
  * locked". store_tx() retries a whole transaction if SQLite still reports
  * contention. compact() checkpoints and truncates the WAL (journal_size_limit
  * 0 truncates it too whenever a writer restarts it); temporary triggers
- * record, per connection and transaction, whether a sealed secret value
- * was deleted or replaced (take_writes). */
+ * call back into C to note, per connection and transaction, that a sealed
+ * secret value was deleted or replaced (take_writes). */
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,22 +94,34 @@ int sqlite_collect(store *s, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), c
 /* --- transactions ------------------------------------------------------ */
 
 static int sq_begin(store *s, int write) {
-  ((sqlite_store *)s)->busy = 0;
+  sqlite_store *ss = (sqlite_store *)s;
+  ss->busy = 0;
+  ss->tx_writes = 0;
   return exec(s, write ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
 }
+/* What a transaction wrote counts once it commits: see take_writes. */
 static int sq_commit(store *s) {
-  sqlite3 *db = DB(s);
-  /* A write transaction leaves its mark in the connection's temporary
-   * table, committed (or rolled back) with it: see take_writes. */
-  if (sqlite3_txn_state(db, "main") == SQLITE_TXN_WRITE)
-    (void)sqlite3_exec(db,
-                       "INSERT INTO temp.assay_writes(what) SELECT 'wrote' WHERE NOT EXISTS "
-                       "(SELECT 1 FROM temp.assay_writes WHERE what = 'wrote')",
-                       NULL, NULL, NULL);
-  return exec(s, "COMMIT", "commit");
+  sqlite_store *ss = (sqlite_store *)s;
+  if (sqlite3_txn_state(ss->db, "main") == SQLITE_TXN_WRITE) ss->tx_writes |= STORE_WROTE;
+  int rc = exec(s, "COMMIT", "commit");
+  if (!rc) ss->done_writes |= ss->tx_writes;
+  ss->tx_writes = 0;
+  return rc;
 }
 static void sq_rollback(store *s) {
+  ((sqlite_store *)s)->tx_writes = 0;
   if (!sqlite3_get_autocommit(DB(s))) sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* assay_note_dropped(): called by the temporary triggers on
+ * integration_secrets when a sealed value is deleted or replaced. */
+static void note_dropped(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  (void)argc;
+  (void)argv;
+  sqlite_store *ss = sqlite3_user_data(ctx);
+  if (sqlite3_get_autocommit(ss->db)) ss->done_writes |= STORE_DROPPED_SECRETS;
+  else ss->tx_writes |= STORE_DROPPED_SECRETS;
+  sqlite3_result_null(ctx);
 }
 
 int store_tx(store *s, int write, int (*fn)(store *s, void *ctx), void *ctx) {
@@ -148,21 +160,9 @@ static int sq_compact(store *s, int *done) {
 }
 
 static unsigned sq_take_writes(store *s) {
-  sqlite3 *db = DB(s);
-  if (!sqlite3_get_autocommit(db)) return 0; /* only committed transactions count */
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(db, "SELECT what FROM temp.assay_writes", -1, &st, NULL) != SQLITE_OK)
-    return 0;
-  unsigned flags = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    const char *what = (const char *)sqlite3_column_text(st, 0);
-    if (!what) continue;
-    if (strcmp(what, "wrote") == 0) flags |= STORE_WROTE;
-    else if (strcmp(what, "dropped") == 0) flags |= STORE_DROPPED_SECRETS;
-  }
-  sqlite3_finalize(st);
-  /* only the temporary database: no lock on the home's database */
-  if (flags) (void)sqlite3_exec(db, "DELETE FROM temp.assay_writes", NULL, NULL, NULL);
+  sqlite_store *ss = (sqlite_store *)s;
+  unsigned flags = ss->done_writes;
+  ss->done_writes = 0;
   return flags;
 }
 
@@ -863,21 +863,18 @@ int store_sqlite_open(store **out, const char *path) {
   /* Sorting and temporary tables in memory, never in a file. */
   if (!rc) rc = exec(s, "PRAGMA temp_store = MEMORY", "keep temporary data in memory");
   if (!rc) rc = store_tx(s, 1, migrate, NULL);
-  /* This connection's record of what its transactions did (take_writes):
-   * in its own temporary database, so a rolled back transaction leaves no
-   * mark. */
+  /* Note deleted or replaced sealed values (also by cascades) for
+   * take_writes: temporary triggers, so they exist for this connection only
+   * and may call a function only this connection has. */
+  if (!rc && sqlite3_create_function(ss->db, "assay_note_dropped", 0, SQLITE_UTF8, ss,
+                                     note_dropped, NULL, NULL) != SQLITE_OK)
+    rc = fail(s, sqlite3_errcode(ss->db), "register assay_note_dropped");
   if (!rc)
     rc = exec(s,
-              /* no constraint: a trigger takes the conflict policy of the
-               * statement firing it */
-              "CREATE TEMP TABLE assay_writes(what TEXT NOT NULL);"
               "CREATE TEMP TRIGGER assay_secret_deleted AFTER DELETE ON main.integration_secrets "
-              "BEGIN INSERT INTO assay_writes(what) SELECT 'dropped' WHERE NOT EXISTS "
-              "(SELECT 1 FROM assay_writes WHERE what = 'dropped'); END;"
+              "BEGIN SELECT assay_note_dropped(); END;"
               "CREATE TEMP TRIGGER assay_secret_replaced AFTER UPDATE OF sealed "
-              "ON main.integration_secrets "
-              "BEGIN INSERT INTO assay_writes(what) SELECT 'dropped' WHERE NOT EXISTS "
-              "(SELECT 1 FROM assay_writes WHERE what = 'dropped'); END;",
+              "ON main.integration_secrets BEGIN SELECT assay_note_dropped(); END;",
               "record the connection's writes");
   if (rc) {
     sq_close(s);
