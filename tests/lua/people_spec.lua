@@ -251,6 +251,27 @@ for _, mode in ipairs(support.modes) do
       assert.are.equal("revoked", tokens[1].status)
     end)
 
+    it("keeps organisation admins out of a workspace admin's reach", function()
+      local wa = w.client("ws_admin")
+      local e = support.expect_error("PermissionDeniedError", wa.remove_workspace_member, wa,
+                                     w.ws, w.admin_id)
+      assert.truthy(e.message:find("organisation admin", 1, true), e.message)
+      support.expect_error("PermissionDeniedError", wa.update_workspace_member, wa, w.ws,
+                           w.admin_id, "viewer")
+      local _, token_id = w.mint(w.admin_id)
+      for _, t in ipairs(wa:list_api_tokens(w.ws)) do
+        assert.are_not.equal(token_id, t.id)
+      end
+      support.expect_error("NotFoundError", wa.revoke_api_token, wa, token_id)
+      local status
+      for _, t in ipairs(w.admin:list_api_tokens(w.ws, w.admin_id)) do
+        if t.id == token_id then
+          status = t.status
+        end
+      end
+      assert.are.equal("active", status)
+    end)
+
     it("keeps the last admin of a workspace", function()
       local ws = w.admin:create_workspace(support.unique("solo")).workspace_id
       support.expect_error("ConflictError", w.admin.update_workspace_member, w.admin, ws,

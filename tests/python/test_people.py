@@ -289,3 +289,20 @@ def test_a_token_made_with_a_short_token_ends_with_it(fresh_people):
     assert str(exc.value).startswith(
         "a new token may not outlive the token that creates it (which expires at %s)"
         % parent["expires_at"])
+
+
+def test_workspace_admins_cannot_reach_organisation_admins(fresh_people):
+    w = fresh_people
+    ws_admin = w.client("ws_admin")
+    # the organisation admin created ws, so it is a member there
+    with pytest.raises(assay.PermissionDeniedError) as exc:
+        ws_admin.remove_workspace_member(w.ws, w.admin_user_id)
+    assert "organisation admin" in str(exc.value)
+    with pytest.raises(assay.PermissionDeniedError):
+        ws_admin.update_workspace_member(w.ws, w.admin_user_id, "viewer")
+    _, admin_token_id = w.mint(w.admin_user_id)
+    assert admin_token_id not in {t["id"] for t in ws_admin.list_api_tokens(workspace_id=w.ws)}
+    with pytest.raises(assay.NotFoundError):
+        ws_admin.revoke_api_token(admin_token_id)
+    statuses = {t["id"]: t["status"] for t in w.admin.list_api_tokens(workspace_id=w.ws)}
+    assert statuses[admin_token_id] == "active"
