@@ -33,6 +33,9 @@ static const assay_error_info error_table[] = {
   {ASSAY_ERR_INTERNAL, "InternalError", "Error", 500,
    "A bug or broken invariant inside assay; please report it."},
   {ASSAY_ERR_NOMEM, "OutOfMemoryError", "Error", 500, "Memory could not be allocated."},
+  {ASSAY_ERR_DATA, "DataError", "Error", 422,
+   "Data could not be loaded or read (a loader failed, a file is malformed) or does not "
+   "match its config (a named column is missing, no rows)."},
 };
 
 #define TABLE_SIZE (sizeof error_table / sizeof error_table[0])

@@ -31,6 +31,7 @@ describe("the assay module", function()
       MethodNotAllowedError = { -9, "ConfigError", 405 },
       PayloadTooLargeError = { -10, "ConfigError", 413 },
       UnavailableError = { -14, "TransportError", 503 },
+      DataError = { -15, "Error", 422 },
     }
     for name, row in pairs(expected) do
       local got = assay.errors[name]

@@ -32,6 +32,7 @@ EXPECTED = {  # name: (code, parent, http_status), as documented in errors.h
     "InternalError": (-12, "Error", 500),
     "OutOfMemoryError": (-13, "Error", 500),
     "UnavailableError": (-14, "TransportError", 503),
+    "DataError": (-15, "Error", 422),
 }
 
 

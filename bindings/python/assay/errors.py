@@ -57,6 +57,7 @@ _IDIOMS = {
     "ConfigError": ValueError,
     "NotFoundError": ValueError,
     "ConflictError": ValueError,
+    "DataError": ValueError,
     "PermissionDeniedError": PermissionError,
     "TransportError": ConnectionError,
     "TimeoutError": builtins.TimeoutError,

@@ -21,7 +21,7 @@ ASSAY_BEGIN_DECLS
 
 typedef struct assay_client assay_client;
 
-#define ASSAY_CLIENT_OPTIONS_VERSION 1
+#define ASSAY_CLIENT_OPTIONS_VERSION 2
 
 /* Options for assay_client_new(). Start from ASSAY_CLIENT_OPTIONS_INIT so
  * fields added later get their defaults. Strings are copied. */
@@ -45,10 +45,17 @@ typedef struct assay_client_options {
                                   the chain is still verified               */
   const char *secret_key_file; /* embedded: the master key file (see
                                   assay_platform_options)                   */
+  /* version 2: the embedded platform's jobs (see assay_platform_options) */
+  int workers;                 /* job worker threads; <0: default (2)       */
+  const char *runner_python;   /* interpreter for custom loaders            */
+  double loader_timeout;       /* seconds; 0: default; <0: none             */
+  long long loader_memory_bytes; /* 0: default; <0: none                    */
 } assay_client_options;
 
+/* Version 1 callers (without the version 2 fields) are still accepted. */
 #define ASSAY_CLIENT_OPTIONS_INIT \
-  { ASSAY_CLIENT_OPTIONS_VERSION, NULL, NULL, 180.0, 0, NULL, NULL, NULL, NULL, NULL, 3, 0, NULL }
+  { ASSAY_CLIENT_OPTIONS_VERSION, NULL, NULL, 180.0, 0, NULL, NULL, NULL, NULL, NULL, 3, 0, NULL, \
+    -1, NULL, 0.0, 0 }
 
 /* Open a client. opts may be NULL (embedded platform, defaults). */
 ASSAY_API int assay_client_new(assay_client **out, const assay_client_options *opts);
@@ -201,6 +208,118 @@ ASSAY_API int assay_client_delete_integration(assay_client *client,
 ASSAY_API int assay_client_set_integration_credentials(assay_value **out, assay_client *client,
                                                        const char *integration_id,
                                                        const assay_value *credentials);
+
+/* --- files ----------------------------------------------------------------- */
+
+/* Files are stored per workspace (the caller's). A file's location,
+ * "assay://files/<path>", is what configs reference (data_file.path,
+ * data_loading.path, model_path.path). Uploads stream from disk: no call
+ * holds a whole file in memory, so files of several GB work (over HTTP,
+ * channel_timeout bounds a stalled transfer, not a long one).
+ * upload_path (NULL: a folder named after the content's hash) is a
+ * relative folder path; "" is ASSAY_ERR_CONFIG, as are absolute paths, ".."
+ * and "." components. Members upload and delete; viewers list. */
+
+/* Upload one file; out: {location, path, size, blake2b, uploaded_by,
+ * uploaded_at}. The location is assay://files/<upload_path>/<file name>. */
+ASSAY_API int assay_client_upload_file(assay_value **out, assay_client *client,
+                                       const char *file_path, const char *upload_path);
+/* Upload a directory tree (regular files; hidden ones, whose name starts
+ * with '.', only when upload_hidden). A symbolic link pointing outside
+ * dir_path is ASSAY_ERR_CONFIG and nothing is uploaded; one inside is
+ * uploaded as the file it points to. out: {location (the directory's:
+ * assay://files/<upload_path or a random folder>/<dir name>), files: [file
+ * records]}. */
+ASSAY_API int assay_client_upload_directory(assay_value **out, assay_client *client,
+                                            const char *dir_path, int upload_hidden,
+                                            const char *upload_path);
+/* Write a table of columns (an object {name: [values]} or an array of
+ * {"name", "values"}; see the CSV reader for how values are typed) as a CSV
+ * file named `name` (NULL: "data.csv"; ".csv" is added when missing) and
+ * upload it like assay_client_upload_file. */
+ASSAY_API int assay_client_upload_columns(assay_value **out, assay_client *client,
+                                          const assay_value *columns, const char *name,
+                                          const char *upload_path);
+/* The uploaded files of the caller's workspace (records as above), by path. */
+ASSAY_API int assay_client_list_uploaded_files(assay_value **out, assay_client *client);
+/* Delete an uploaded file, or every file under a directory location. */
+ASSAY_API int assay_client_delete_uploaded_file(assay_client *client, const char *location);
+
+/* --- the registry: datasets, models, predictions ------------------------------ */
+
+/* Register a dataset in a project. `request` is {"name", "data_info",
+ * "integration_id"?, "tags"?: [..], "metadata"?: {..}, "ct_info"?: {..},
+ * "skip_validation"?: bool, "agent_id"?} with data_info as in rime-sdk
+ * (validated in full: each bad key is ASSAY_ERR_CONFIG naming it). Unless
+ * skip_validation, a validation job loads the data and records validity,
+ * row count and schema profile; this call waits for it (with `wait`
+ * non-zero) and answers the dataset record: {dataset_id, project_id, name,
+ * data_info, integration_id, tags, metadata, ct_info, created_by,
+ * created_at, validity_status (VALIDITY_STATUS_VALID / _INVALID /
+ * _PENDING), validity_message, row_count, schema_profile: [{column, type,
+ * null_share, distinct_count}], validation_job_id}. An invalid dataset is
+ * not an error of this call: it is registered with _INVALID and the
+ * reason. */
+ASSAY_API int assay_client_register_dataset(assay_value **out, assay_client *client,
+                                            const char *project_id, const assay_value *request,
+                                            int wait);
+ASSAY_API int assay_client_get_dataset(assay_value **out, assay_client *client,
+                                       const char *dataset_id);
+/* The dataset named `name` in a project; ASSAY_ERR_NOT_FOUND if none. */
+ASSAY_API int assay_client_get_dataset_by_name(assay_value **out, assay_client *client,
+                                               const char *project_id, const char *name);
+ASSAY_API int assay_client_list_datasets(assay_value **out, assay_client *client,
+                                         const char *project_id);
+/* Deletes its predictions and cached data too. */
+ASSAY_API int assay_client_delete_dataset(assay_client *client, const char *dataset_id);
+
+/* Register a model: `request` is {"name", "model_info"? (null: no model),
+ * "tags"?, "metadata"?, "external_id"?, "integration_id"?,
+ * "model_endpoint_integration_id"?, "agent_id"?}. Out: {model_id,
+ * project_id, name, model_info, ...}. */
+ASSAY_API int assay_client_register_model(assay_value **out, assay_client *client,
+                                          const char *project_id, const assay_value *request);
+ASSAY_API int assay_client_get_model(assay_value **out, assay_client *client,
+                                     const char *model_id);
+ASSAY_API int assay_client_get_model_by_name(assay_value **out, assay_client *client,
+                                             const char *project_id, const char *name);
+ASSAY_API int assay_client_list_models(assay_value **out, assay_client *client,
+                                       const char *project_id);
+ASSAY_API int assay_client_delete_model(assay_client *client, const char *model_id);
+
+/* Register predictions of a model on a dataset: `request` is
+ * {"dataset_id", "model_id", "pred_info", "integration_id"?, "tags"?,
+ * "metadata"?, "skip_validation"?, "agent_id"?}; validated and waited for
+ * as datasets. Out: {prediction_id, project_id, dataset_id, model_id,
+ * pred_info, validity_status, validity_message, row_count, ...}. One
+ * prediction set per (dataset, model): a second is ASSAY_ERR_CONFLICT. */
+ASSAY_API int assay_client_register_predictions(assay_value **out, assay_client *client,
+                                                const char *project_id,
+                                                const assay_value *request, int wait);
+/* NULL filters match all. */
+ASSAY_API int assay_client_list_predictions(assay_value **out, assay_client *client,
+                                            const char *project_id, const char *model_id,
+                                            const char *dataset_id);
+/* The prediction set of (model, dataset) in a project; NOT_FOUND if none. */
+ASSAY_API int assay_client_get_predictions(assay_value **out, assay_client *client,
+                                           const char *project_id, const char *model_id,
+                                           const char *dataset_id);
+ASSAY_API int assay_client_delete_predictions(assay_client *client, const char *prediction_id);
+
+/* --- jobs ------------------------------------------------------------------------ */
+
+/* A job's record: {job_id, job_type, status (JOB_STATUS_PENDING / _RUNNING /
+ * _SUCCEEDED / _FAILED / _CANCELLED), project_id, submitted_by, created_at,
+ * started_at, finished_at, start_time_secs, running_time_secs, error_msg}. */
+ASSAY_API int assay_client_get_job(assay_value **out, assay_client *client, const char *job_id);
+/* The job's log (user code's output, secrets redacted): {job_id, log}. */
+ASSAY_API int assay_client_get_job_log(assay_value **out, assay_client *client,
+                                       const char *job_id);
+/* Wait until a job leaves PENDING/RUNNING (polling with growing pauses up
+ * to poll_rate_sec, default 1 s when <= 0); timeout_sec <= 0: no limit,
+ * else ASSAY_ERR_TIMEOUT. Out: the final record. */
+ASSAY_API int assay_client_wait_job(assay_value **out, assay_client *client, const char *job_id,
+                                    double poll_rate_sec, double timeout_sec);
 
 /* --- administration -------------------------------------------------------- */
 

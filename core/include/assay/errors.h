@@ -33,7 +33,8 @@ typedef enum assay_error_code {
   ASSAY_ERR_STORE = -11,             /* StoreError: the database failed        */
   ASSAY_ERR_INTERNAL = -12,          /* InternalError: a bug or broken invariant */
   ASSAY_ERR_NOMEM = -13,             /* OutOfMemoryError                       */
-  ASSAY_ERR_UNAVAILABLE = -14        /* UnavailableError: server busy/stopping */
+  ASSAY_ERR_UNAVAILABLE = -14,       /* UnavailableError: server busy/stopping */
+  ASSAY_ERR_DATA = -15               /* DataError: data cannot be loaded or is invalid */
 } assay_error_code;
 
 /* One row of the error table. Strings are static; never free them. */

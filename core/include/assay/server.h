@@ -22,7 +22,7 @@ typedef struct assay_server assay_server;
  * to <home>/admin.token with mode 0600. */
 ASSAY_API int assay_platform_open(assay_platform **out, const char *home);
 
-#define ASSAY_PLATFORM_OPTIONS_VERSION 1
+#define ASSAY_PLATFORM_OPTIONS_VERSION 2
 
 typedef struct assay_platform_options {
   unsigned int version;          /* ASSAY_PLATFORM_OPTIONS_VERSION                */
@@ -33,9 +33,22 @@ typedef struct assay_platform_options {
                                     no key recorded yet; refused if missing later,
                                     if it is not the home's key, or if group- or
                                     world-accessible                             */
+  /* version 2 */
+  int workers;                   /* job worker threads; <0: default (2); 0: none
+                                    (jobs wait for another process's workers)   */
+  const char *runner_python;     /* interpreter for custom loaders and models;
+                                    NULL: $ASSAY_PYTHON, else the Python assay
+                                    was built with, else python3 on PATH        */
+  double loader_timeout;         /* seconds one loader run may take; 0: default
+                                    ($ASSAY_LOADER_TIMEOUT, else 3600); <0: none */
+  long long loader_memory_bytes; /* memory one loader run may use; 0: default
+                                    ($ASSAY_LOADER_MEMORY_MB, else half the
+                                    machine's memory); <0: none                 */
 } assay_platform_options;
 
-#define ASSAY_PLATFORM_OPTIONS_INIT { ASSAY_PLATFORM_OPTIONS_VERSION, NULL, NULL }
+/* Version 1 callers (without the version 2 fields) are still accepted. */
+#define ASSAY_PLATFORM_OPTIONS_INIT \
+  { ASSAY_PLATFORM_OPTIONS_VERSION, NULL, NULL, -1, NULL, 0.0, 0 }
 
 /* assay_platform_open() with options (NULL: defaults). */
 ASSAY_API int assay_platform_open_with(assay_platform **out, const assay_platform_options *opts);

@@ -3,25 +3,22 @@
  * error answers into the same typed errors on either transport. */
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "client/transport.h"
+#include "client/client_internal.h"
 #include "internal.h"
 
-struct assay_client {
-  transport *t;
-  int embedded;
-  pthread_mutex_t lock; /* one request at a time per client */
-};
 
 /* --- options ------------------------------------------------------------ */
 
 static const char *const option_fields[] = {
   "domain", "api_key", "channel_timeout", "disable_tls", "ssl_ca_cert", "cert_file",
-  "key_file", "assert_hostname", "home", "max_retries", "secret_key_file", NULL};
+  "key_file", "assert_hostname", "home", "max_retries", "secret_key_file", "workers",
+  "runner_python", "loader_timeout", "loader_memory_bytes", NULL};
 
 static int opt_string(const json_t *o, const char *k, const char **out) {
   json_t *v = json_object_get(o, k);
@@ -50,7 +47,8 @@ static int options_from_value(const json_t *o, assay_client_options *opts) {
       return assay__err(ASSAY_ERR_CONFIG,
                         "unknown client option '%s'; expected domain, api_key, channel_timeout, "
                         "disable_tls, ssl_ca_cert, cert_file, key_file, assert_hostname, home, "
-                        "max_retries, secret_key_file",
+                        "max_retries, secret_key_file, workers, runner_python, loader_timeout, "
+                        "loader_memory_bytes",
                         key);
   }
   int rc = opt_string(o, "domain", &opts->domain);
@@ -71,7 +69,28 @@ static int options_from_value(const json_t *o, assay_client_options *opts) {
   }
   if (!rc) rc = opt_string(o, "home", &opts->home);
   if (!rc) rc = opt_string(o, "secret_key_file", &opts->secret_key_file);
+  if (!rc) rc = opt_string(o, "runner_python", &opts->runner_python);
   if (rc) return rc;
+  v = json_object_get(o, "workers");
+  if (v && !json_is_null(v)) {
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 64)
+      return assay__err(ASSAY_ERR_CONFIG, "client option workers must be an integer from 0 to 64");
+    opts->workers = (int)json_integer_value(v);
+  }
+  v = json_object_get(o, "loader_timeout");
+  if (v && !json_is_null(v)) {
+    if (!json_is_number(v))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "client option loader_timeout must be a number of seconds (<0: none)");
+    opts->loader_timeout = json_number_value(v);
+  }
+  v = json_object_get(o, "loader_memory_bytes");
+  if (v && !json_is_null(v)) {
+    if (!json_is_integer(v))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "client option loader_memory_bytes must be an integer (<0: none)");
+    opts->loader_memory_bytes = (long long)json_integer_value(v);
+  }
   v = json_object_get(o, "channel_timeout");
   if (v && !json_is_null(v)) {
     if (!json_is_number(v))
@@ -115,6 +134,11 @@ static int check_options(const assay_client_options *o) {
 int assay_client_new(assay_client **out, const assay_client_options *opts) {
   assay_client_options defaults = ASSAY_CLIENT_OPTIONS_INIT;
   if (!opts) opts = &defaults;
+  if (opts->version == 1) { /* a caller built against version 1: no job fields */
+    memcpy(&defaults, opts, offsetof(assay_client_options, workers));
+    defaults.version = ASSAY_CLIENT_OPTIONS_VERSION;
+    opts = &defaults;
+  }
   if (!out) return assay__err(ASSAY_ERR_CONFIG, "out must not be NULL");
   int rc = check_options(opts);
   if (rc) return rc;
@@ -184,7 +208,7 @@ static int decode_error(int status, json_t *resp) {
   return assay__err_status(code, status, "%s", message);
 }
 
-static int call_raw(assay_client *c, const char *method, const char *path, const char *body,
+int client__call_raw(assay_client *c, const char *method, const char *path, const char *body,
                     size_t body_len, json_t **out) {
   if (!c) return assay__err(ASSAY_ERR_CONFIG, "client must not be NULL");
   int status = 0;
@@ -204,7 +228,7 @@ static int call_raw(assay_client *c, const char *method, const char *path, const
 }
 
 /* A typed request: `body` (stolen; may be NULL) is serialised to text. */
-static int call(assay_client *c, const char *method, const char *path, json_t *body,
+int client__call(assay_client *c, const char *method, const char *path, json_t *body,
                 json_t **out) {
   char *text = NULL;
   if (body) {
@@ -213,14 +237,14 @@ static int call(assay_client *c, const char *method, const char *path, json_t *b
     if (!text) return assay__nomem();
   }
   size_t len = text ? strlen(text) : 0;
-  int rc = call_raw(c, method, path, text, len, out);
+  int rc = client__call_raw(c, method, path, text, len, out);
   if (text) sodium_memzero(text, len); /* it may carry secret values */
   free(text);
   return rc;
 }
 
 /* Percent-encode one path segment (ids go into URLs). */
-static char *escape_segment(const char *s) {
+char *client__escape_segment(const char *s) {
   static const char hex[] = "0123456789ABCDEF";
   size_t n = strlen(s);
   char *out = malloc(3 * n + 1), *o = out;
@@ -239,14 +263,14 @@ static char *escape_segment(const char *s) {
   return out;
 }
 
-static int require_id(const char *what, const char *id) {
+int client__require_id(const char *what, const char *id) {
   if (!id || !*id) return assay__err(ASSAY_ERR_CONFIG, "%s must be a non-empty string", what);
   return ASSAY_OK;
 }
 
 /* Build "/v1/<collection>/<escaped id><suffix>". */
-static int id_path(char **out, const char *collection, const char *id, const char *suffix) {
-  char *e = escape_segment(id);
+int client__id_path(char **out, const char *collection, const char *id, const char *suffix) {
+  char *e = client__escape_segment(id);
   if (!e) return assay__nomem();
   int n = asprintf(out, "/v1/%s/%s%s", collection, e, suffix ? suffix : "");
   free(e);
@@ -254,14 +278,14 @@ static int id_path(char **out, const char *collection, const char *id, const cha
 }
 
 /* body[key] = value when value is given; invalid UTF-8 is a ConfigError. */
-static int set_text(json_t *body, const char *key, const char *value) {
+int client__set_text(json_t *body, const char *key, const char *value) {
   if (!value) return ASSAY_OK;
   json_t *j = json_string(value);
   if (!j) return assay__err(ASSAY_ERR_CONFIG, "%s must be valid UTF-8 text", key);
   return json_object_set_new(body, key, j) ? assay__nomem() : ASSAY_OK;
 }
 
-static int wrap_out(assay_value **out, json_t *j) {
+int client__wrap_out(assay_value **out, json_t *j) {
   if (out) *out = AV(j);
   else json_decref(j);
   return ASSAY_OK;
@@ -300,14 +324,14 @@ int assay_client_request(assay_value **out, assay_client *c, const char *method,
   if (!rc) rc = check_path(path);
   if (rc) return rc;
   json_t *resp = NULL;
-  rc = call_raw(c, method, path, body, body ? body_len : 0, &resp);
+  rc = client__call_raw(c, method, path, body, body ? body_len : 0, &resp);
   if (rc) return rc;
-  return wrap_out(out, resp ? resp : json_null());
+  return client__wrap_out(out, resp ? resp : json_null());
 }
 
 int assay_client_platform_info(assay_value **out, assay_client *c) {
   json_t *resp = NULL;
-  int rc = call(c, "GET", "/v1/platform", NULL, &resp);
+  int rc = client__call(c, "GET", "/v1/platform", NULL, &resp);
   if (rc) return rc;
   if (c->embedded) {
     /* The router says "embedded" only for the pre-authenticated admin; an
@@ -316,7 +340,7 @@ int assay_client_platform_info(assay_value **out, assay_client *c) {
     json_object_set_new(resp, "home", json_string(assay_platform_home(p)));
     json_object_set_new(resp, "embedded", json_true());
   }
-  return wrap_out(out, resp);
+  return client__wrap_out(out, resp);
 }
 
 int assay_client_create_project(assay_value **out, assay_client *c, const char *name,
@@ -332,32 +356,32 @@ int assay_client_create_project(assay_value **out, assay_client *c, const char *
   }
   if (!body) return assay__nomem();
   /* NULL arguments are left out, so the router reports them as missing. */
-  int rc = set_text(body, "name", name);
-  if (!rc) rc = set_text(body, "description", description);
-  if (!rc) rc = set_text(body, "model_task", model_task);
+  int rc = client__set_text(body, "name", name);
+  if (!rc) rc = client__set_text(body, "description", description);
+  if (!rc) rc = client__set_text(body, "model_task", model_task);
   if (rc) {
     json_decref(body);
     return rc;
   }
   json_t *resp = NULL;
-  rc = call(c, "POST", "/v1/projects", body, &resp);
-  return rc ? rc : wrap_out(out, resp);
+  rc = client__call(c, "POST", "/v1/projects", body, &resp);
+  return rc ? rc : client__wrap_out(out, resp);
 }
 
 int assay_client_get_project(assay_value **out, assay_client *c, const char *project_id) {
   char *path;
-  int rc = require_id("project_id", project_id);
-  if (!rc) rc = id_path(&path, "projects", project_id, NULL);
+  int rc = client__require_id("project_id", project_id);
+  if (!rc) rc = client__id_path(&path, "projects", project_id, NULL);
   if (rc) return rc;
   json_t *resp = NULL;
-  rc = call(c, "GET", path, NULL, &resp);
+  rc = client__call(c, "GET", path, NULL, &resp);
   free(path);
-  return rc ? rc : wrap_out(out, resp);
+  return rc ? rc : client__wrap_out(out, resp);
 }
 
 int assay_client_list_projects(assay_value **out, assay_client *c) {
   json_t *resp = NULL;
-  int rc = call(c, "GET", "/v1/projects", NULL, &resp);
+  int rc = client__call(c, "GET", "/v1/projects", NULL, &resp);
   if (rc) return rc;
   json_t *list = json_incref(json_object_get(resp, "projects"));
   json_decref(resp);
@@ -365,15 +389,15 @@ int assay_client_list_projects(assay_value **out, assay_client *c) {
     json_decref(list);
     return assay__err(ASSAY_ERR_INTERNAL, "the server's project list had no 'projects' array");
   }
-  return wrap_out(out, list);
+  return client__wrap_out(out, list);
 }
 
 int assay_client_delete_project(assay_client *c, const char *project_id, int force) {
   char *path;
-  int rc = require_id("project_id", project_id);
-  if (!rc) rc = id_path(&path, "projects", project_id, force ? "?force=true" : NULL);
+  int rc = client__require_id("project_id", project_id);
+  if (!rc) rc = client__id_path(&path, "projects", project_id, force ? "?force=true" : NULL);
   if (rc) return rc;
-  rc = call(c, "DELETE", path, NULL, NULL);
+  rc = client__call(c, "DELETE", path, NULL, NULL);
   free(path);
   return rc;
 }
@@ -382,9 +406,9 @@ int assay_client_create_api_token(assay_value **out, assay_client *c, const char
                                   const char *name, const char *user_id, int expires_in_days) {
   json_t *body = json_object();
   if (!body) return assay__nomem();
-  int rc = set_text(body, "name", name);
-  if (!rc) rc = set_text(body, "workspace_id", workspace_id);
-  if (!rc) rc = set_text(body, "user_id", user_id);
+  int rc = client__set_text(body, "name", name);
+  if (!rc) rc = client__set_text(body, "workspace_id", workspace_id);
+  if (!rc) rc = client__set_text(body, "user_id", user_id);
   if (!rc && expires_in_days != ASSAY_TOKEN_EXPIRY_DEFAULT)
     json_object_set_new(body, "expires_in_days", json_integer(expires_in_days));
   if (rc) {
@@ -392,52 +416,52 @@ int assay_client_create_api_token(assay_value **out, assay_client *c, const char
     return rc;
   }
   json_t *resp = NULL;
-  rc = call(c, "POST", "/v1/api-tokens", body, &resp);
-  return rc ? rc : wrap_out(out, resp);
+  rc = client__call(c, "POST", "/v1/api-tokens", body, &resp);
+  return rc ? rc : client__wrap_out(out, resp);
 }
 
 /* --- shared shapes -------------------------------------------------------------- */
 
 /* The inner array `key` of a list answer, e.g. {"users": [...]}. */
-static int unwrap_list(assay_value **out, json_t *resp, const char *key) {
+int client__unwrap_list(assay_value **out, json_t *resp, const char *key) {
   json_t *list = json_incref(json_object_get(resp, key));
   json_decref(resp);
   if (!json_is_array(list)) {
     json_decref(list);
     return assay__err(ASSAY_ERR_INTERNAL, "the server's answer had no '%s' array", key);
   }
-  return wrap_out(out, list);
+  return client__wrap_out(out, list);
 }
 
 /* GET (or DELETE, ...) "/v1/<collection>/<id><suffix>" without a body. */
-static int call_id(assay_value **out, assay_client *c, const char *method, const char *what,
+int client__call_id(assay_value **out, assay_client *c, const char *method, const char *what,
                    const char *collection, const char *id, const char *suffix,
                    const char *list_key) {
   char *path;
-  int rc = require_id(what, id);
-  if (!rc) rc = id_path(&path, collection, id, suffix);
+  int rc = client__require_id(what, id);
+  if (!rc) rc = client__id_path(&path, collection, id, suffix);
   if (rc) return rc;
   json_t *resp = NULL;
-  rc = call(c, method, path, NULL, out ? &resp : NULL);
+  rc = client__call(c, method, path, NULL, out ? &resp : NULL);
   free(path);
   if (rc || !out) return rc;
-  return list_key ? unwrap_list(out, resp, list_key) : wrap_out(out, resp);
+  return list_key ? client__unwrap_list(out, resp, list_key) : client__wrap_out(out, resp);
 }
 
 /* Send `body` (stolen) to `path` and hand back the record. */
-static int call_body(assay_value **out, assay_client *c, const char *method, const char *path,
+int client__call_body(assay_value **out, assay_client *c, const char *method, const char *path,
                      json_t *body) {
   json_t *resp = NULL;
-  int rc = call(c, method, path, body, &resp);
-  return rc ? rc : wrap_out(out, resp ? resp : json_null());
+  int rc = client__call(c, method, path, body, &resp);
+  return rc ? rc : client__wrap_out(out, resp ? resp : json_null());
 }
 
 /* "/v1/workspaces/<ws>/members/<user>" (both escaped). */
 static int member_path(char **out, const char *workspace_id, const char *user_id) {
-  int rc = require_id("workspace_id", workspace_id);
-  if (!rc) rc = require_id("user_id", user_id);
+  int rc = client__require_id("workspace_id", workspace_id);
+  if (!rc) rc = client__require_id("user_id", user_id);
   if (rc) return rc;
-  char *w = escape_segment(workspace_id), *u = escape_segment(user_id);
+  char *w = client__escape_segment(workspace_id), *u = client__escape_segment(user_id);
   int n = (w && u) ? asprintf(out, "/v1/workspaces/%s/members/%s", w, u) : -1;
   free(w);
   free(u);
@@ -447,9 +471,9 @@ static int member_path(char **out, const char *workspace_id, const char *user_id
 /* --- API tokens (list, revoke) ------------------------------------------------ */
 
 /* Append "name=<escaped value>" to a query being built in *q. */
-static int add_query(char **q, const char *name, const char *value) {
+int client__add_query(char **q, const char *name, const char *value) {
   if (!value) return ASSAY_OK;
-  char *e = escape_segment(value), *next = NULL;
+  char *e = client__escape_segment(value), *next = NULL;
   if (!e) return assay__nomem();
   int n = asprintf(&next, "%s%c%s=%s", *q, **q ? '&' : '?', name, e);
   free(e);
@@ -463,19 +487,19 @@ int assay_client_list_api_tokens(assay_value **out, assay_client *c, const char 
                                  const char *user_id) {
   char *q = strdup(""), *path = NULL;
   if (!q) return assay__nomem();
-  int rc = add_query(&q, "workspace_id", workspace_id);
-  if (!rc) rc = add_query(&q, "user_id", user_id);
+  int rc = client__add_query(&q, "workspace_id", workspace_id);
+  if (!rc) rc = client__add_query(&q, "user_id", user_id);
   if (!rc && asprintf(&path, "/v1/api-tokens%s", q) < 0) rc = assay__nomem();
   free(q);
   if (rc) return rc;
   json_t *resp = NULL;
-  rc = call(c, "GET", path, NULL, &resp);
+  rc = client__call(c, "GET", path, NULL, &resp);
   free(path);
-  return rc ? rc : unwrap_list(out, resp, "api_tokens");
+  return rc ? rc : client__unwrap_list(out, resp, "api_tokens");
 }
 
 int assay_client_revoke_api_token(assay_client *c, const char *token_id) {
-  return call_id(NULL, c, "DELETE", "token_id", "api-tokens", token_id, NULL, NULL);
+  return client__call_id(NULL, c, "DELETE", "token_id", "api-tokens", token_id, NULL, NULL);
 }
 
 /* --- workspaces, users, members ---------------------------------------------- */
@@ -483,55 +507,55 @@ int assay_client_revoke_api_token(assay_client *c, const char *token_id) {
 int assay_client_create_workspace(assay_value **out, assay_client *c, const char *name) {
   json_t *body = json_object();
   if (!body) return assay__nomem();
-  int rc = set_text(body, "name", name);
+  int rc = client__set_text(body, "name", name);
   if (rc) {
     json_decref(body);
     return rc;
   }
-  return call_body(out, c, "POST", "/v1/workspaces", body);
+  return client__call_body(out, c, "POST", "/v1/workspaces", body);
 }
 
 int assay_client_list_workspaces(assay_value **out, assay_client *c) {
   json_t *resp = NULL;
-  int rc = call(c, "GET", "/v1/workspaces", NULL, &resp);
-  return rc ? rc : unwrap_list(out, resp, "workspaces");
+  int rc = client__call(c, "GET", "/v1/workspaces", NULL, &resp);
+  return rc ? rc : client__unwrap_list(out, resp, "workspaces");
 }
 
 int assay_client_get_workspace(assay_value **out, assay_client *c, const char *workspace_id) {
-  return call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, NULL, NULL);
+  return client__call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, NULL, NULL);
 }
 
 int assay_client_create_user(assay_value **out, assay_client *c, const char *username,
                              const char *display_name) {
   json_t *body = json_object();
   if (!body) return assay__nomem();
-  int rc = set_text(body, "username", username);
-  if (!rc) rc = set_text(body, "display_name", display_name);
+  int rc = client__set_text(body, "username", username);
+  if (!rc) rc = client__set_text(body, "display_name", display_name);
   if (rc) {
     json_decref(body);
     return rc;
   }
-  return call_body(out, c, "POST", "/v1/users", body);
+  return client__call_body(out, c, "POST", "/v1/users", body);
 }
 
 int assay_client_list_users(assay_value **out, assay_client *c) {
   json_t *resp = NULL;
-  int rc = call(c, "GET", "/v1/users", NULL, &resp);
-  return rc ? rc : unwrap_list(out, resp, "users");
+  int rc = client__call(c, "GET", "/v1/users", NULL, &resp);
+  return rc ? rc : client__unwrap_list(out, resp, "users");
 }
 
 int assay_client_add_workspace_member(assay_value **out, assay_client *c,
                                       const char *workspace_id, const char *user_id,
                                       const char *role) {
   char *path;
-  int rc = require_id("workspace_id", workspace_id);
-  if (!rc) rc = id_path(&path, "workspaces", workspace_id, "/members");
+  int rc = client__require_id("workspace_id", workspace_id);
+  if (!rc) rc = client__id_path(&path, "workspaces", workspace_id, "/members");
   if (rc) return rc;
   json_t *body = json_object();
-  rc = body ? set_text(body, "user_id", user_id) : assay__nomem();
-  if (!rc) rc = set_text(body, "role", role);
+  rc = body ? client__set_text(body, "user_id", user_id) : assay__nomem();
+  if (!rc) rc = client__set_text(body, "role", role);
   if (!rc) {
-    rc = call_body(out, c, "POST", path, body);
+    rc = client__call_body(out, c, "POST", path, body);
     body = NULL;
   }
   json_decref(body);
@@ -546,9 +570,9 @@ int assay_client_update_workspace_member(assay_value **out, assay_client *c,
   int rc = member_path(&path, workspace_id, user_id);
   if (rc) return rc;
   json_t *body = json_object();
-  rc = body ? set_text(body, "role", role) : assay__nomem();
+  rc = body ? client__set_text(body, "role", role) : assay__nomem();
   if (!rc) {
-    rc = call_body(out, c, "PUT", path, body);
+    rc = client__call_body(out, c, "PUT", path, body);
     body = NULL;
   }
   json_decref(body);
@@ -561,21 +585,21 @@ int assay_client_remove_workspace_member(assay_client *c, const char *workspace_
   char *path;
   int rc = member_path(&path, workspace_id, user_id);
   if (rc) return rc;
-  rc = call(c, "DELETE", path, NULL, NULL);
+  rc = client__call(c, "DELETE", path, NULL, NULL);
   free(path);
   return rc;
 }
 
 int assay_client_list_workspace_members(assay_value **out, assay_client *c,
                                         const char *workspace_id) {
-  return call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, "/members",
+  return client__call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, "/members",
                  "members");
 }
 
 /* --- integrations ----------------------------------------------------------------- */
 
 /* A copy of an optional value argument that must be an object (or absent). */
-static int object_arg(json_t **out, const char *what, const assay_value *v, int required) {
+int client__object_arg(json_t **out, const char *what, const assay_value *v, int required) {
   json_t *j = JV(v);
   *out = NULL;
   if (!j || json_is_null(j)) {
@@ -597,17 +621,17 @@ int assay_client_create_integration(assay_value **out, assay_client *c,
                                     const char *workspace_id, const char *name,
                                     const char *integration_type, const assay_value *schema) {
   char *path;
-  int rc = require_id("workspace_id", workspace_id);
-  if (!rc) rc = id_path(&path, "workspaces", workspace_id, "/integrations");
+  int rc = client__require_id("workspace_id", workspace_id);
+  if (!rc) rc = client__id_path(&path, "workspaces", workspace_id, "/integrations");
   if (rc) return rc;
   json_t *body = json_object();
-  rc = body ? set_text(body, "name", name) : assay__nomem();
-  if (!rc) rc = set_text(body, "integration_type", integration_type);
+  rc = body ? client__set_text(body, "name", name) : assay__nomem();
+  if (!rc) rc = client__set_text(body, "integration_type", integration_type);
   /* The schema goes as given (NULL: left out); the router checks its shape. */
   if (!rc && schema && json_object_set(body, "integration_schema", JV(schema)))
     rc = assay__nomem();
   if (!rc) {
-    rc = call_body(out, c, "POST", path, body);
+    rc = client__call_body(out, c, "POST", path, body);
     body = NULL;
   }
   json_decref(body);
@@ -617,33 +641,33 @@ int assay_client_create_integration(assay_value **out, assay_client *c,
 
 int assay_client_list_integrations(assay_value **out, assay_client *c,
                                    const char *workspace_id) {
-  return call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, "/integrations",
+  return client__call_id(out, c, "GET", "workspace_id", "workspaces", workspace_id, "/integrations",
                  "integrations");
 }
 
 int assay_client_get_integration(assay_value **out, assay_client *c,
                                  const char *integration_id) {
-  return call_id(out, c, "GET", "integration_id", "integrations", integration_id, NULL, NULL);
+  return client__call_id(out, c, "GET", "integration_id", "integrations", integration_id, NULL, NULL);
 }
 
 int assay_client_update_integration(assay_value **out, assay_client *c,
                                     const char *integration_id, const assay_value *changes) {
   char *path;
   json_t *body = NULL;
-  int rc = require_id("integration_id", integration_id);
-  if (!rc) rc = object_arg(&body, "changes", changes, 1);
-  if (!rc) rc = id_path(&path, "integrations", integration_id, NULL);
+  int rc = client__require_id("integration_id", integration_id);
+  if (!rc) rc = client__object_arg(&body, "changes", changes, 1);
+  if (!rc) rc = client__id_path(&path, "integrations", integration_id, NULL);
   if (rc) {
     json_decref(body);
     return rc;
   }
-  rc = call_body(out, c, "PATCH", path, body);
+  rc = client__call_body(out, c, "PATCH", path, body);
   free(path);
   return rc;
 }
 
 int assay_client_delete_integration(assay_client *c, const char *integration_id) {
-  return call_id(NULL, c, "DELETE", "integration_id", "integrations", integration_id, NULL,
+  return client__call_id(NULL, c, "DELETE", "integration_id", "integrations", integration_id, NULL,
                  NULL);
 }
 
@@ -652,9 +676,9 @@ int assay_client_set_integration_credentials(assay_value **out, assay_client *c,
                                              const assay_value *credentials) {
   char *path;
   json_t *creds = NULL;
-  int rc = require_id("integration_id", integration_id);
-  if (!rc) rc = object_arg(&creds, "credentials", credentials, 1);
-  if (!rc) rc = id_path(&path, "integrations", integration_id, "/credentials");
+  int rc = client__require_id("integration_id", integration_id);
+  if (!rc) rc = client__object_arg(&creds, "credentials", credentials, 1);
+  if (!rc) rc = client__id_path(&path, "integrations", integration_id, "/credentials");
   if (rc) {
     json_decref(creds);
     return rc;
@@ -667,7 +691,7 @@ int assay_client_set_integration_credentials(assay_value **out, assay_client *c,
     free(path);
     return assay__nomem();
   }
-  rc = call_body(out, c, "PUT", path, body);
+  rc = client__call_body(out, c, "PUT", path, body);
   free(path);
   return rc;
 }
@@ -676,6 +700,6 @@ int assay_client_set_integration_credentials(assay_value **out, assay_client *c,
 
 int assay_client_rotate_secret_key(assay_value **out, assay_client *c) {
   json_t *resp = NULL;
-  int rc = call(c, "POST", "/v1/admin/rotate-key", NULL, &resp);
-  return rc ? rc : wrap_out(out, resp ? resp : json_null());
+  int rc = client__call(c, "POST", "/v1/admin/rotate-key", NULL, &resp);
+  return rc ? rc : client__wrap_out(out, resp ? resp : json_null());
 }

@@ -71,6 +71,12 @@ int transport_local_new(transport **out, const assay_client_options *opts) {
   po.secret_key_file = opts && opts->secret_key_file && *opts->secret_key_file
                            ? opts->secret_key_file
                            : NULL;
+  if (opts) {
+    po.workers = opts->workers;
+    po.runner_python = opts->runner_python && *opts->runner_python ? opts->runner_python : NULL;
+    po.loader_timeout = opts->loader_timeout;
+    po.loader_memory_bytes = opts->loader_memory_bytes;
+  }
   int rc = assay_platform_open_with(&lt->platform, &po);
   if (rc) {
     local_free(&lt->base);

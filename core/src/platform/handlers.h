@@ -71,5 +71,25 @@ int h_integration_delete(route_ctx *c);
 int h_integration_credentials(route_ctx *c);
 /* admin.c */
 int h_admin_rotate_key(route_ctx *c);
+/* files.c: PUT streams its body (see router.h) */
+int h_files_upload(route_ctx *c);
+int h_files_list(route_ctx *c);
+int h_files_delete(route_ctx *c);
+/* registry.c */
+int h_datasets_create(route_ctx *c);
+int h_datasets_list(route_ctx *c);
+int h_dataset_get(route_ctx *c);
+int h_dataset_delete(route_ctx *c);
+int h_models_create(route_ctx *c);
+int h_models_list(route_ctx *c);
+int h_model_get(route_ctx *c);
+int h_model_delete(route_ctx *c);
+int h_predictions_create(route_ctx *c);
+int h_predictions_list(route_ctx *c);
+int h_prediction_get(route_ctx *c);
+int h_prediction_delete(route_ctx *c);
+/* jobs.c */
+int h_job_get(route_ctx *c);
+int h_job_log(route_ctx *c);
 
 #endif

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include <sodium.h>
 
 #include "integration/secrets.h"
+#include "platform/jobs.h"
 #include "platform/platform.h"
 
 #define POOL_IDLE_MAX 8
@@ -34,7 +36,15 @@ struct assay_platform {
    * old ciphertexts in the store's files; `compact_done` is the count a
    * completed compaction covered. Pending while need > done. */
   unsigned long compact_need, compact_done;
+  runner_config runner;  /* interpreter and limits for user code */
+  char *runner_python;
+  int workers;
+  void *jobs;            /* the job workers' state (jobs.c) */
 };
+
+const runner_config *platform_runner(const assay_platform *p) { return &p->runner; }
+void **platform_jobs_slot(assay_platform *p) { return &p->jobs; }
+int platform_workers(const assay_platform *p) { return p->workers; }
 
 const char *assay_platform_home(const assay_platform *p) { return p ? p->home : NULL; }
 size_t platform_max_body(const assay_platform *p) { return p->max_body; }
@@ -210,12 +220,58 @@ int assay_platform_open(assay_platform **out, const char *home) {
   return assay_platform_open_with(out, &opts);
 }
 
+/* The runner's interpreter and limits: options, else the environment, else
+ * the defaults. */
+static int runner_setup(assay_platform *p, const assay_platform_options *o) {
+  const char *py = o->runner_python;
+  if (!py || !*py) py = getenv("ASSAY_PYTHON");
+  if (!py || !*py) py = access(ASSAY_DEFAULT_PYTHON, X_OK) == 0 ? ASSAY_DEFAULT_PYTHON : "python3";
+  if (!(p->runner_python = strdup(py))) return assay__nomem();
+  double timeout = o->loader_timeout;
+  if (timeout == 0) {
+    const char *e = getenv("ASSAY_LOADER_TIMEOUT");
+    char *end = NULL;
+    timeout = e && *e ? strtod(e, &end) : 3600.0;
+    if (e && *e && (*end || !(timeout > 0)))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "ASSAY_LOADER_TIMEOUT must be a positive number of seconds; got '%s'", e);
+  }
+  long long mem = o->loader_memory_bytes;
+  if (mem == 0) {
+    const char *e = getenv("ASSAY_LOADER_MEMORY_MB");
+    if (e && *e) {
+      char *end = NULL;
+      long long mb = strtoll(e, &end, 10);
+      if (*end || mb <= 0)
+        return assay__err(ASSAY_ERR_CONFIG,
+                          "ASSAY_LOADER_MEMORY_MB must be a positive number of MiB; got '%s'", e);
+      mem = mb << 20;
+    } else {
+      long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+      mem = pages > 0 && size > 0 ? (long long)pages * size / 2 : (4LL << 30);
+    }
+  }
+  p->runner.python = p->runner_python;
+  p->runner.home = p->home;
+  p->runner.timeout_s = timeout;
+  p->runner.memory_bytes = mem;
+  p->workers = o->workers < 0 ? 2 : o->workers;
+  return ASSAY_OK;
+}
+
 int assay_platform_open_with(assay_platform **out, const assay_platform_options *opts) {
   assay_platform_options defaults = ASSAY_PLATFORM_OPTIONS_INIT;
   if (!opts) opts = &defaults;
+  if (opts->version == 1) { /* a caller built against version 1 */
+    memcpy(&defaults, opts, offsetof(assay_platform_options, workers));
+    defaults.version = ASSAY_PLATFORM_OPTIONS_VERSION;
+    opts = &defaults;
+  }
   if (opts->version != ASSAY_PLATFORM_OPTIONS_VERSION)
-    return assay__err(ASSAY_ERR_CONFIG, "assay_platform_options.version is %u; expected %d",
+    return assay__err(ASSAY_ERR_CONFIG, "assay_platform_options.version is %u; expected 1 or %d",
                       opts->version, ASSAY_PLATFORM_OPTIONS_VERSION);
+  if (opts->workers > 64)
+    return assay__err(ASSAY_ERR_CONFIG, "workers must be at most 64; got %d", opts->workers);
   const char *key_file = opts->secret_key_file;
   if (!key_file) key_file = getenv("ASSAY_SECRET_KEY_FILE");
   if (key_file && !*key_file) key_file = NULL;
@@ -229,6 +285,7 @@ int assay_platform_open_with(assay_platform **out, const assay_platform_options 
   pthread_mutex_init(&p->lock, NULL);
   p->max_body = ASSAY_DEFAULT_MAX_BODY;
   rc = resolve_home(opts->home, &p->home);
+  if (!rc) rc = runner_setup(p, opts);
   if (!rc) {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/files", p->home);
@@ -259,6 +316,7 @@ int assay_platform_open_with(assay_platform **out, const assay_platform_options 
     rc = store_tx(s, 1, bootstrap, &ctx);
   }
   platform_store_release(p, s);
+  if (!rc) rc = jobs_start(p, p->workers);
   if (rc) {
     assay_platform_free(p);
     return rc;
@@ -269,6 +327,7 @@ int assay_platform_open_with(assay_platform **out, const assay_platform_options 
 
 void assay_platform_free(assay_platform *p) {
   if (!p) return;
+  jobs_stop(p);
   pthread_mutex_lock(&p->lock);
   int pending = p->compact_need > p->compact_done;
   pthread_mutex_unlock(&p->lock);
@@ -288,6 +347,7 @@ void assay_platform_free(assay_platform *p) {
   pthread_mutex_destroy(&p->lock);
   keyring_free(p->keyring);
   free(p->db_path);
+  free(p->runner_python);
   free(p->home);
   free(p);
   assay_shutdown();

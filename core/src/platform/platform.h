@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "platform/router.h"
+#include "runner/runner.h"
 #include "store/store.h"
 
 #define ASSAY_DEFAULT_MAX_BODY ((size_t)16 * 1024 * 1024)
@@ -38,6 +39,13 @@ int platform_compact(assay_platform *p, store *s);
 /* Rotate the master key on s (keyring_rotate), compact the store, and
  * answer {key_id, secrets_resealed, compacted}. */
 int platform_rotate_key(assay_platform *p, store *s, json_t **answer);
+
+/* The interpreter and limits for user code (runner/runner.h). */
+const runner_config *platform_runner(const assay_platform *p);
+/* Where jobs.c keeps its workers' state. */
+void **platform_jobs_slot(assay_platform *p);
+/* How many job worker threads this platform runs. */
+int platform_workers(const assay_platform *p);
 
 /* The largest request body the router accepts. */
 size_t platform_max_body(const assay_platform *p);

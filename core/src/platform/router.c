@@ -39,6 +39,23 @@ static const route routes[] = {
   {{"DELETE", "/v1/integrations/{integration_id}", 1}, h_integration_delete},
   {{"PUT", "/v1/integrations/{integration_id}/credentials", 1}, h_integration_credentials},
   {{"POST", "/v1/admin/rotate-key", 1}, h_admin_rotate_key},
+  {{"PUT", "/v1/files", 1}, h_files_upload},
+  {{"GET", "/v1/files", 1}, h_files_list},
+  {{"DELETE", "/v1/files", 1}, h_files_delete},
+  {{"POST", "/v1/projects/{project_id}/datasets", 1}, h_datasets_create},
+  {{"GET", "/v1/projects/{project_id}/datasets", 1}, h_datasets_list},
+  {{"GET", "/v1/datasets/{dataset_id}", 1}, h_dataset_get},
+  {{"DELETE", "/v1/datasets/{dataset_id}", 1}, h_dataset_delete},
+  {{"POST", "/v1/projects/{project_id}/models", 1}, h_models_create},
+  {{"GET", "/v1/projects/{project_id}/models", 1}, h_models_list},
+  {{"GET", "/v1/models/{model_id}", 1}, h_model_get},
+  {{"DELETE", "/v1/models/{model_id}", 1}, h_model_delete},
+  {{"POST", "/v1/projects/{project_id}/predictions", 1}, h_predictions_create},
+  {{"GET", "/v1/projects/{project_id}/predictions", 1}, h_predictions_list},
+  {{"GET", "/v1/predictions/{prediction_id}", 1}, h_prediction_get},
+  {{"DELETE", "/v1/predictions/{prediction_id}", 1}, h_prediction_delete},
+  {{"GET", "/v1/jobs/{job_id}", 1}, h_job_get},
+  {{"GET", "/v1/jobs/{job_id}/log", 1}, h_job_log},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

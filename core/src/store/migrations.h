@@ -74,12 +74,54 @@ static const char *const sqlite_migrations[] = {
   "    ON DELETE CASCADE);"
   "CREATE INDEX integration_secrets_by_user ON integration_secrets(user_id);"
   "CREATE INDEX api_tokens_by_workspace ON api_tokens(workspace_id, user_id);",
+
+  /* 3: uploaded files, the registry (datasets, models, predictions), jobs */
+  "CREATE TABLE files ("
+  "  workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,"
+  "  path TEXT NOT NULL,"
+  "  size INTEGER NOT NULL,"
+  "  blake2b TEXT NOT NULL,"
+  "  uploaded_by TEXT,"
+  "  uploaded_at INTEGER NOT NULL,"
+  "  PRIMARY KEY (workspace_id, path));"
+  "CREATE TABLE registry ("
+  "  id TEXT PRIMARY KEY,"
+  "  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+  "  kind TEXT NOT NULL," /* 'dataset', 'model', 'predictions' */
+  "  name TEXT," /* NULL for predictions */
+  "  dataset_id TEXT REFERENCES registry(id) ON DELETE CASCADE,"
+  "  model_id TEXT REFERENCES registry(id) ON DELETE CASCADE,"
+  "  created_at INTEGER NOT NULL,"
+  "  record TEXT NOT NULL," /* the full record, JSON */
+  "  UNIQUE (project_id, kind, name));"
+  "CREATE UNIQUE INDEX registry_predictions ON registry(dataset_id, model_id)"
+  "  WHERE kind = 'predictions';"
+  "CREATE INDEX registry_by_project ON registry(project_id, kind, created_at);"
+  "CREATE TABLE jobs ("
+  "  id TEXT PRIMARY KEY,"
+  "  job_type TEXT NOT NULL,"
+  "  workspace_id TEXT NOT NULL,"
+  "  project_id TEXT,"
+  "  submitted_by TEXT,"
+  "  status TEXT NOT NULL,"
+  "  request TEXT NOT NULL DEFAULT '{}',"
+  "  result TEXT,"
+  "  error_msg TEXT,"
+  "  created_at INTEGER NOT NULL,"
+  "  started_at INTEGER,"
+  "  finished_at INTEGER,"
+  "  heartbeat_at INTEGER,"
+  "  owner TEXT,"
+  "  progress_done INTEGER NOT NULL DEFAULT 0,"
+  "  progress_total INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX jobs_by_status ON jobs(status, created_at);"
+  "CREATE INDEX jobs_by_project ON jobs(project_id, created_at);",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
 
 /* Tables whose rows belong to a project (column project_id): a project
  * holding any is not deleted without force. Later migrations add theirs. */
-static const char *const sqlite_project_children[] = {NULL};
+static const char *const sqlite_project_children[] = {"registry", NULL};
 
 #endif

@@ -49,4 +49,29 @@ int sq_secret_delete_member(store *s, const char *workspace_id, const char *user
 int sq_secret_names(store *s, const char *integration_id, const char *user_id, json_t **out);
 int sq_secret_all(store *s, secret_row **rows, size_t *n);
 
+/* sqlite_files.c */
+int sq_file_put(store *s, const char *workspace_id, const char *path, int64_t size,
+                const char *blake2b, const char *uploaded_by, int64_t now);
+int sq_file_get(store *s, const char *workspace_id, const char *path, json_t **out);
+int sq_file_list(store *s, const char *workspace_id, const char *prefix, json_t **out);
+int sq_file_delete(store *s, const char *workspace_id, const char *path, int prefix,
+                   int64_t *deleted);
+
+/* sqlite_registry.c */
+int sq_registry_insert(store *s, const char *kind, json_t *rec);
+int sq_registry_update(store *s, const char *kind, json_t *rec);
+int sq_registry_get(store *s, const char *kind, const char *id, json_t **out);
+int sq_registry_list(store *s, const char *kind, const char *project_id, const json_t *filter,
+                     json_t **out);
+int sq_registry_delete(store *s, const char *kind, const char *id);
+
+/* sqlite_jobs.c */
+int sq_job_insert(store *s, const json_t *job);
+int sq_job_get(store *s, const char *job_id, json_t **out);
+int sq_job_claim(store *s, const char *owner, int64_t now, json_t **out);
+int sq_job_heartbeat(store *s, const char *owner, int64_t now);
+int sq_job_finish(store *s, const char *job_id, const char *status, const char *error_msg,
+                  const json_t *result, int64_t now);
+int sq_job_fail_stale(store *s, int64_t before, const char *error_msg, int64_t now, int64_t *n);
+
 #endif

@@ -792,6 +792,21 @@ static const store_ops sqlite_ops = {
   .secret_names = sq_secret_names,
   .secret_all = sq_secret_all,
   .secret_other_key = sq_secret_other_key,
+  .file_put = sq_file_put,
+  .file_get = sq_file_get,
+  .file_list = sq_file_list,
+  .file_delete = sq_file_delete,
+  .registry_insert = sq_registry_insert,
+  .registry_update = sq_registry_update,
+  .registry_get = sq_registry_get,
+  .registry_list = sq_registry_list,
+  .registry_delete = sq_registry_delete,
+  .job_insert = sq_job_insert,
+  .job_get = sq_job_get,
+  .job_claim = sq_job_claim,
+  .job_heartbeat = sq_job_heartbeat,
+  .job_finish = sq_job_finish,
+  .job_fail_stale = sq_job_fail_stale,
 };
 
 static int migrate(store *s, void *ctx) {

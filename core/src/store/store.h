@@ -158,6 +158,53 @@ typedef struct store_ops {
    * other receives the key id of one such value, or "" when every value
    * is sealed under key_id (or there is none). */
   int (*secret_other_key)(store *s, const char *key_id, char other[17]);
+
+  /* Uploaded files (sqlite_files.c). A record is {path, size, blake2b,
+   * uploaded_by, uploaded_at} (uploaded_at RFC 3339). put inserts or
+   * replaces. */
+  int (*file_put)(store *s, const char *workspace_id, const char *path, int64_t size,
+                  const char *blake2b, const char *uploaded_by, int64_t now);
+  int (*file_get)(store *s, const char *workspace_id, const char *path, json_t **out);
+  /* Files of a workspace by path; prefix (may be NULL) "dir/" keeps those
+   * under it. */
+  int (*file_list)(store *s, const char *workspace_id, const char *prefix, json_t **out);
+  /* Delete one file (prefix == 0) or every file under "path/" (prefix !=
+   * 0); *deleted counts the rows. */
+  int (*file_delete)(store *s, const char *workspace_id, const char *path, int prefix,
+                     int64_t *deleted);
+
+  /* The registry (sqlite_registry.c): kind "dataset", "model" or
+   * "predictions"; `rec` is the full record with "<kind>_id" ("dataset_id",
+   * "model_id", "prediction_id"), "project_id", "name" (datasets, models),
+   * "dataset_id" and "model_id" (predictions), "created_at_secs". A name
+   * taken in the project, or a second prediction set for one dataset and
+   * model, is ASSAY_ERR_CONFLICT. */
+  int (*registry_insert)(store *s, const char *kind, json_t *rec);
+  /* Replace the record of an existing entry (validity, profile). */
+  int (*registry_update)(store *s, const char *kind, json_t *rec);
+  int (*registry_get)(store *s, const char *kind, const char *id, json_t **out);
+  /* Entries of a project, oldest first; `filter` (may be NULL) is
+   * {"name"?, "dataset_id"?, "model_id"?}. */
+  int (*registry_list)(store *s, const char *kind, const char *project_id,
+                       const json_t *filter, json_t **out);
+  /* Delete an entry (predictions of a deleted dataset or model go too). */
+  int (*registry_delete)(store *s, const char *kind, const char *id);
+
+  /* Jobs (sqlite_jobs.c); see platform/jobs.h for the record. */
+  int (*job_insert)(store *s, const json_t *job);
+  int (*job_get)(store *s, const char *job_id, json_t **out);
+  /* Claim the oldest JOB_STATUS_PENDING job for `owner`: RUNNING,
+   * started_at = heartbeat_at = now. *out NULL when there is none. */
+  int (*job_claim)(store *s, const char *owner, int64_t now, json_t **out);
+  /* heartbeat_at = now for every RUNNING job of owner. */
+  int (*job_heartbeat)(store *s, const char *owner, int64_t now);
+  /* Final state: status, error_msg (may be NULL), result (may be NULL). */
+  int (*job_finish)(store *s, const char *job_id, const char *status, const char *error_msg,
+                    const json_t *result, int64_t now);
+  /* RUNNING jobs whose heartbeat is older than `before`: FAILED with
+   * `error_msg`; *n counts them. */
+  int (*job_fail_stale)(store *s, int64_t before, const char *error_msg, int64_t now,
+                        int64_t *n);
 } store_ops;
 
 void secret_rows_free(secret_row *rows, size_t n);
