@@ -77,5 +77,56 @@ int assay_client_set_integration_credentials(assay_value **out, assay_client *cl
                                              const char *integration_id,
                                              const assay_value *credentials);
 
+/* Files */
+int assay_client_upload_file(assay_value **out, assay_client *client, const char *file_path,
+                             const char *upload_path);
+int assay_client_upload_directory(assay_value **out, assay_client *client, const char *dir_path,
+                                  int upload_hidden, const char *upload_path);
+int assay_client_upload_columns(assay_value **out, assay_client *client,
+                                const assay_value *columns, const char *name,
+                                const char *upload_path);
+int assay_client_list_uploaded_files(assay_value **out, assay_client *client);
+int assay_client_delete_uploaded_file(assay_client *client, const char *location);
+
+/* Registry */
+int assay_client_register_dataset(assay_value **out, assay_client *client,
+                                  const char *project_id, const assay_value *request, int wait);
+int assay_client_get_dataset(assay_value **out, assay_client *client, const char *dataset_id);
+int assay_client_get_dataset_by_name(assay_value **out, assay_client *client,
+                                     const char *project_id, const char *name);
+int assay_client_list_datasets(assay_value **out, assay_client *client, const char *project_id);
+int assay_client_delete_dataset(assay_client *client, const char *dataset_id);
+int assay_client_register_model(assay_value **out, assay_client *client, const char *project_id,
+                                const assay_value *request);
+int assay_client_get_model(assay_value **out, assay_client *client, const char *model_id);
+int assay_client_get_model_by_name(assay_value **out, assay_client *client,
+                                   const char *project_id, const char *name);
+int assay_client_list_models(assay_value **out, assay_client *client, const char *project_id);
+int assay_client_delete_model(assay_client *client, const char *model_id);
+int assay_client_register_predictions(assay_value **out, assay_client *client,
+                                      const char *project_id, const assay_value *request,
+                                      int wait);
+int assay_client_list_predictions(assay_value **out, assay_client *client,
+                                  const char *project_id, const char *model_id,
+                                  const char *dataset_id);
+int assay_client_get_predictions(assay_value **out, assay_client *client, const char *project_id,
+                                 const char *model_id, const char *dataset_id);
+int assay_client_delete_predictions(assay_client *client, const char *prediction_id);
+
+int assay_client_register_dataset_from_file(assay_value **out, assay_client *client,
+                                            const char *project_id, const assay_value *request,
+                                            int wait);
+int assay_client_register_model_from_path(assay_value **out, assay_client *client,
+                                          const char *project_id, const assay_value *request);
+int assay_client_register_predictions_from_file(assay_value **out, assay_client *client,
+                                                const char *project_id,
+                                                const assay_value *request, int wait);
+
+/* Jobs */
+int assay_client_get_job(assay_value **out, assay_client *client, const char *job_id);
+int assay_client_get_job_log(assay_value **out, assay_client *client, const char *job_id);
+int assay_client_wait_job(assay_value **out, assay_client *client, const char *job_id,
+                          double poll_rate_sec, double timeout_sec);
+
 /* Administration */
 int assay_client_rotate_secret_key(assay_value **out, assay_client *client);

@@ -182,6 +182,21 @@ int assay_lua_to_flag(lua_State *L, int idx, const char *func, const char *param
   return ASSAY_ERR_CONFIG;
 }
 
+int assay_lua_to_number(lua_State *L, int idx, const char *func, const char *param,
+                        double *out) {
+  int t = lua_type(L, idx);
+  if (t == LUA_TNONE || t == LUA_TNIL) {
+    *out = 0.0;
+    return ASSAY_OK;
+  }
+  if (t == LUA_TNUMBER) {
+    *out = lua_tonumber(L, idx);
+    return ASSAY_OK;
+  }
+  assay_lua_push_type_error(L, func, param, idx, "a number");
+  return ASSAY_ERR_CONFIG;
+}
+
 int assay_lua_to_string(lua_State *L, int idx, const char *func, const char *param,
                         const char **out) {
   int t = lua_type(L, idx);

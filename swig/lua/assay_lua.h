@@ -70,6 +70,9 @@ int assay_lua_push_value(lua_State *L, const assay_value *v);
 int assay_lua_to_int(lua_State *L, int idx, const char *func, const char *param, int *out);
 /* A flag: nil/false -> 0, true -> 1, an integer -> non-zero. */
 int assay_lua_to_flag(lua_State *L, int idx, const char *func, const char *param, int *out);
+/* A number (integer or float), or nil -> 0. */
+int assay_lua_to_number(lua_State *L, int idx, const char *func, const char *param,
+                        double *out);
 /* A string, or nil -> NULL; a number (or anything else) is a type error. */
 int assay_lua_to_string(lua_State *L, int idx, const char *func, const char *param,
                         const char **out);

@@ -45,8 +45,13 @@
 %typemap(in) int %{
   if (assay_lua_to_int(L, $input, "$symname", "$1_name", &$1) < 0) SWIG_fail;
 %}
-%typemap(in) int force %{
+%typemap(in) int force, int wait, int upload_hidden %{
   if (assay_lua_to_flag(L, $input, "$symname", "$1_name", &$1) < 0) SWIG_fail;
+%}
+
+/* --- numbers: a Lua number (integer or float) ------------------------------ */
+%typemap(in) double %{
+  if (assay_lua_to_number(L, $input, "$symname", "$1_name", &$1) < 0) SWIG_fail;
 %}
 
 /* --- strings: a string or nil (NULL); the core says which it needs ------- */
@@ -138,6 +143,15 @@ static int assay_lua_client_close(lua_State *L) {
 }
 %}
 
+/* config_error(message): a ConfigError object, for the few checks the Lua
+ * layer makes about its own arguments (e.g. "give exactly one of ..."). */
+%native(config_error) int assay_lua_config_error(lua_State *L);
+%{
+static int assay_lua_config_error(lua_State *L) {
+  assay_lua_push_config_error(L, "%s", luaL_checkstring(L, 1));
+  return 1;
+}
+%}
 
 %init %{
   assay_lua_open(L);

@@ -53,6 +53,19 @@
   $1 = (int)v;
 }
 
+%typemap(in) double {
+  if (!PyFloat_Check($input) && !PyLong_Check($input)) {
+    assay_py_config_error("$1_name must be a number, not %.100s", Py_TYPE($input)->tp_name);
+    SWIG_fail;
+  }
+  $1 = PyFloat_AsDouble($input);
+  if ($1 == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    assay_py_config_error("$1_name: %R is out of range", $input);
+    SWIG_fail;
+  }
+}
+
 %typemap(in) (const char *body, size_t body_len) {
   if ($input == Py_None) {
     $1 = NULL;

@@ -90,6 +90,249 @@ function Project.__tostring(p)
                        tostring(p.name))
 end
 
+-- The request of a register call: the fields given positionally plus `opts`
+-- (a table of the optional ones; not modified). tags = {} is the empty array.
+local function register_request(fields, opts)
+  local req = {}
+  if opts ~= nil and type(opts) ~= "table" then
+    return opts -- not a table: the core says what is wrong with it
+  end
+  for k, v in pairs(opts or {}) do
+    req[k] = v
+  end
+  for k, v in pairs(fields) do
+    req[k] = v
+  end
+  if type(req.tags) == "table" and getmetatable(req.tags) == nil and next(req.tags) == nil then
+    req.tags = assay.array()
+  end
+  return req
+end
+
+-- opts without the keys the Lua layer itself uses (upload_path, ...).
+local function without(opts, ...)
+  if type(opts) ~= "table" then
+    return opts
+  end
+  local copy, drop = {}, {}
+  for _, k in ipairs({ ... }) do
+    drop[k] = true
+  end
+  for k, v in pairs(opts) do
+    if not drop[k] then
+      copy[k] = v
+    end
+  end
+  return copy
+end
+
+local function phandle(p)
+  return type(p) == "table" and type(p._client) == "table" and rawget(p._client, "_handle") or nil
+end
+
+local function pid(p)
+  return type(p) == "table" and p.project_id or nil
+end
+
+local function one_of(kind, by_id, by_name)
+  if (by_id == nil) == (by_name == nil) then
+    error(core.config_error("give exactly one of " .. kind .. "_id and " .. kind .. "_name"), 3)
+  end
+end
+
+--- Register a dataset: `data_config` is a rime-sdk data_info table; `opts`
+--- may hold integration_id, tags, metadata, ct_info, skip_validation,
+--- agent_id. Waits for the validation; returns the dataset id and record
+--- (validity_status, validity_message, row_count, schema_profile).
+function Project:register_dataset(name, data_config, opts)
+  local r = core.assay_client_register_dataset(phandle(self), pid(self),
+    register_request({ name = name, data_info = data_config }, opts), true)
+  return r.dataset_id, r
+end
+
+--- Register an uploaded data file; `opts` may hold data_params and the
+--- options of register_dataset.
+function Project:register_dataset_from_file(name, remote_path, opts)
+  local r = core.assay_client_register_dataset_from_file(phandle(self), pid(self),
+    register_request({ name = name, remote_path = remote_path }, opts), true)
+  return r.dataset_id, r
+end
+
+--- Upload a local data file (opts.upload_path) and register it.
+function Project:upload_and_register_dataset_from_file(name, file_path, opts)
+  local location = self._client:upload_file(file_path, type(opts) == "table" and opts.upload_path or nil)
+  return self:register_dataset_from_file(name, location, without(opts, "upload_path"))
+end
+
+function Project:list_datasets()
+  return core.assay_client_list_datasets(phandle(self), pid(self))
+end
+
+--- A dataset's record by id, or (dataset_id nil) by name.
+function Project:get_dataset(dataset_id, dataset_name)
+  one_of("dataset", dataset_id, dataset_name)
+  if dataset_id ~= nil then
+    return core.assay_client_get_dataset(phandle(self), dataset_id)
+  end
+  return core.assay_client_get_dataset_by_name(phandle(self), pid(self), dataset_name)
+end
+
+local function has(fn, ...)
+  local ok, e = pcall(fn, ...)
+  if ok then
+    return true
+  end
+  if assay.is_error(e, "NotFoundError") then
+    return false
+  end
+  error(e, 0)
+end
+
+function Project:has_dataset(dataset_id, dataset_name)
+  return has(Project.get_dataset, self, dataset_id, dataset_name)
+end
+
+--- Delete a dataset, its predictions and its cached data.
+function Project:delete_dataset(dataset_id)
+  core.assay_client_delete_dataset(phandle(self), dataset_id)
+end
+
+--- Register a model: `model_config` nil (no model) or a model_info table;
+--- `opts` may hold tags, metadata, external_id, integration_id,
+--- model_endpoint_integration_id, agent_id. Returns the id and record.
+function Project:register_model(name, model_config, opts)
+  local r = core.assay_client_register_model(phandle(self), pid(self),
+    register_request({ name = name, model_info = model_config }, opts))
+  return r.model_id, r
+end
+
+function Project:register_model_from_path(name, remote_path, opts)
+  local r = core.assay_client_register_model_from_path(phandle(self), pid(self),
+    register_request({ name = name, remote_path = remote_path }, opts))
+  return r.model_id, r
+end
+
+--- Upload a model file (or with opts.upload_model_dir its folder;
+--- opts.upload_hidden, opts.upload_path) and register it.
+function Project:upload_and_register_model_from_path(name, file_path, opts)
+  local o = type(opts) == "table" and opts or {}
+  local location
+  if o.upload_model_dir then
+    location = self._client:upload_directory(file_path, o.upload_hidden, o.upload_path)
+  else
+    location = self._client:upload_file(file_path, o.upload_path)
+  end
+  return self:register_model_from_path(name, location,
+    without(opts, "upload_model_dir", "upload_hidden", "upload_path"))
+end
+
+function Project:list_models()
+  return core.assay_client_list_models(phandle(self), pid(self))
+end
+
+function Project:get_model(model_id, model_name)
+  one_of("model", model_id, model_name)
+  if model_id ~= nil then
+    return core.assay_client_get_model(phandle(self), model_id)
+  end
+  return core.assay_client_get_model_by_name(phandle(self), pid(self), model_name)
+end
+
+function Project:has_model(model_id, model_name)
+  return has(Project.get_model, self, model_id, model_name)
+end
+
+function Project:delete_model(model_id)
+  core.assay_client_delete_model(phandle(self), model_id)
+end
+
+--- Register a model's predictions on a dataset: `pred_config` is
+--- {connection_info = ..., pred_params = {pred_col = ...}}; `opts` may hold
+--- integration_id, tags, metadata, skip_validation, agent_id.
+function Project:register_predictions(dataset_id, model_id, pred_config, opts)
+  local r = core.assay_client_register_predictions(phandle(self), pid(self),
+    register_request({ dataset_id = dataset_id, model_id = model_id, pred_info = pred_config },
+                     opts), true)
+  return r.prediction_id, r
+end
+
+function Project:register_predictions_from_file(dataset_id, model_id, remote_path, opts)
+  local r = core.assay_client_register_predictions_from_file(phandle(self), pid(self),
+    register_request({ dataset_id = dataset_id, model_id = model_id, remote_path = remote_path },
+                     opts), true)
+  return r.prediction_id, r
+end
+
+function Project:list_predictions(model_id, dataset_id)
+  return core.assay_client_list_predictions(phandle(self), pid(self), model_id, dataset_id)
+end
+
+function Project:get_predictions(model_id, dataset_id)
+  return core.assay_client_get_predictions(phandle(self), pid(self), model_id, dataset_id)
+end
+
+function Project:has_predictions(model_id, dataset_id)
+  return has(Project.get_predictions, self, model_id, dataset_id)
+end
+
+function Project:delete_predictions(model_id, dataset_id)
+  local r = self:get_predictions(model_id, dataset_id)
+  core.assay_client_delete_predictions(phandle(self), r.prediction_id)
+end
+
+-- Jobs ----------------------------------------------------------------------
+
+--- A job: job_id, job_type, and info (the last fetched record).
+local Job = {}
+Job.__index = Job
+Job.__name = "assay.Job"
+assay.Job = Job
+
+local function new_job(client, record)
+  return setmetatable({ job_id = record.job_id, job_type = record.job_type, info = record,
+                        _client = client }, Job)
+end
+
+function Job.__tostring(j)
+  return string.format("Job(job_id=%q, job_type=%q, status=%q)", tostring(j.job_id),
+                       tostring(j.job_type), tostring(j.info and j.info.status))
+end
+
+--- The job's state {id, type, status, start_time_secs, running_time_secs};
+--- opts: verbose (default true: print it, and the log on failure),
+--- wait_until_finish (default false), poll_rate_sec (default 5).
+function Job:get_status(opts)
+  opts = opts or {}
+  local h = phandle(self)
+  if opts.wait_until_finish then
+    self.info = core.assay_client_wait_job(h, self.job_id, opts.poll_rate_sec or 5.0, 0.0)
+  else
+    self.info = core.assay_client_get_job(h, self.job_id)
+  end
+  local r = self.info
+  local status = { id = r.job_id, type = r.job_type, status = r.status,
+                   start_time_secs = r.start_time_secs, running_time_secs = r.running_time_secs }
+  if opts.verbose ~= false then
+    print(string.format("Job %s (%s): %s, running time %.1f s", r.job_id, r.job_type, r.status,
+                        r.running_time_secs or 0))
+    if r.status == "JOB_STATUS_FAILED" then
+      print(self:get_log())
+    end
+  end
+  return status
+end
+
+--- The failure's message (nil unless the job failed), fresh.
+function Job:error_msg()
+  self.info = core.assay_client_get_job(phandle(self), self.job_id)
+  return self.info.error_msg
+end
+
+--- The job's log: the output of user code it ran, secrets redacted.
+function Job:get_log()
+  return core.assay_client_get_job_log(phandle(self), self.job_id).log
+end
+
 -- Client --------------------------------------------------------------------
 
 local Client = {}
@@ -318,6 +561,69 @@ end
 function Client:set_integration_credentials(integration_id, credentials)
   return core.assay_client_set_integration_credentials(handle(self), integration_id,
                                                         credentials)
+end
+
+-- Files ---------------------------------------------------------------------------
+
+--- Upload a file (streamed; any size); returns its location
+--- ("assay://files/<upload_path>/<name>", what configs reference) and record.
+function Client:upload_file(file_path, upload_path)
+  local r = core.assay_client_upload_file(handle(self), file_path, upload_path)
+  return r.location, r
+end
+
+--- Upload a directory tree; hidden files only with upload_hidden. Returns the
+--- directory's location and {location, files}.
+function Client:upload_directory(dir_path, upload_hidden, upload_path)
+  local r = core.assay_client_upload_directory(handle(self), dir_path, upload_hidden, upload_path)
+  return r.location, r
+end
+
+--- Upload a table of columns as a CSV file: `columns` is an array of
+--- {name = ..., values = {...}} (column order kept) or a table
+--- {name = {values...}} (columns ordered by name); assay.null is a null.
+--- `name` defaults to "data.csv". Returns the location and record.
+function Client:upload_data_frame(columns, name, upload_path)
+  if type(columns) == "table" and getmetatable(columns) == nil and #columns == 0
+     and next(columns) ~= nil then
+    local names = {}
+    for k in pairs(columns) do
+      names[#names + 1] = k
+    end
+    if pcall(table.sort, names) then
+      local ordered = assay.array()
+      for i, k in ipairs(names) do
+        ordered[i] = { name = k, values = columns[k] }
+      end
+      columns = ordered
+    end
+  end
+  local r = core.assay_client_upload_columns(handle(self), columns, name, upload_path)
+  return r.location, r
+end
+
+--- The locations of the files uploaded to the caller's workspace.
+function Client:list_uploaded_file_urls()
+  local urls = {}
+  for i, f in ipairs(core.assay_client_list_uploaded_files(handle(self))) do
+    urls[i] = f.location
+  end
+  return urls
+end
+
+--- The uploaded files' records {location, path, size, blake2b, uploaded_by, uploaded_at}.
+function Client:list_uploaded_files()
+  return core.assay_client_list_uploaded_files(handle(self))
+end
+
+--- Delete an uploaded file (or every file under a directory location).
+function Client:delete_uploaded_file_url(url)
+  core.assay_client_delete_uploaded_file(handle(self), url)
+end
+
+--- The job with this id (an assay.Job).
+function Client:get_job(job_id)
+  return new_job(self, core.assay_client_get_job(handle(self), job_id))
 end
 
 -- Administration ------------------------------------------------------------------

@@ -17,9 +17,10 @@ from . import _core
 from .errors import *  # noqa: F401,F403  (one class per row of the error table)
 from .errors import __all__ as _error_names
 from .client import Client
+from .job import Job
 from .project import Project
 
 __version__ = _core.assay_version()
 """Version of the loaded C library."""
 
-__all__ = ["Client", "Project", "__version__"] + list(_error_names)
+__all__ = ["Client", "Job", "Project", "__version__"] + list(_error_names)

@@ -8,8 +8,12 @@ which raises the typed errors of ``assay.errors``.
 
 
 import os
+import sys
+import tempfile
 
 from . import _core
+from .errors import ConfigError
+from .job import Job
 from .project import Project
 
 __all__ = ["Client"]
@@ -33,7 +37,11 @@ class Client:
     ``secret_key_file`` names its master key for secrets at rest (default
     ``$ASSAY_SECRET_KEY_FILE``, else ``<home>/secret.key``). With a ``domain`` (``"http://host:port"`` or
     ``"host:port"``) it talks to an ``assayd`` server, authenticated by
-    ``api_key``. The remaining arguments are those of rime-sdk's ``Client``:
+    ``api_key``. For the embedded platform, ``runner_python`` is the
+    interpreter custom loaders run with (default ``$ASSAY_PYTHON``, else
+    this one), ``loader_timeout`` (seconds) and ``loader_memory_bytes``
+    limit one loader run, and ``workers`` is the number of job threads.
+    The remaining arguments are those of rime-sdk's ``Client``:
     ``channel_timeout`` in seconds for one request, ``disable_tls`` to use
     plain HTTP for a domain without a scheme, and the TLS files and names.
 
@@ -43,15 +51,21 @@ class Client:
 
     def __init__(self, domain=None, api_key="", channel_timeout=180.0, disable_tls=False,
                  ssl_ca_cert=None, cert_file=None, key_file=None, assert_hostname=None,
-                 *, home=None, secret_key_file=None):
+                 *, home=None, secret_key_file=None, runner_python=None, workers=None,
+                 loader_timeout=None, loader_memory_bytes=None):
         self._domain = domain
         self._home = home
+        if runner_python is None and not domain and not os.environ.get("ASSAY_PYTHON"):
+            # Custom loaders run, by default, with the interpreter assay runs in.
+            runner_python = sys.executable or None
         options = _without_none(
             domain=domain, api_key=api_key, channel_timeout=channel_timeout,
             disable_tls=disable_tls, ssl_ca_cert=ssl_ca_cert, cert_file=cert_file,
             key_file=key_file, assert_hostname=assert_hostname,
             home=_path(home),
-            secret_key_file=_path(secret_key_file))
+            secret_key_file=_path(secret_key_file), runner_python=_path(runner_python),
+            workers=workers, loader_timeout=loader_timeout,
+            loader_memory_bytes=loader_memory_bytes)
         self._handle = _core.assay_client_new_with(options)
 
     # --- projects --------------------------------------------------------
@@ -201,6 +215,74 @@ class Client:
         credential_status}``."""
         return _core.assay_client_set_integration_credentials(self._handle, integration_id,
                                                               credentials)
+
+    # --- files -------------------------------------------------------------------
+
+    def upload_file(self, file_path, upload_path=None):
+        """Upload a file (streamed; any size) to the caller's workspace and
+        return its location, ``assay://files/<upload_path>/<file name>``,
+        which configs reference. Without ``upload_path`` the folder is named
+        after the content's hash, so the same content gets the same
+        location; an empty ``upload_path`` is a ``ConfigError``."""
+        return _core.assay_client_upload_file(self._handle, _path(file_path),
+                                              _path(upload_path))["location"]
+
+    def upload_directory(self, dir_path, upload_hidden=False, upload_path=None):
+        """Upload a directory tree and return its location. Hidden files
+        (``.name``) are skipped unless ``upload_hidden``; a symbolic link
+        pointing out of the directory is a ``ConfigError`` (nothing is
+        uploaded then)."""
+        return _core.assay_client_upload_directory(self._handle, _path(dir_path),
+                                                   bool(upload_hidden),
+                                                   _path(upload_path))["location"]
+
+    def upload_data_frame(self, df, name=None, upload_path=None):
+        """Write a pandas DataFrame to a file and upload it; returns its
+        location. ``name``'s extension chooses the format: ``.parquet``
+        (the default, ``data_frame.parquet``; keeps dtypes), ``.csv``,
+        ``.json`` or ``.jsonl``."""
+        name = "data_frame.parquet" if name is None else name
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ConfigError("name must be a file name (no '/'), e.g. 'ref.parquet'; got %r"
+                              % (name,))
+        base, ext = os.path.splitext(name)
+        if ext == "":
+            name, ext = name + ".parquet", ".parquet"
+        writers = {
+            ".parquet": lambda path: df.to_parquet(path, index=False),
+            ".pq": lambda path: df.to_parquet(path, index=False),
+            ".csv": lambda path: df.to_csv(path, index=False),
+            ".json": lambda path: df.to_json(path, orient="records"),
+            ".jsonl": lambda path: df.to_json(path, orient="records", lines=True),
+        }
+        if ext not in writers:
+            raise ConfigError("name must end in .parquet, .pq, .csv, .json or .jsonl; got %r"
+                              % name)
+        if not hasattr(df, "to_parquet"):
+            raise ConfigError("df must be a pandas DataFrame, not %s" % type(df).__name__)
+        with tempfile.TemporaryDirectory(prefix="assay-upload-") as tmp:
+            path = os.path.join(tmp, name)
+            writers[ext](path)
+            return self.upload_file(path, upload_path)
+
+    def list_uploaded_file_urls(self):
+        """The locations of the files uploaded to the caller's workspace."""
+        return [f["location"] for f in _core.assay_client_list_uploaded_files(self._handle)]
+
+    def list_uploaded_files(self):
+        """The uploaded files' records: ``location``, ``path``, ``size``,
+        ``blake2b``, ``uploaded_by``, ``uploaded_at``."""
+        return _core.assay_client_list_uploaded_files(self._handle)
+
+    def delete_uploaded_file_url(self, url):
+        """Delete an uploaded file (or every file under a directory location)."""
+        _core.assay_client_delete_uploaded_file(self._handle, url)
+
+    # --- jobs ----------------------------------------------------------------------
+
+    def get_job(self, job_id):
+        """The job with this id; ``NotFoundError`` if there is none."""
+        return Job(self, _core.assay_client_get_job(self._handle, job_id))
 
     # --- administration and platform -------------------------------------------
 

@@ -306,6 +306,26 @@ ASSAY_API int assay_client_get_predictions(assay_value **out, assay_client *clie
                                            const char *dataset_id);
 ASSAY_API int assay_client_delete_predictions(assay_client *client, const char *prediction_id);
 
+/* The registrations from a file location (rime-sdk's *_from_file / _from_path):
+ * `request` is the matching register request with "remote_path" (an
+ * assay://files/ location) instead of the config, plus
+ *   datasets:    "data_params"?  -> data_info {connection_info: {data_file:
+ *                                   {path: remote_path}}, data_params}
+ *   models:      nothing more    -> model_info {model_path: {path: remote_path}}
+ *   predictions: "pred_params"?  -> pred_info {connection_info: {data_file:
+ *                                   {path: remote_path}}, pred_params}
+ * and then behave as the register functions above. */
+ASSAY_API int assay_client_register_dataset_from_file(assay_value **out, assay_client *client,
+                                                      const char *project_id,
+                                                      const assay_value *request, int wait);
+ASSAY_API int assay_client_register_model_from_path(assay_value **out, assay_client *client,
+                                                    const char *project_id,
+                                                    const assay_value *request);
+ASSAY_API int assay_client_register_predictions_from_file(assay_value **out,
+                                                          assay_client *client,
+                                                          const char *project_id,
+                                                          const assay_value *request, int wait);
+
 /* --- jobs ------------------------------------------------------------------------ */
 
 /* A job's record: {job_id, job_type, status (JOB_STATUS_PENDING / _RUNNING /
