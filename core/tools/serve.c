@@ -41,6 +41,8 @@ void serve_usage(FILE *f, const char *prog) {
   fprintf(f,
           "usage: %s [--home DIR] [--listen HOST:PORT] [--max-body BYTES] [--threads N]\n"
           "       %*s [--tls-cert FILE --tls-key FILE] [--secret-key-file FILE]\n"
+          "       %*s [--workers N] [--runner-python PATH] [--loader-timeout SECONDS]\n"
+          "       %*s [--loader-memory-mb MIB]\n"
           "       %*s [--version] [--help]\n"
           "\n"
           "Serve the assay platform of a home directory over HTTP (the REST API, v1).\n"
@@ -56,10 +58,20 @@ void serve_usage(FILE *f, const char *prog) {
           "                      $ASSAY_SECRET_KEY_FILE, else DIR/secret.key); created (mode\n"
           "                      0600) on a home's first start; refused if group or others\n"
           "                      may read it or if it is not the home's key\n"
+          "  --workers N         job worker threads: validations, later tests (default 2;\n"
+          "                      0: none, another process on the home runs the jobs)\n"
+          "  --runner-python PATH\n"
+          "                      interpreter for custom loaders (default: $ASSAY_PYTHON,\n"
+          "                      else the Python assay was built with, else python3)\n"
+          "  --loader-timeout SECONDS\n"
+          "                      wall-clock limit of one loader run (default 3600)\n"
+          "  --loader-memory-mb MIB\n"
+          "                      memory limit of one loader run (default: half the RAM)\n"
           "  --version           print the version and exit\n"
           "Prints one line 'assayd listening on http://HOST:PORT (home DIR)' when ready;\n"
           "stops cleanly on SIGTERM or SIGINT.\n",
-          prog, (int)strlen(prog), "", (int)strlen(prog), "");
+          prog, (int)strlen(prog), "", (int)strlen(prog), "", (int)strlen(prog), "",
+          (int)strlen(prog), "");
 }
 
 /* The host part of "HOST:PORT" / "[V6]:PORT" (brackets kept), in buf. */
@@ -99,6 +111,8 @@ int serve_main(int argc, char **argv) {
   const char *prog = argv[0];
   const char *home = NULL, *listen = "127.0.0.1:8080", *tls_cert = NULL, *tls_key = NULL;
   const char *max_body = NULL, *threads = NULL, *secret_key_file = NULL;
+  const char *workers = NULL, *runner_python = NULL, *loader_timeout = NULL,
+             *loader_memory = NULL;
   assay_server_options so = ASSAY_SERVER_OPTIONS_INIT;
 
   for (int i = 1; i < argc; i++) {
@@ -118,7 +132,11 @@ int serve_main(int argc, char **argv) {
         (r = tool_opt_value(argc, argv, &i, "--threads", &threads)) ||
         (r = tool_opt_value(argc, argv, &i, "--tls-cert", &tls_cert)) ||
         (r = tool_opt_value(argc, argv, &i, "--tls-key", &tls_key)) ||
-        (r = tool_opt_value(argc, argv, &i, "--secret-key-file", &secret_key_file))) {
+        (r = tool_opt_value(argc, argv, &i, "--secret-key-file", &secret_key_file)) ||
+        (r = tool_opt_value(argc, argv, &i, "--workers", &workers)) ||
+        (r = tool_opt_value(argc, argv, &i, "--runner-python", &runner_python)) ||
+        (r = tool_opt_value(argc, argv, &i, "--loader-timeout", &loader_timeout)) ||
+        (r = tool_opt_value(argc, argv, &i, "--loader-memory-mb", &loader_memory))) {
       if (r < 0) {
         fprintf(stderr, "%s: option %s needs a value\n", prog, a);
         serve_usage(stderr, prog);
@@ -146,6 +164,37 @@ int serve_main(int argc, char **argv) {
     }
     so.threads = (unsigned int)v;
   }
+  assay_platform_options po = ASSAY_PLATFORM_OPTIONS_INIT;
+  if (workers) {
+    if (tool_parse_uint(workers, 64, &v) != 0) {
+      fprintf(stderr, "%s: --workers needs a number from 0 to 64, not '%s'\n", prog, workers);
+      return 2;
+    }
+    po.workers = (int)v;
+  }
+  if (runner_python && !*runner_python) {
+    fprintf(stderr, "%s: --runner-python needs an interpreter path\n", prog);
+    return 2;
+  }
+  po.runner_python = runner_python;
+  if (loader_timeout) {
+    char *end = NULL;
+    double t = strtod(loader_timeout, &end);
+    if (!*loader_timeout || *end || !(t > 0) || t > 604800) {
+      fprintf(stderr, "%s: --loader-timeout needs a number of seconds in (0, 604800], not '%s'\n",
+              prog, loader_timeout);
+      return 2;
+    }
+    po.loader_timeout = t;
+  }
+  if (loader_memory) {
+    if (tool_parse_uint(loader_memory, (unsigned long long)1 << 30, &v) != 0 || v == 0) {
+      fprintf(stderr, "%s: --loader-memory-mb needs a positive number of MiB, not '%s'\n", prog,
+              loader_memory);
+      return 2;
+    }
+    po.loader_memory_bytes = (long long)v << 20;
+  }
   if (secret_key_file && !*secret_key_file) {
     fprintf(stderr, "%s: --secret-key-file needs a file path\n", prog);
     return 2;
@@ -169,7 +218,6 @@ int serve_main(int argc, char **argv) {
 
   if (assay_init() < 0) return fail(prog);
   assay_platform *platform = NULL;
-  assay_platform_options po = ASSAY_PLATFORM_OPTIONS_INIT;
   po.home = home;
   po.secret_key_file = secret_key_file;
   if (assay_platform_open_with(&platform, &po) < 0) {
