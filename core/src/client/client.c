@@ -198,7 +198,7 @@ static int code_for_status(int status) {
 }
 
 /* Turn an error answer into the calling thread's last error. */
-static int decode_error(int status, json_t *resp) {
+int client__decode_error(int status, json_t *resp) {
   json_t *e = json_object_get(resp, "error");
   const char *name = json_string_value(json_object_get(e, "name"));
   const char *message = json_string_value(json_object_get(e, "message"));
@@ -218,7 +218,7 @@ int client__call_raw(assay_client *c, const char *method, const char *path, cons
   pthread_mutex_unlock(&c->lock);
   if (rc) return rc;
   if (status >= 400 || status < 200) {
-    rc = decode_error(status, resp);
+    rc = client__decode_error(status, resp);
     json_decref(resp);
     return rc;
   }

@@ -22,6 +22,9 @@ struct assay_client {
  * calling thread's last error, typed as the router raised them. */
 int client__call_raw(assay_client *c, const char *method, const char *path, const char *body,
                      size_t body_len, json_t **out);
+/* Turn an error answer (status >= 400, body {"error": {...}} or none) into
+ * the calling thread's last error, typed by the error's name. */
+int client__decode_error(int status, json_t *resp);
 /* A typed request: `body` (stolen; may be NULL) is serialised to text and
  * wiped after sending. */
 int client__call(assay_client *c, const char *method, const char *path, json_t *body,

@@ -6,7 +6,10 @@
  * are retried with exponential backoff (honouring Retry-After), and so are
  * 500/502/504 for methods safe to repeat; nothing else is retried. The
  * TLS options of the client (CA bundle, client certificate, asserted host
- * name) are wired into curl. The API key only ever travels in the
+ * name) are wired into curl. Uploads (PUT /v1/files) stream a file as the
+ * raw body through curl's read callback, rewound through its seek callback
+ * for a retry; for them channel_timeout is a stall limit (curl's low-speed
+ * limit), not a bound on the whole transfer. The API key only ever travels in the
  * Authorization header: it is never part of a URL, an error message or a
  * log line. */
 #include <curl/curl.h>
@@ -37,6 +40,7 @@ typedef struct http_transport {
   char *base_url;     /* what requests are sent to (asserted host name)    */
   char *shown_base;   /* what error messages show (the domain as given)    */
   struct curl_slist *headers;
+  struct curl_slist *upload_headers; /* the same with a raw body's type */
   struct curl_slist *connect_to;
   long timeout_ms;
   double timeout_s;
@@ -137,6 +141,46 @@ static void set_method(CURL *curl, const char *method, const char *body, size_t 
   if (strcmp(method, "POST") != 0) curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 }
 
+/* The file an upload reads from (pread: the descriptor's offset is left). */
+typedef struct upload_src {
+  int fd;
+  int64_t size, off;
+  int err;    /* errno of a failed read */
+  int shrunk; /* the file ended before size bytes */
+} upload_src;
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
+  upload_src *u = userdata;
+  size_t want = size * nitems;
+  int64_t left = u->size - u->off;
+  if (left <= 0) return 0;
+  if ((int64_t)want > left) want = (size_t)left;
+  for (;;) {
+    ssize_t n = pread(u->fd, buf, want, (off_t)u->off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) u->err = errno;
+    if (n == 0) u->shrunk = 1;
+    if (n <= 0) return CURL_READFUNC_ABORT;
+    u->off += n;
+    return (size_t)n;
+  }
+}
+
+/* curl rewinds the body this way when it must send it again. */
+static int on_seek(void *userdata, curl_off_t offset, int origin) {
+  upload_src *u = userdata;
+  if (origin != SEEK_SET || offset < 0 || offset > u->size) return CURL_SEEKFUNC_FAIL;
+  u->off = offset;
+  return CURL_SEEKFUNC_OK;
+}
+
+/* What an upload may retry on: answers that say the request was not
+ * processed (a repeated upload of several GB after a 500 would only fail
+ * again). */
+static int upload_retryable(long status) {
+  return status == 429 || status == 502 || status == 503 || status == 504;
+}
+
 /* Turn a finished exchange into *status / *resp: a JSON body is parsed;
  * an empty one, or one that is not JSON (a proxy's HTML page, ...), gives
  * NULL and the client decodes the status alone. */
@@ -146,9 +190,10 @@ static void decode_answer(long status, http_buffer *buf, int *out_status, json_t
                    : NULL;
 }
 
-static int http_request(transport *t, const char *method, const char *path, const char *body,
-                        size_t body_len, int *status, json_t **resp) {
-  http_transport *h = (http_transport *)t;
+/* One exchange: a request with a JSON body (up == NULL), or an upload. */
+static int http_exchange(http_transport *h, const char *method, const char *path,
+                         const char *body, size_t body_len, upload_src *up, int *status,
+                         json_t **resp) {
   *resp = NULL;
   *status = 0;
   if (!method || !*method || !path || path[0] != '/')
@@ -163,18 +208,51 @@ static int http_request(transport *t, const char *method, const char *path, cons
   pthread_mutex_lock(&h->lock);
   CURL *curl = h->curl;
   curl_easy_setopt(curl, CURLOPT_URL, url);
-  set_method(curl, method, body, body_len);
-  /* channel_timeout bounds the whole request, retries and waits included. */
+  if (up) {
+    /* PUT through curl's upload mechanics: the body comes from on_read. A
+     * stall of channel_timeout seconds fails; a long transfer does not. */
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(curl, CURLOPT_READDATA, up);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, up);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->size);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h->upload_headers);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, (long)(h->timeout_s + 0.999));
+  } else {
+    set_method(curl, method, body, body_len);
+  }
+  /* channel_timeout bounds the whole request, retries and waits included
+   * (an upload: each stall). */
   long deadline = now_ms() + h->timeout_ms;
   for (int attempt = 0;; attempt++) {
     http_buffer buf = {0};
     h->errbuf[0] = '\0';
     long left = deadline - now_ms();
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+    if (up) {
+      up->off = 0; /* each attempt sends the whole file */
+      curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 0L);
+    } else {
+      curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
+    }
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
     CURLcode cc = curl_easy_perform(curl);
     if (cc != CURLE_OK) {
-      if (buf.too_large)
+      if (up && (up->err || up->shrunk))
+        rc = up->err ? assay__err(ASSAY_ERR_CONFIG, "cannot read the file being uploaded: %s",
+                                  strerror(up->err))
+                     : assay__err(ASSAY_ERR_CONFIG,
+                                  "the file being uploaded got shorter while it was read (%lld "
+                                  "of %lld bytes); nothing was stored",
+                                  (long long)up->off, (long long)up->size);
+      else if (up && cc == CURLE_OPERATION_TIMEDOUT)
+        rc = assay__err(ASSAY_ERR_TIMEOUT,
+                        "upload to %s%s stalled: no progress for %s s (channel_timeout)",
+                        h->shown_base, path, h->timeout_text);
+      else if (buf.too_large)
         rc = assay__err(ASSAY_ERR_TRANSPORT, "the answer of %s%s is larger than %zu bytes",
                         h->shown_base, path, HTTP_MAX_RESPONSE_BYTES);
       else if (cc == CURLE_OPERATION_TIMEDOUT)
@@ -194,9 +272,10 @@ static int http_request(transport *t, const char *method, const char *path, cons
     }
     long code = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-    if (is_retryable(code, method) && attempt < h->max_retries) {
+    if ((up ? upload_retryable(code) : is_retryable(code, method)) &&
+        attempt < h->max_retries) {
       long wait = backoff_ms(curl, attempt);
-      if (now_ms() + wait < deadline) { /* else the last answer stands */
+      if (up || now_ms() + wait < deadline) { /* else the last answer stands */
         free(buf.data);
         sleep_ms(wait);
         continue;
@@ -209,9 +288,31 @@ static int http_request(transport *t, const char *method, const char *path, cons
   /* Do not keep pointers to our buffers in the handle between requests. */
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+  if (up) { /* back to plain requests */
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, NULL);
+    curl_easy_setopt(curl, CURLOPT_READDATA, NULL);
+    curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, NULL);
+    curl_easy_setopt(curl, CURLOPT_SEEKDATA, NULL);
+    curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h->headers);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 0L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 0L);
+  }
   pthread_mutex_unlock(&h->lock);
   free(url);
   return rc;
+}
+
+static int http_request(transport *t, const char *method, const char *path, const char *body,
+                        size_t body_len, int *status, json_t **resp) {
+  return http_exchange((http_transport *)t, method, path, body, body_len, NULL, status, resp);
+}
+
+static int http_upload(transport *t, const char *path, int fd, int64_t size, int *status,
+                       json_t **resp) {
+  upload_src up = {fd, size, 0, 0, 0};
+  return http_exchange((http_transport *)t, "PUT", path, NULL, 0, &up, status, resp);
 }
 
 static void http_free(transport *t) {
@@ -219,6 +320,7 @@ static void http_free(transport *t) {
   if (!h) return;
   if (h->curl) curl_easy_cleanup(h->curl);
   curl_slist_free_all(h->headers);
+  curl_slist_free_all(h->upload_headers);
   curl_slist_free_all(h->connect_to);
   free(h->base_url);
   free(h->shown_base);
@@ -226,7 +328,7 @@ static void http_free(transport *t) {
   free(h);
 }
 
-static const transport_ops http_ops = {http_request, http_free};
+static const transport_ops http_ops = {http_request, http_upload, http_free};
 
 static void strip_trailing_slashes(char *s) {
   size_t n = strlen(s);
@@ -313,21 +415,18 @@ done:
   return rc;
 }
 
-static int configure(http_transport *h, const assay_client_options *opts) {
-  CURL *c = h->curl;
-  int rc;
-  /* The files were checked with the other options in client.c. */
-  if (opts->assert_hostname && *opts->assert_hostname &&
-      (rc = assert_host(h, opts->assert_hostname)) < 0)
-    return rc;
-
-  /* Headers. The key is only ever copied into this list. */
-  const char *key = opts->api_key ? opts->api_key : "";
-  if (strpbrk(key, "\r\n"))
-    return assay__err(ASSAY_ERR_CONFIG, "api_key must not contain line breaks");
-  struct curl_slist *l = curl_slist_append(NULL, "Content-Type: application/json");
+/* The headers of every request: content type, the answer's type, the
+ * bearer token (only ever copied into this list). A JSON request goes
+ * without the 100-continue round trip; an upload keeps curl's Expect
+ * header, so that a refused upload (bad name, role) is answered before its
+ * body is sent. */
+static int make_headers(struct curl_slist **out, const char *key, const char *content_type) {
+  char ctype[80];
+  snprintf(ctype, sizeof ctype, "Content-Type: %s", content_type);
+  struct curl_slist *l = curl_slist_append(NULL, ctype);
   if (l) l = curl_slist_append(l, "Accept: application/json");
-  if (l) l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
+  if (l && strcmp(content_type, "application/json") == 0)
+    l = curl_slist_append(l, "Expect:"); /* no 100-continue round trip */
   if (l && *key) {
     size_t n = strlen(key) + sizeof "Authorization: Bearer ";
     char *hdr = malloc(n);
@@ -343,7 +442,25 @@ static int configure(http_transport *h, const assay_client_options *opts) {
     l = l2;
   }
   if (!l) return assay__nomem();
-  h->headers = l;
+  *out = l;
+  return ASSAY_OK;
+}
+
+static int configure(http_transport *h, const assay_client_options *opts) {
+  CURL *c = h->curl;
+  int rc;
+  /* The files were checked with the other options in client.c. */
+  if (opts->assert_hostname && *opts->assert_hostname &&
+      (rc = assert_host(h, opts->assert_hostname)) < 0)
+    return rc;
+
+  /* Headers. The key is only ever copied into this list. */
+  const char *key = opts->api_key ? opts->api_key : "";
+  if (strpbrk(key, "\r\n"))
+    return assay__err(ASSAY_ERR_CONFIG, "api_key must not contain line breaks");
+  int rc_h = make_headers(&h->headers, key, "application/json");
+  if (!rc_h) rc_h = make_headers(&h->upload_headers, key, "application/octet-stream");
+  if (rc_h) return rc_h;
 
   double t = opts->channel_timeout > 0 ? opts->channel_timeout : HTTP_DEFAULT_TIMEOUT_S;
   h->timeout_s = t;

@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "platform/platform.h"
 
@@ -37,20 +38,35 @@ int files_resolve(assay_platform *p, store *s, const char *workspace_id, const c
                   char **out);
 
 /* Hash of a file's content as recorded at upload (64 hex chars + NUL),
- * for cache keys; NOT_FOUND like files_resolve. */
+ * for cache keys; NOT_FOUND like files_resolve. For a folder location: the
+ * BLAKE2b-256 of its files' relative paths and content hashes, in path
+ * order (it changes when any file under it changes). */
 int files_content_hash(store *s, const char *workspace_id, const char *location,
                        char out[65]);
 
 /* A streaming upload, used by the router for PUT /v1/files. */
 typedef struct file_upload file_upload;
 /* Validate the query (name, upload_path) and the caller's role (member),
- * open the temporary file. On failure nothing is left open. */
+ * open the temporary file. `s` is used only during the call (an upload may
+ * last long: it holds no store connection; finish takes one from p's
+ * pool). On failure nothing is left open. */
 int files_upload_begin(file_upload **out, assay_platform *p, store *s, const principal *who,
                        const char *query);
+/* The body's size when it is known in advance (size < 0: unknown). The
+ * upload must then be exactly that long (finish refuses another size), and
+ * a size the disk has no room for fails at once
+ * (ASSAY_ERR_PAYLOAD_TOO_LARGE; abort the upload). */
+int files_upload_expect(file_upload *u, int64_t size);
+/* Append a piece of the body (hashed and written). A failed write (disk
+ * full, I/O error) removes the temporary file at once and fails every
+ * later write and the finish with the same error; abort or finish the
+ * upload all the same. */
 int files_upload_write(file_upload *u, const void *data, size_t n);
-/* Finish: fsync, rename into place, record in the store; *answer is the
- * file record {location, path, size, blake2b, uploaded_by, uploaded_at}.
- * Frees u in every case. */
+/* Finish: fsync, then in one write transaction check the role again,
+ * record and rename into place (ASSAY_ERR_CONFLICT when a folder of the
+ * path is a file or the path is a folder); *answer is the file record
+ * {location, path, size, blake2b, uploaded_by, uploaded_at}. Frees u in
+ * every case; on failure nothing is kept. */
 int files_upload_finish(file_upload *u, json_t **answer);
 /* Drop an unfinished upload (temporary file removed); NULL accepted. */
 void files_upload_abort(file_upload *u);

@@ -1,11 +1,13 @@
 /* platform/router.c — the REST API's one implementation: route table,
  * matching (404 unknown route, 405 wrong method), body limits and parsing,
- * authentication, dispatch to handlers, and errors as JSON bodies. */
+ * authentication, dispatch to handlers, errors as JSON bodies, and the
+ * streamed bodies of routes that take raw bytes (PUT /v1/files). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "platform/files.h"
 #include "platform/handlers.h"
 
 typedef struct route {
@@ -14,48 +16,48 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-  {{"GET", "/v1/health", 0}, h_health},
-  {{"GET", "/v1/platform", 1}, h_platform},
-  {{"GET", "/v1/projects", 1}, h_projects_list},
-  {{"POST", "/v1/projects", 1}, h_projects_create},
-  {{"GET", "/v1/projects/{project_id}", 1}, h_project_get},
-  {{"DELETE", "/v1/projects/{project_id}", 1}, h_project_delete},
-  {{"GET", "/v1/api-tokens", 1}, h_api_tokens_list},
-  {{"POST", "/v1/api-tokens", 1}, h_api_tokens_create},
-  {{"DELETE", "/v1/api-tokens/{token_id}", 1}, h_api_token_revoke},
-  {{"GET", "/v1/users", 1}, h_users_list},
-  {{"POST", "/v1/users", 1}, h_users_create},
-  {{"GET", "/v1/workspaces", 1}, h_workspaces_list},
-  {{"POST", "/v1/workspaces", 1}, h_workspaces_create},
-  {{"GET", "/v1/workspaces/{workspace_id}", 1}, h_workspace_get},
-  {{"GET", "/v1/workspaces/{workspace_id}/members", 1}, h_members_list},
-  {{"POST", "/v1/workspaces/{workspace_id}/members", 1}, h_members_add},
-  {{"PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 1}, h_member_update},
-  {{"DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 1}, h_member_remove},
-  {{"GET", "/v1/workspaces/{workspace_id}/integrations", 1}, h_integrations_list},
-  {{"POST", "/v1/workspaces/{workspace_id}/integrations", 1}, h_integrations_create},
-  {{"GET", "/v1/integrations/{integration_id}", 1}, h_integration_get},
-  {{"PATCH", "/v1/integrations/{integration_id}", 1}, h_integration_update},
-  {{"DELETE", "/v1/integrations/{integration_id}", 1}, h_integration_delete},
-  {{"PUT", "/v1/integrations/{integration_id}/credentials", 1}, h_integration_credentials},
-  {{"POST", "/v1/admin/rotate-key", 1}, h_admin_rotate_key},
-  {{"PUT", "/v1/files", 1}, h_files_upload},
-  {{"GET", "/v1/files", 1}, h_files_list},
-  {{"DELETE", "/v1/files", 1}, h_files_delete},
-  {{"POST", "/v1/projects/{project_id}/datasets", 1}, h_datasets_create},
-  {{"GET", "/v1/projects/{project_id}/datasets", 1}, h_datasets_list},
-  {{"GET", "/v1/datasets/{dataset_id}", 1}, h_dataset_get},
-  {{"DELETE", "/v1/datasets/{dataset_id}", 1}, h_dataset_delete},
-  {{"POST", "/v1/projects/{project_id}/models", 1}, h_models_create},
-  {{"GET", "/v1/projects/{project_id}/models", 1}, h_models_list},
-  {{"GET", "/v1/models/{model_id}", 1}, h_model_get},
-  {{"DELETE", "/v1/models/{model_id}", 1}, h_model_delete},
-  {{"POST", "/v1/projects/{project_id}/predictions", 1}, h_predictions_create},
-  {{"GET", "/v1/projects/{project_id}/predictions", 1}, h_predictions_list},
-  {{"GET", "/v1/predictions/{prediction_id}", 1}, h_prediction_get},
-  {{"DELETE", "/v1/predictions/{prediction_id}", 1}, h_prediction_delete},
-  {{"GET", "/v1/jobs/{job_id}", 1}, h_job_get},
-  {{"GET", "/v1/jobs/{job_id}/log", 1}, h_job_log},
+  {{"GET", "/v1/health", 0, 0}, h_health},
+  {{"GET", "/v1/platform", 1, 0}, h_platform},
+  {{"GET", "/v1/projects", 1, 0}, h_projects_list},
+  {{"POST", "/v1/projects", 1, 0}, h_projects_create},
+  {{"GET", "/v1/projects/{project_id}", 1, 0}, h_project_get},
+  {{"DELETE", "/v1/projects/{project_id}", 1, 0}, h_project_delete},
+  {{"GET", "/v1/api-tokens", 1, 0}, h_api_tokens_list},
+  {{"POST", "/v1/api-tokens", 1, 0}, h_api_tokens_create},
+  {{"DELETE", "/v1/api-tokens/{token_id}", 1, 0}, h_api_token_revoke},
+  {{"GET", "/v1/users", 1, 0}, h_users_list},
+  {{"POST", "/v1/users", 1, 0}, h_users_create},
+  {{"GET", "/v1/workspaces", 1, 0}, h_workspaces_list},
+  {{"POST", "/v1/workspaces", 1, 0}, h_workspaces_create},
+  {{"GET", "/v1/workspaces/{workspace_id}", 1, 0}, h_workspace_get},
+  {{"GET", "/v1/workspaces/{workspace_id}/members", 1, 0}, h_members_list},
+  {{"POST", "/v1/workspaces/{workspace_id}/members", 1, 0}, h_members_add},
+  {{"PUT", "/v1/workspaces/{workspace_id}/members/{user_id}", 1, 0}, h_member_update},
+  {{"DELETE", "/v1/workspaces/{workspace_id}/members/{user_id}", 1, 0}, h_member_remove},
+  {{"GET", "/v1/workspaces/{workspace_id}/integrations", 1, 0}, h_integrations_list},
+  {{"POST", "/v1/workspaces/{workspace_id}/integrations", 1, 0}, h_integrations_create},
+  {{"GET", "/v1/integrations/{integration_id}", 1, 0}, h_integration_get},
+  {{"PATCH", "/v1/integrations/{integration_id}", 1, 0}, h_integration_update},
+  {{"DELETE", "/v1/integrations/{integration_id}", 1, 0}, h_integration_delete},
+  {{"PUT", "/v1/integrations/{integration_id}/credentials", 1, 0}, h_integration_credentials},
+  {{"POST", "/v1/admin/rotate-key", 1, 0}, h_admin_rotate_key},
+  {{"PUT", "/v1/files", 1, 1}, h_files_upload},
+  {{"GET", "/v1/files", 1, 0}, h_files_list},
+  {{"DELETE", "/v1/files", 1, 0}, h_files_delete},
+  {{"POST", "/v1/projects/{project_id}/datasets", 1, 0}, h_datasets_create},
+  {{"GET", "/v1/projects/{project_id}/datasets", 1, 0}, h_datasets_list},
+  {{"GET", "/v1/datasets/{dataset_id}", 1, 0}, h_dataset_get},
+  {{"DELETE", "/v1/datasets/{dataset_id}", 1, 0}, h_dataset_delete},
+  {{"POST", "/v1/projects/{project_id}/models", 1, 0}, h_models_create},
+  {{"GET", "/v1/projects/{project_id}/models", 1, 0}, h_models_list},
+  {{"GET", "/v1/models/{model_id}", 1, 0}, h_model_get},
+  {{"DELETE", "/v1/models/{model_id}", 1, 0}, h_model_delete},
+  {{"POST", "/v1/projects/{project_id}/predictions", 1, 0}, h_predictions_create},
+  {{"GET", "/v1/projects/{project_id}/predictions", 1, 0}, h_predictions_list},
+  {{"GET", "/v1/predictions/{prediction_id}", 1, 0}, h_prediction_get},
+  {{"DELETE", "/v1/predictions/{prediction_id}", 1, 0}, h_prediction_delete},
+  {{"GET", "/v1/jobs/{job_id}", 1, 0}, h_job_get},
+  {{"GET", "/v1/jobs/{job_id}/log", 1, 0}, h_job_log},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
@@ -410,12 +412,14 @@ static int dispatch(assay_platform *p, const router_request *req, router_respons
     c.who = &who;
   }
   size_t limit = req->max_body ? req->max_body : platform_max_body(p);
-  if (req->body_len > limit) {
+  if (found->pub.streams_body) {
+    /* Raw bytes, already in memory here: no limit, no JSON. */
+  } else if (req->body_len > limit) {
     rc = assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
                     "request body is %zu bytes; the limit is %zu bytes", req->body_len, limit);
     goto done;
   }
-  if (method_has_body(req->method)) {
+  if (method_has_body(req->method) && !found->pub.streams_body) {
     rc = parse_body(req, &c.body);
     if (rc) goto done;
   }
@@ -433,4 +437,104 @@ void router_handle(assay_platform *p, const router_request *req, router_response
   int rc = dispatch(p, req, resp);
   if (rc != ASSAY_OK) answer_error(resp);
   else if (!resp->status) resp->status = resp->body ? 200 : 204;
+}
+
+/* --- streamed bodies ---------------------------------------------------------- */
+
+struct router_stream {
+  assay_platform *platform;
+  file_upload *upload; /* PUT /v1/files is the one streaming route */
+  int failed;          /* the error a write raised (kept for the answer) */
+  int failed_status;
+  char *failed_message;
+};
+
+int router_streams(const router_request *req) {
+  router_response ignored;
+  memset(&ignored, 0, sizeof ignored);
+  const route *found = NULL;
+  char *params[ROUTE_MAX_PARAMS] = {0};
+  int rc = find_route(req, &ignored, &found, params);
+  for (int k = 0; k < ROUTE_MAX_PARAMS; k++) free(params[k]);
+  assay_error_clear();
+  return rc == ASSAY_OK && found->pub.streams_body;
+}
+
+int router_stream_begin(assay_platform *p, const router_request *req, long long size,
+                        router_stream **out, router_response *resp) {
+  memset(resp, 0, sizeof *resp);
+  assay_error_clear();
+  *out = NULL;
+  const route *found = NULL;
+  char *params[ROUTE_MAX_PARAMS] = {0};
+  principal who;
+  const principal *caller = req->principal;
+  store *s = NULL;
+  router_stream *st = NULL;
+  int rc = find_route(req, resp, &found, params);
+  for (int k = 0; k < ROUTE_MAX_PARAMS; k++) free(params[k]);
+  if (!rc && !found->pub.streams_body)
+    rc = assay__err(ASSAY_ERR_INTERNAL, "%s %s does not stream its body", req->method,
+                    req->path);
+  if (!rc) rc = platform_store_acquire(p, &s);
+  if (!rc && !caller) {
+    rc = auth_principal(s, req->token, &who);
+    caller = &who;
+  }
+  if (!rc && !(st = calloc(1, sizeof *st))) rc = assay__nomem();
+  if (!rc) {
+    st->platform = p;
+    rc = files_upload_begin(&st->upload, p, s, caller, req->query);
+  }
+  platform_store_release(p, s);
+  if (!rc) rc = files_upload_expect(st->upload, size);
+  if (rc) {
+    if (st) files_upload_abort(st->upload);
+    free(st);
+    answer_error(resp);
+    return rc;
+  }
+  *out = st;
+  return ASSAY_OK;
+}
+
+int router_stream_write(router_stream *st, const void *data, size_t n) {
+  if (st->failed) return st->failed;
+  int rc = files_upload_write(st->upload, data, n);
+  if (rc) {
+    const assay_error *e = assay_error_last();
+    st->failed = rc;
+    st->failed_status = e ? e->http_status : 500;
+    st->failed_message = strdup(e && e->message ? e->message : "the upload failed");
+  }
+  return rc;
+}
+
+void router_stream_finish(router_stream *st, router_response *resp) {
+  memset(resp, 0, sizeof *resp);
+  assay_error_clear();
+  json_t *answer = NULL;
+  int rc;
+  if (st->failed) {
+    files_upload_abort(st->upload);
+    rc = assay__err_status(st->failed, st->failed_status, "%s",
+                           st->failed_message ? st->failed_message : "the upload failed");
+  } else {
+    rc = files_upload_finish(st->upload, &answer);
+  }
+  if (rc) {
+    answer_error(resp);
+  } else {
+    resp->status = 201;
+    resp->body = answer;
+  }
+  free(st->failed_message);
+  free(st);
+}
+
+void router_stream_abort(router_stream *st) {
+  if (!st) return;
+  files_upload_abort(st->upload);
+  free(st->failed_message);
+  free(st);
 }

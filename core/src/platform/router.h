@@ -64,8 +64,37 @@ typedef struct router_route {
   const char *method;
   const char *pattern;
   int needs_auth;
+  int streams_body; /* the body is raw bytes, streamed (PUT /v1/files) */
 } router_route;
 const router_route *router_routes(size_t *count);
+
+/* --- streamed bodies ----------------------------------------------------------
+ * A route with streams_body takes raw bytes of any size: no body limit, no
+ * JSON parsing. router_handle() still serves it with a body already in
+ * memory; a server (or the local transport uploading from a file) instead
+ * streams it: after router_precheck() succeeded, router_stream_begin(),
+ * then router_stream_write() for each piece as it arrives, then
+ * router_stream_finish() for the answer, or router_stream_abort() when the
+ * body will not be completed (a cut connection): that leaves nothing
+ * behind. */
+
+/* Does the route of req (method + path) stream its body? */
+int router_streams(const router_request *req);
+
+typedef struct router_stream router_stream;
+/* Authenticate, check the request (query, role) and open the stream.
+ * `size` is the body's announced length (Content-Length), or -1 when
+ * unknown: a body that then ends at another length is refused. Returns 0
+ * with *out set; otherwise fills `resp` with the error answer (*out NULL). */
+int router_stream_begin(assay_platform *platform, const router_request *req, long long size,
+                        router_stream **out, router_response *resp);
+/* One piece of the body. After a failure (returned, and kept) the later
+ * pieces are ignored and finish answers that error. */
+int router_stream_write(router_stream *st, const void *data, size_t n);
+/* The body is complete: fills `resp` with the answer; frees st. */
+void router_stream_finish(router_stream *st, router_response *resp);
+/* Give up (nothing is kept); frees st. NULL accepted. */
+void router_stream_abort(router_stream *st);
 
 /* Build the JSON error body for the calling thread's last error. */
 json_t *router_error_body(void);

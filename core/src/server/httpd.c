@@ -6,7 +6,12 @@
  * its method, raw path, raw query and bearer token to router_handle(); the
  * router's status and JSON body are sent back as they are. The path and
  * query are taken from the request line exactly as the client sent them, so
- * the router sees the same text over HTTP as in process. */
+ * the router sees the same text over HTTP as in process.
+ *
+ * A route that streams its body (PUT /v1/files, see router.h) is not
+ * buffered and max_body does not apply: each piece goes to the router's
+ * stream as it arrives, and a connection that ends before the body does
+ * aborts the stream (nothing is kept). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -73,6 +78,8 @@ typedef struct request_state {
   int started; /* the headers-only first call has happened */
   router_response rejected; /* status != 0: refused before the body (route or
                                token); the body is dropped, this is answered */
+  router_stream *stream; /* a streamed body being received */
+  int stream_failed;     /* a piece failed: drop the rest, answer the error */
 } request_state;
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
@@ -96,6 +103,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
   request_state *st = *con_cls;
   *con_cls = NULL;
   if (!st) return;
+  router_stream_abort(st->stream); /* cut before the body ended */
   free(st->path);
   free(st->query);
   if (st->body) sodium_memzero(st->body, st->cap); /* bodies carry secret values */
@@ -201,11 +209,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     const char *cl =
         MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long declared = 0;
+    int known = 0;
     if (cl) {
       char *end = NULL;
       errno = 0;
       declared = strtoull(cl, &end, 10);
       if (errno != 0 || end == cl) declared = 0;
+      else known = 1;
     }
     /* Route and token are checked before any body is kept: a caller
      * without a valid token cannot make the server hold its body. */
@@ -214,7 +224,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     pre.path = st->path ? st->path : url;
     pre.query = st->query;
     pre.token = bearer_token(conn);
-    if (router_precheck(s->platform, &pre, &st->rejected) != 0) {
+    int rejected = router_precheck(s->platform, &pre, &st->rejected) != 0;
+    if (!rejected && router_streams(&pre))
+      rejected = router_stream_begin(s->platform, &pre,
+                                     known && declared <= (unsigned long long)LLONG_MAX
+                                         ? (long long)declared
+                                         : -1,
+                                     &st->stream, &st->rejected) != 0;
+    if (rejected) {
       assay_error_clear();
       if (declared > HTTPD_EARLY_ANSWER) { /* answer now; MHD closes after */
         enum MHD_Result ret =
@@ -223,6 +240,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       }
       return MHD_YES; /* drop the (small) body, answer at its end */
     }
+    if (st->stream) return MHD_YES; /* streamed: no body limit */
     if (declared > s->max_body) {
       if (declared - s->max_body > HTTPD_DISCARD_MAX) return send_too_large(conn, s->max_body);
       st->too_large = 1; /* drop the body as it comes, answer 413 at its end */
@@ -235,6 +253,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
       st->dropped += *upload_data_size;
       *upload_data_size = 0;
       return st->dropped > HTTPD_EARLY_ANSWER ? MHD_NO : MHD_YES;
+    }
+    if (st->stream) {
+      /* A piece of a streamed body goes on at once. After a failure (disk
+       * full, ...) the rest is read and dropped, however long, and the
+       * error answered at the end: libmicrohttpd cannot answer in the
+       * middle of a body, and a closed connection would tell the uploader
+       * nothing. (The caller is authenticated; the connection timeout still
+       * ends a stalled body.) */
+      if (!st->stream_failed &&
+          router_stream_write(st->stream, upload_data, *upload_data_size) != 0)
+        st->stream_failed = 1;
+      assay_error_clear();
+      *upload_data_size = 0;
+      return MHD_YES;
     }
     if (!st->too_large && st->len + *upload_data_size > s->max_body) {
       st->too_large = 1;
@@ -256,6 +288,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   if (st->rejected.status)
     return send_json(conn, st->rejected.status, st->rejected.body, st->rejected.allow);
   if (st->too_large) return send_too_large(conn, s->max_body);
+  if (st->stream) {
+    router_response resp = {0};
+    router_stream_finish(st->stream, &resp);
+    st->stream = NULL;
+    enum MHD_Result ret = send_json(conn, resp.status, resp.body, resp.allow);
+    router_response_clear(&resp);
+    assay_error_clear();
+    return ret;
+  }
 
   router_request req = {0};
   req.method = method;
@@ -413,7 +454,12 @@ int assay_server_start(assay_server **out, assay_platform *platform,
   double timeout = opts->request_timeout > 0 ? opts->request_timeout : HTTPD_DEFAULT_TIMEOUT_S;
   unsigned int timeout_s = timeout >= (double)UINT_MAX ? UINT_MAX : (unsigned int)(timeout + 0.999);
   unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-  if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) flags |= MHD_USE_EPOLL;
+  /* poll(), not epoll: libmicrohttpd 0.9.75's epoll mode often misses a
+   * client hanging up in the middle of a request body, which would keep a
+   * cut upload's temporary file until the idle timeout; poll sees it at
+   * once. With at most HTTPD_CONNECTION_LIMIT connections poll costs
+   * nothing noticeable. */
+  if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES) flags |= MHD_USE_POLL;
   if (addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (want_tls) flags |= MHD_USE_TLS;
 
