@@ -47,6 +47,8 @@ typedef struct column {
   const char *dict_data;
   int64_t null_count;
   void *owned[4];             /* buffers this column frees (NULL if mapped) */
+  int dict_unique;            /* COL_STRING: 1 when the dictionary's entries
+                                 are known distinct (built here, not mapped) */
 } column;
 
 typedef struct frame {
@@ -65,45 +67,67 @@ static inline int col_valid(const column *c, int64_t i) {
   return !c->validity || ((c->validity[i >> 3] >> (i & 7)) & 1);
 }
 
-/* --- the columnar file (docs/columnar.md) ---------------------------------
- * "ASSAYCOL" magic, u32 format version (1), u32 header length, a JSON
- * header {rows, columns: [{name, type, null_count, validity?, values,
- * dict_offsets?, dict_data?, dict_count?}]} whose buffer entries are
- * {offset, length} in bytes from the start of the file, every buffer
- * 64-byte aligned, little-endian. */
+/* --- the columnar file (docs/columnar.md, the exact layout) ----------------
+ * "ASSAYCOL" magic, u32 format version (1), u32 header length H, a JSON
+ * header of H bytes {rows, columns: [{name, type, null_count, validity?,
+ * values, dict_count?, dict_offsets?, dict_data?}]} whose buffer entries
+ * are {offset, length} in bytes from the start of the file, every buffer
+ * 64-byte aligned, little-endian. type is col_type_name()'s text;
+ * validity only when null_count > 0 (optional when 0); the dict_* keys for
+ * strings only. */
 
 /* Write f to path (atomically: a temporary file renamed into place,
  * fsynced). Mode 0600. */
 int frame_write(const frame *f, const char *path);
 /* Map a columnar file read-only; every offset, length, code and dictionary
  * offset is checked against the file, so a truncated or hostile file is
- * ASSAY_ERR_DATA, never a crash. */
+ * ASSAY_ERR_DATA, never a crash (the checks are listed in
+ * docs/columnar.md). Columns point into the map; frame_free unmaps. */
 int frame_map(frame **out, const char *path);
 /* Concatenate frames with the same column names (in order); a column whose
  * types differ between parts is widened (int64 + float64 -> float64; bool
- * + int64 -> int64) or else ASSAY_ERR_DATA naming the column and both
- * types. Dictionaries are merged. The parts are left as they are. */
+ * + int64 -> int64; bool + float64 -> float64) or else ASSAY_ERR_DATA
+ * naming the column and both types. A part without rows, or in which the
+ * column is entirely null, takes any type. Dictionaries are merged (codes
+ * in order of first appearance). The parts are left as they are; nparts 0
+ * gives an empty frame. */
 int frame_concat(frame **out, frame *const *parts, int nparts);
 
 /* --- the native CSV reader -------------------------------------------------
  * RFC 4180 with a header row: quoted fields ("" escapes a quote; line breaks
- * inside quotes), CRLF or LF, UTF-8 (a BOM is skipped; invalid UTF-8 is
- * ASSAY_ERR_DATA naming the line). Reads the file in blocks twice: the
- * first pass infers each column's type, the second fills typed buffers, so
- * memory is the frame's, not the file's.
+ * inside quotes; text after a closing quote is kept, a quote inside an
+ * unquoted field is text, as pandas does), CRLF, LF or a lone CR, UTF-8 (a
+ * BOM is skipped; invalid UTF-8 is ASSAY_ERR_DATA naming the line). Blank
+ * lines (also of only spaces and tabs) are skipped, as pandas does. Reads
+ * the file in blocks twice: the first pass finds the records, the second
+ * parses the fields into typed buffers of that length, inferring each
+ * column's type as it goes (fields parsed under a guess that a later value
+ * overturns are converted exactly, or read again as text), so memory is
+ * the frame's, not the file's.
+ * Large files are read by several threads (one byte range each; up to the
+ * online CPUs, at most 8; $ASSAY_CSV_THREADS forces a count, for tests).
  * Types, narrowest that holds every non-null value: bool (true/false/True/
- * False/TRUE/FALSE), int64, float64 (also inf/-inf/Infinity), timestamp
- * (ISO 8601: YYYY-MM-DD, YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|+HH:MM|-HH:MM];
- * no zone means UTC), else string. Nulls as pandas' defaults: empty field,
- * "", #N/A, #N/A N/A, #NA, -1.#IND, -1.#QNAN, -NaN, -nan, 1.#IND, 1.#QNAN,
- * <NA>, N/A, NA, NULL, NaN, None, n/a, nan, null. Rows with fewer fields
- * than the header get nulls; more is ASSAY_ERR_DATA naming the line. An
- * empty header name becomes "Unnamed: <index>"; a repeated one is
- * ASSAY_ERR_DATA. */
+ * False/TRUE/FALSE), int64 ([+-]digits; leading zeros allowed), float64
+ * (decimal numbers: [+-]digits[.digits][e[+-]digits], ".5" and "5." too,
+ * integers past int64, inf/infinity in any case; values exactly as strtod
+ * gives them), timestamp (ISO 8601: YYYY-MM-DD,
+ * YYYY-MM-DD[T ]HH:MM[:SS[.fraction]][Z|+HH:MM|-HH:MM|+HHMM|+HH]; no zone
+ * means UTC; digits past nanoseconds dropped; 1677-09-21 .. 2262-04-11),
+ * else string; bool and numbers, or numbers and timestamps, together are
+ * string. Numbers may have spaces or tabs around them (as pandas). A
+ * column with no values at all is float64 (as pandas). Nulls as pandas'
+ * defaults, quoted or not: empty field, #N/A, #N/A N/A, #NA, -1.#IND,
+ * -1.#QNAN, -NaN, -nan, 1.#IND, 1.#QNAN, <NA>, N/A, NA, NULL, NaN, None,
+ * n/a, nan, null. Rows with fewer fields than the header get nulls; more is
+ * ASSAY_ERR_DATA naming the line. An empty header name becomes
+ * "Unnamed: <index>" (0-based); a repeated one is ASSAY_ERR_DATA. Line
+ * numbers in messages are physical lines (1: the header), counting line
+ * breaks inside quoted fields. A missing file is ASSAY_ERR_NOT_FOUND. */
 typedef struct csv_options {
   char delimiter;       /* default ',' */
   int64_t nrows;        /* read at most this many data rows; 0: all */
-  json_t *na_values;    /* extra null strings (array of strings), or NULL */
+  json_t *na_values;    /* extra null strings (an array of strings or one
+                           string; borrowed), or NULL */
   int keep_default_na;  /* 1 (default): the list above is null too */
 } csv_options;
 #define CSV_OPTIONS_INIT { ',', 0, NULL, 1 }
@@ -114,20 +138,41 @@ int csv_read(frame **out, const char *path, const csv_options *opts);
  * any other key is ASSAY_ERR_CONFIG listing these. */
 int csv_options_from_json(csv_options *out, const json_t *loading_kwargs);
 /* Write f as CSV (header, RFC 4180 quoting, nulls as empty fields,
- * timestamps as ISO 8601 UTC, floats round-tripping). */
+ * timestamps as ISO 8601 UTC, floats round-tripping: the shortest of
+ * %.15g..%.17g that reads back the same, ".0" added to integral ones so
+ * they stay floats; bools True/False). csv_read gives the same frame back,
+ * except where CSV cannot tell: an empty string reads back as null, and
+ * text that looks like a number, bool or timestamp as one. Mode 0600;
+ * write errors are ASSAY_ERR_STORE. */
 int csv_write(const frame *f, const char *path);
 
 /* Build a frame from a JSON table: an object {name: [values...]} (column
  * order as given) or an array of {"name", "values"}. Values: integers,
  * numbers, booleans, strings, null; a column's type is the narrowest that
- * holds them (strings that are ISO timestamps stay strings). Columns of
- * different lengths are ASSAY_ERR_CONFIG naming them. */
+ * holds them: bool < int64 < float64 (booleans as 0/1 in a numeric
+ * column), string (strings with other kinds of values are
+ * ASSAY_ERR_CONFIG; strings that are ISO timestamps stay strings); a
+ * column of only nulls is float64. Columns of different lengths are
+ * ASSAY_ERR_CONFIG naming them. */
 int frame_from_json(frame **out, const json_t *table);
+
+/* Internal CLI support (`assay debug read-csv`): read the CSV at path
+ * (nrows as in csv_options; 0: all) and set *out_json to a malloc'ed JSON
+ * text: {rows, columns, read_seconds, profile_seconds, profile, head}: head
+ * holds the first `head` rows as records (timestamps as ISO 8601 text,
+ * infinities as "inf"/"-inf", nulls as null; none when head is 0).
+ * Exported from libassay (the CLI declares it itself). On error the last
+ * error is set. */
+__attribute__((visibility("default"))) int assay__debug_read_csv(const char *path,
+                                                                 int64_t nrows, int64_t head,
+                                                                 char **out_json);
 
 /* --- the schema profile ------------------------------------------------------
  * [{column, type, null_share, distinct_count}] in column order: null_share
  * = nulls / rows (0 for no rows), distinct_count = distinct non-null values
- * (exact). */
+ * (exact; -0.0 and 0.0 are one value; strings compare by text, so a mapped
+ * dictionary's repeated or unused entries do not count twice). Large
+ * frames are profiled on several threads. */
 int frame_profile(const frame *f, json_t **out);
 
 #endif
