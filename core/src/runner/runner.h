@@ -15,13 +15,29 @@
  * "kind": "...", "message": "...", "traceback": "..."}. The parent maps
  * and concatenates the parts into one frame.
  *
- * The child's stdout and stderr go to the log (runner_log) line by line
- * with every secret value of the request's integration_dict replaced by
+ * The child's stdout and stderr go to the log (runner_log_fn) line by line
+ * with every secret value of the request's integration_dict (all its
+ * string values but those named in "public_names") replaced by
  * "[REDACTED]" — also when a value is split across reads — and so are the
  * message and traceback of a failure before they reach the error or the
- * log. Limits: the wall-clock time (the process group is killed with
- * SIGKILL at the deadline) and the memory (resident set size, polled, and
- * RLIMIT_AS as a backstop: over it the group is killed). Not installed. */
+ * log; the child caps a failure's message (head) and traceback (tail) only
+ * after redacting them itself, so a cut never leaves part of a secret.
+ * Limits: the wall-clock time (the process group is killed with SIGKILL at
+ * the deadline) and the memory (the resident set size of the process group,
+ * polled every 50 ms: over the limit the group is killed; RLIMIT_AS of
+ * max(4 x limit, limit + 4 GiB) is a backstop that leaves room for the
+ * address space numpy / pyarrow reserve). When the loader's process ends,
+ * whatever it left running in its group is killed too.
+ *
+ * The working directory is the loader's folder ("load") or output_dir
+ * ("read"). DataFrame dtypes become column types as assay_runner.py
+ * documents (ints and nullable Int -> int64, floats -> float64 with NaN as
+ * null, bool / boolean -> bool, str / object strings / category -> string,
+ * datetime64 (time zones converted to UTC) -> timestamp, object columns of
+ * only bools / ints / numbers / datetimes -> those, anything else -> its
+ * text); a named index becomes columns, an unnamed one is dropped. The
+ * script needs Python >= 3.9 with numpy and pandas (pyarrow for Parquet),
+ * not assay. Not installed. */
 #ifndef ASSAY_RUNNER_H
 #define ASSAY_RUNNER_H
 
@@ -36,7 +52,27 @@ typedef struct runner_config {
   const char *home;         /* platform home (for <home>/runtime/)         */
   double timeout_s;         /* wall-clock limit; <= 0: none                */
   int64_t memory_bytes;     /* memory limit; <= 0: none                    */
+  /* Cancellation, or NULL: a flag another thread may set (with
+   * __atomic_store_n) to one of the RUNNER_CANCEL_* reasons below. The
+   * runner reads it (__atomic_load_n) before it starts the child and at
+   * every wake-up of its poll loop (at most POLL_MS = 50 ms apart); once
+   * it is non-zero the child's process group is killed at once and
+   * runner_run fails with ASSAY_ERR_UNAVAILABLE and
+   * "<loader|data reader> cancelled: <reason>" (runner_cancel_reason). The
+   * platform's own config (platform_runner) has none; a caller copies it
+   * and points this at its job's flag. */
+  const int *cancel;
 } runner_config;
+
+/* Why a run is cancelled (the values of *runner_config.cancel). */
+enum {
+  RUNNER_CANCEL_NONE = 0,
+  RUNNER_CANCEL_STOPPING = 1, /* "the platform is stopping"             */
+  RUNNER_CANCEL_JOB = 2       /* "the job was cancelled"                */
+};
+/* The text of a RUNNER_CANCEL_* reason (any other non-zero value:
+ * "cancelled by the platform"). */
+const char *runner_cancel_reason(int reason);
 
 /* Where the child's output lines go (already redacted). NULL: dropped. */
 typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr" */,
@@ -52,6 +88,8 @@ typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr"
  *                                      when the function accepts them and
  *                                      kwargs do not already hold them
  *    "integration_dict": {...}|absent  passed when the function accepts it
+ *    "public_names": [...]|absent      names in integration_dict whose values
+ *                                      are not secret (not redacted)
  *    "nrows": int|absent,              keep at most this many rows
  *    "output_dir": "<dir>"}
  *   {"mode": "read", "path": "<file>", "format": "parquet"|"json"|"jsonl",
@@ -68,17 +106,39 @@ typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr"
  *   "loader exceeded the memory limit of N MiB"
  *   "the runner interpreter '<python>' cannot import pandas: ..."
  * (an empty frame is not an error here; the caller decides). The failure's
- * traceback (redacted) is also written to the log. */
+ * traceback (redacted) is also written to the log. A cancelled run (see
+ * runner_config.cancel) is ASSAY_ERR_UNAVAILABLE, "loader cancelled: the
+ * platform is stopping" and the like: no verdict on the loader. */
 int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn log, void *log_ctx,
                frame **out);
 
 /* --- redaction ------------------------------------------------------------ */
 typedef struct redactor redactor;
 /* A redactor for the string values of `secrets` (an object; non-string
- * values and empty strings are ignored). NULL secrets: redacts nothing. */
+ * values and empty strings are ignored). NULL secrets: redacts nothing.
+ * A secret is found as it is, JSON-escaped (with and without \u escapes of
+ * non-ASCII) and as Python shows it inside repr() quotes: the forms a
+ * loader printing its integration_dict produces. Overlapping secrets: the
+ * leftmost, then the longest, wins. */
 int redactor_new(redactor **out, const json_t *secrets);
 void redactor_free(redactor *r);               /* wipes its copies; NULL ok */
-/* A new string: `text` with every secret replaced by "[REDACTED]". */
+/* A new string: `text` with every secret replaced by "[REDACTED]". NULL
+ * when out of memory. */
 char *redact_text(const redactor *r, const char *text, size_t len);
+
+/* Streaming redaction of one byte stream (a child's stdout, say): the bytes
+ * of a secret may arrive over several reads, so trailing bytes that begin a
+ * secret (at most the longest secret's length - 1) are held back until more
+ * bytes (or the end) show whether the secret follows; other bytes pass at
+ * once. The output is the same as redact_text of the whole stream. */
+typedef struct redact_stream redact_stream;
+/* r must outlive the stream. */
+int redact_stream_new(redact_stream **out, const redactor *r);
+/* Feed len bytes; final: no more will come (everything held back is
+ * settled). *out / *out_len: the redacted bytes settled by this call,
+ * owned by the stream, valid until the next call. */
+int redact_stream_feed(redact_stream *s, const char *data, size_t len, int final,
+                       const char **out, size_t *out_len);
+void redact_stream_free(redact_stream *s);     /* wipes held bytes; NULL ok */
 
 #endif
