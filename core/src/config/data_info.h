@@ -33,22 +33,31 @@
  *                 features_not_in_model, text_features, image_features
  *                 (arrays of strings), intersections [{features: [...]}],
  *                 loading_kwargs (object)
- * `where` prefixes messages ("data_info", "pred_info"). On success
- * *normalized (may be NULL) is a copy with loader_kwargs_json decoded into
- * loader_kwargs and data_type filled in. */
+ * Optional keys given as null count as not given. loader_kwargs must not
+ * hold "integration_dict" (the platform passes it). A message never quotes
+ * loader_kwargs_json or loader_kwargs (only the JSON error's position).
+ * `where` prefixes messages ("data_info", "pred_info"; NULL: "data_info").
+ * On success *normalized (may be NULL) is a copy holding only the checked
+ * keys: loader_kwargs_json decoded into loader_kwargs (always present, {}
+ * when neither is given), data_type filled in as csv | parquet | json |
+ * jsonl, nulls left out. Validating a normalized copy gives the same copy. */
 int data_info_validate(const json_t *data_info, const char *where, json_t **normalized);
 
-/* model_info: null, or exactly one of {"model_path": {"path"}},
- * {"hugging_face": {"model_uri", "kwargs"?}}, {"model_loading": {"path",
- * "load_func_name"?, "params"?}}. */
+/* model_info: null, or exactly one of {"model_path": {"path"}} (a file or
+ * folder location), {"hugging_face": {"model_uri", "kwargs"?}},
+ * {"model_loading": {"path" (a .py location), "load_func_name"?,
+ * "params"?}}. Messages start with "model_info". *normalized: null for
+ * null (or a NULL model_info), else the checked copy (hugging_face.kwargs
+ * {} when not given). */
 int model_info_validate(const json_t *model_info, json_t **normalized);
 
 /* pred_info = {"connection_info": {...as data_info}, "pred_params"?:
- * {"pred_col"?}}. */
+ * {"pred_col"?}}; messages start with "pred_info". */
 int pred_info_validate(const json_t *pred_info, json_t **normalized);
 
 /* The connection type of a validated config: "data_file" or
- * "data_loading"; its object in *conn. */
+ * "data_loading"; its object in *conn (may be NULL). NULL when there is
+ * none. */
 const char *data_info_connection(const json_t *normalized, const json_t **conn);
 
 #endif

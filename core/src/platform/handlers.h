@@ -88,6 +88,10 @@ int h_predictions_create(route_ctx *c);
 int h_predictions_list(route_ctx *c);
 int h_prediction_get(route_ctx *c);
 int h_prediction_delete(route_ctx *c);
+/* The ids of a project's datasets and prediction sets (*ids, an array), and
+ * dropping their cached data (engine/load.h) after a forced project delete. */
+int registry_cached_ids(store *s, const char *project_id, json_t **ids);
+void registry_drop_caches(assay_platform *p, json_t *ids);
 /* jobs.c */
 int h_job_get(route_ctx *c);
 int h_job_log(route_ctx *c);

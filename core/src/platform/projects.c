@@ -103,12 +103,18 @@ int h_project_delete(route_ctx *c) {
   if (!rc) rc = s->ops->project_child_count(s, c->params[0], &children);
   if (!rc && children > 0 && !force)
     rc = assay__err(ASSAY_ERR_CONFLICT,
-                    "project '%s' still holds %lld datasets, models or test runs; delete "
-                    "them first or pass force=true",
+                    "project '%s' still holds %lld datasets, models, prediction sets or "
+                    "test runs; delete them first or pass force=true (which deletes them)",
                     json_string_value(json_object_get(p, "name")), (long long)children);
+  /* force: its registry entries go with it (cascade); their cached data
+   * is dropped after the commit. */
+  json_t *cached = NULL;
+  if (!rc && children > 0) rc = registry_cached_ids(s, c->params[0], &cached);
   if (!rc) rc = s->ops->project_delete(s, c->who->workspace_id, c->params[0]);
   if (!rc) rc = s->ops->commit(s);
   if (rc) s->ops->rollback(s);
+  else if (cached) registry_drop_caches(c->platform, cached);
+  json_decref(cached);
   json_decref(p);
   return rc;
 }
