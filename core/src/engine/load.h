@@ -11,7 +11,12 @@
  * The cache: a loaded frame is written to
  * <home>/cache/<dataset_id>/<key>.acol, key = BLAKE2b of the normalized
  * config, the content hashes of the files it reads (data file or loader
- * file), and the time window. A later load with the same key maps the
+ * file), the time window, and — when the loader's integration has a
+ * members-level (VARIABLE_SENSITIVITY_USER_SECRET) variable — the user id
+ * (a loader run with one member's own credentials may return rows another
+ * member may not read at the source, so each member's load is cached
+ * apart; with only public and workspace values the entry is shared by
+ * every user). A later load with the same key maps the
  * cached file instead of calling the loader again; a changed loader file,
  * config or window misses. Deleting a dataset deletes its cache. Not
  * installed. */
@@ -37,14 +42,40 @@ typedef struct load_request {
   const char *user_id;         /* whose member secrets a loader gets      */
   const json_t *info;          /* normalized data_info or pred_info       */
   const char *integration_id;  /* the record's integration_id, or NULL    */
+  /* The loader's integration_dict when the caller resolved it already
+   * (to redact its own messages with the same secrets), else NULL:
+   * dataset_load resolves it (and wipes it after the run). */
+  const json_t *integration_dict;
   load_window window;
   int use_cache;               /* 1: read and write the cache             */
   runner_log_fn log;           /* the job's log, or NULL                  */
   void *log_ctx;
+  /* The runner's cancellation flag (runner_config.cancel), or NULL: a
+   * custom loader or a Parquet / JSON read stops at once when it is set
+   * (ASSAY_ERR_UNAVAILABLE "loader cancelled: ..."; nothing is cached).
+   * A native CSV read is not interrupted. */
+  const int *cancel;
 } load_request;
 
-/* *cached (may be NULL) is set to 1 when the frame came from the cache. */
+/* *cached (may be NULL) is set to 1 when the frame came from the cache.
+ * A data_file is the same data in every window: its cache key leaves the
+ * window out. Errors: the runner's (ASSAY_ERR_DATA), csv_read's, a file
+ * location that no longer resolves (ASSAY_ERR_NOT_FOUND), the
+ * integration's (ASSAY_ERR_CONFIG when the user lacks a member value). A
+ * cache entry that does not map is removed and the data loaded again; a
+ * cache write that fails leaves the load's result as it is. The loader
+ * runs with a fresh scratch folder <home>/scratch/<random>/ as its
+ * output_dir, removed afterwards. dataset_id must be a plain name (a
+ * UUID). */
 int dataset_load(assay_platform *p, const load_request *req, frame **out, int *cached);
+/* The cache file a request maps to (<home>/cache/<dataset_id>/<key>.acol;
+ * the caller frees *path). Resolves the files the request reads. */
+int dataset_cache_path(assay_platform *p, const load_request *req, char **path);
+/* The names of the not-sensitive (VARIABLE_SENSITIVITY_PUBLIC) variables
+ * of an integration, as a JSON array: their values are not secrets, so
+ * redaction leaves them alone. dataset_load passes them to the runner as
+ * the request's "public_names" next to the integration_dict. */
+int load_public_names(assay_platform *p, const char *integration_id, json_t **names);
 /* Remove a dataset's cache folder (missing is fine). */
 int dataset_cache_drop(assay_platform *p, const char *dataset_id);
 

@@ -10,13 +10,18 @@
  * worker refreshes heartbeat_at every JOBS_HEARTBEAT_S; a RUNNING job whose
  * heartbeat is older than JOBS_STALE_S (its process died) is marked FAILED
  * ("the platform process running this job stopped") by the next worker
- * that looks — a job is never left running forever. Workers wake at once
- * for jobs submitted in this process and poll every second for others.
- * Not installed. */
+ * that looks — a job is never left running forever — and its type's
+ * `abandoned` hook settles what the job left unfinished (a validation's
+ * entry becomes INVALID) in the same transaction. Stopping a platform
+ * cancels the jobs it runs (their loaders are killed at once) and puts
+ * them back to PENDING, so the next platform that opens the home runs them
+ * again. Workers wake at once for jobs submitted in this process and poll
+ * every second for others. Not installed. */
 #ifndef ASSAY_JOBS_H
 #define ASSAY_JOBS_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "platform/platform.h"
 
@@ -35,6 +40,12 @@ typedef struct job_ctx {
   const char *project_id;
   const char *submitted_by;    /* user id: whose member secrets are used */
   const json_t *request;       /* the job's request object as submitted */
+  /* The job's cancellation flag (a RUNNER_CANCEL_* reason once set, see
+   * runner/runner.h): pass it on as load_request.cancel /
+   * runner_config.cancel; a long job function may also poll it
+   * (__atomic_load_n). Set by jobs_stop (RUNNER_CANCEL_STOPPING) and
+   * jobs_cancel_running. */
+  const int *cancel;
   /* Append a line to the job's log (<home>/jobs/<job_id>.log). The text
    * must already be redacted. */
   void (*log)(struct job_ctx *j, const char *fmt, ...);
@@ -42,24 +53,84 @@ typedef struct job_ctx {
 
 /* Run a job; ASSAY_OK: SUCCEEDED; an error: FAILED with the last error's
  * message (which must hold no secret). *result (may stay NULL) is stored
- * as the job's result. */
+ * as the job's result. Exception: a job that returns ASSAY_ERR_UNAVAILABLE
+ * after its flag was set to RUNNER_CANCEL_STOPPING (the platform is
+ * stopping) goes back to PENDING instead, to run again from the start
+ * later: it must then leave what it works on as it would be before a run
+ * (a validation leaves its entry PENDING). */
 typedef int (*job_fn)(job_ctx *j, json_t **result);
 
-/* Insert a PENDING job inside the caller's write transaction on s; wakes
- * this process's workers after the commit (jobs_notify). */
+/* Settle what a job left unfinished when it was failed as stale (the
+ * process running it died): called with the failed job's stored record
+ * ({job_id, job_type, workspace_id, project_id, submitted_by, request,
+ * ...}) inside the write transaction on s that failed it. An error rolls
+ * the transaction back (the job stays RUNNING and is tried again at the
+ * next look), so return one only for store failures. */
+typedef int (*job_abandoned_fn)(store *s, const json_t *job);
+
+/* Insert a PENDING job inside the caller's write transaction on s
+ * (`request`, an object or NULL for {}, is not stolen); job_id receives
+ * its id. Call jobs_notify() after the commit to wake this process's
+ * workers at once (others find it within a second). */
 int jobs_submit(store *s, const char *type, const char *workspace_id, const char *project_id,
                 const char *submitted_by, json_t *request, char job_id[37]);
 void jobs_notify(assay_platform *p);
 
-/* Start / stop the platform's workers (platform.c calls these). Stopping
- * waits for running jobs to finish (their children are killed when the
- * platform is freed with jobs still running: those are marked FAILED). */
+/* Start / stop the platform's workers (platform.c calls these; workers
+ * <= 0 starts none, and jobs_start may be called later on such a
+ * platform). Stopping claims nothing more, sets the cancellation flag of
+ * every job this process runs (RUNNER_CANCEL_STOPPING: a loader's process
+ * group is killed within ~50 ms and the job goes back to PENDING, see
+ * job_fn), waits for the job functions to return — a job that does not
+ * look at its flag (a native CSV read, a test job) still runs to its end —
+ * with their heartbeats going on meanwhile, then joins the threads. A
+ * process that dies instead leaves its jobs RUNNING until another
+ * process's worker fails them as stale. */
 int jobs_start(assay_platform *p, int workers);
 void jobs_stop(assay_platform *p);
 
+/* Set the cancellation flag of job_id if a worker of this platform runs it
+ * (reason: a RUNNER_CANCEL_* value, not 0); 1 when it did, 0 when the job
+ * does not run here. For a job cancel route: RUNNER_CANCEL_JOB makes the
+ * job end FAILED with "... cancelled: the job was cancelled" (a validation
+ * records its entry INVALID saying so). */
+int jobs_cancel_running(assay_platform *p, const char *job_id, int reason);
+
 /* The record of a job: {job_id, job_type, status, project_id,
- * workspace_id, submitted_by, created_at, started_at, finished_at,
- * start_time_secs, running_time_secs, error_msg, result}. */
+ * workspace_id, submitted_by, created_at, started_at, finished_at (RFC
+ * 3339 text or null), start_time_secs (when it started, seconds since the
+ * epoch, or null), running_time_secs (seconds it ran or runs so far, a
+ * number; 0 before it starts), error_msg (null unless it failed),
+ * result}. NOT_FOUND when there is no such job. */
 int jobs_get(store *s, const char *job_id, json_t **out);
+
+/* Add a job type to the dispatch table of this process (the built-in
+ * types are the validations below); for tests and later job types.
+ * `abandoned` (may be NULL) is the type's hook for stale jobs. A type
+ * registered twice keeps its last functions. A worker that claims a job
+ * of a type it does not know fails it ("unknown job type"). */
+int jobs_register(const char *type, job_fn fn, job_abandoned_fn abandoned);
+
+/* A runner_log_fn (runner/runner.h) writing to the job's log; ctx is the
+ * job_ctx. */
+void jobs_runner_log(void *ctx, const char *stream, const char *line, size_t len);
+
+/* platform/validate.c: the validation jobs. Request {"kind": "dataset" or
+ * "predictions", "id": "<entry id>"}: load the data (cache on), check it
+ * (rows, label / timestamp / prediction columns, for predictions the row
+ * count of a VALID dataset), profile it, and record the verdict on the
+ * entry (VALID with row_count and schema_profile, or INVALID with the
+ * reason). A data or config problem gives an INVALID entry and a
+ * SUCCEEDED job; only an internal failure fails the job (and the entry is
+ * INVALID "validation failed: <message>"). Result: {kind, id,
+ * validity_status, row_count, cached}. Cancelled because the platform
+ * stops: the entry is left PENDING (the job runs again later); cancelled
+ * otherwise: INVALID "validation was cancelled: <reason>".
+ * validate_abandoned, the hook of both types: a stale job's entry, still
+ * PENDING, becomes INVALID "validation did not finish: the platform
+ * process running it stopped; ...". */
+int validate_dataset_job(job_ctx *j, json_t **result);
+int validate_predictions_job(job_ctx *j, json_t **result);
+int validate_abandoned(store *s, const json_t *job);
 
 #endif

@@ -72,6 +72,8 @@ int sq_job_claim(store *s, const char *owner, int64_t now, json_t **out);
 int sq_job_heartbeat(store *s, const char *owner, int64_t now);
 int sq_job_finish(store *s, const char *job_id, const char *status, const char *error_msg,
                   const json_t *result, int64_t now);
-int sq_job_fail_stale(store *s, int64_t before, const char *error_msg, int64_t now, int64_t *n);
+int sq_job_fail_stale(store *s, int64_t before, const char *error_msg, int64_t now,
+                      json_t **failed);
+int sq_job_requeue(store *s, const char *job_id, const char *owner);
 
 #endif

@@ -807,6 +807,7 @@ static const store_ops sqlite_ops = {
   .job_heartbeat = sq_job_heartbeat,
   .job_finish = sq_job_finish,
   .job_fail_stale = sq_job_fail_stale,
+  .job_requeue = sq_job_requeue,
 };
 
 static int migrate(store *s, void *ctx) {

@@ -202,9 +202,17 @@ typedef struct store_ops {
   int (*job_finish)(store *s, const char *job_id, const char *status, const char *error_msg,
                     const json_t *result, int64_t now);
   /* RUNNING jobs whose heartbeat is older than `before`: FAILED with
-   * `error_msg`; *n counts them. */
+   * `error_msg`. *failed (may be NULL) receives their records as job_get
+   * gives them (an array, empty when there were none), so the caller can
+   * settle what each left unfinished in the same transaction. */
   int (*job_fail_stale)(store *s, int64_t before, const char *error_msg, int64_t now,
-                        int64_t *n);
+                        json_t **failed);
+  /* A RUNNING job of `owner` back to JOB_STATUS_PENDING, as if never
+   * claimed (owner, started_at, heartbeat_at cleared): its run was
+   * interrupted and the next worker runs it again. ASSAY_ERR_CONFLICT when
+   * it is no longer RUNNING for owner (it ended, or was failed as stale),
+   * NOT_FOUND when there is no such job. */
+  int (*job_requeue)(store *s, const char *job_id, const char *owner);
 } store_ops;
 
 void secret_rows_free(secret_row *rows, size_t n);
