@@ -1,6 +1,7 @@
 /* assay_cli.c — the `assay` command line: projects, workspaces, users,
- * members, API tokens, integrations and key rotation through the client API
- * (embedded platform, or an assayd server with --url), and `assay serve`,
+ * members, API tokens, integrations, key rotation and uploaded files
+ * through the client API (embedded platform, or an assayd server with
+ * --url), and `assay serve`,
  * which runs the same code as assayd. The commands are one table; each row
  * names its arguments, options, the client call and how to print the answer.
  *
@@ -29,7 +30,10 @@ typedef struct cli {
   int npos;
   const char *description, *model_task, *name, *expires, *workspace_id, *user_id;
   const char *display_name, *schema_file, *from_file, *changes_file;
-  int force;
+  const char *upload_path;
+  int force, hidden;
+  const char *nrows, *head; /* debug read-csv */
+  int quiet;
   /* prepared by a command's `prepare` step, before the client opens */
   int days;
   assay_value *input; /* the JSON read from --schema / --from-file / --changes */
@@ -52,6 +56,9 @@ static const struct {
   {"--schema", offsetof(cli, schema_file)},
   {"--from-file", offsetof(cli, from_file)},
   {"--changes", offsetof(cli, changes_file)},
+  {"--upload-path", offsetof(cli, upload_path)},
+  {"--nrows", offsetof(cli, nrows)},
+  {"--head", offsetof(cli, head)},
 };
 
 /* --- the commands ------------------------------------------------------------ */
@@ -155,11 +162,26 @@ static int run_admin_rotate(const cli *c, assay_client *k, assay_value **o) {
   (void)c;
   return assay_client_rotate_secret_key(o, k);
 }
+static int run_file_upload(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_upload_file(o, k, P(0), c->upload_path);
+}
+static int run_file_upload_dir(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_upload_directory(o, k, P(0), c->hidden, c->upload_path);
+}
+static int run_file_list(const cli *c, assay_client *k, assay_value **o) {
+  (void)c;
+  return assay_client_list_uploaded_files(o, k);
+}
+static int run_file_delete(const cli *c, assay_client *k, assay_value **o) {
+  (void)o;
+  return assay_client_delete_uploaded_file(k, P(0));
+}
 
 static int prepare_token_create(cli *c);
 static int prepare_schema(cli *c);
 static int prepare_credentials(cli *c);
 static int prepare_update(cli *c);
+static int prepare_debug_read_csv(cli *c);
 
 static const command COMMANDS[] = {
   {"project", "list", "", "one line per project: ID, NAME, MODEL_TASK", 0, " ", NULL, NULL,
@@ -213,6 +235,19 @@ static const command COMMANDS[] = {
    " --from-file ", prepare_credentials, run_integration_credentials, PRINT_RECORD, NULL},
   {"admin", "rotate-key", "", "re-encrypt every secret under a new master key", 0, " ", NULL,
    NULL, run_admin_rotate, PRINT_RECORD, NULL},
+  {"file", "upload", "PATH [--upload-path P]",
+   "prints its location (assay://files/...)", 1, " --upload-path ", NULL,
+   NULL, run_file_upload, PRINT_FIELD, "location"},
+  {"file", "upload-dir", "DIR [--hidden] [--upload-path P]",
+   "regular files (--hidden: dot files too); prints the location", 1,
+   " --hidden --upload-path ", NULL, NULL, run_file_upload_dir, PRINT_FIELD, "location"},
+  {"file", "list", "", "LOCATION, SIZE, BLAKE2B, UPLOADED_AT", 0, " ", NULL, NULL,
+   run_file_list, PRINT_LIST, "location size blake2b uploaded_at"},
+  {"file", "delete", "LOCATION", "a file, or every file under a folder location", 1, " ",
+   NULL, NULL, run_file_delete, PRINT_NOTHING, NULL},
+  {"debug", "read-csv", "FILE [--nrows N] [--head N | --quiet]",
+   "internal: read FILE natively; JSON {rows, profile, head: N rows (5)}", 1,
+   " --nrows --head --quiet ", NULL, prepare_debug_read_csv, NULL, PRINT_NOTHING, NULL},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -304,9 +339,10 @@ static int parse_args(cli *c, int argc, char **argv, int i, const char *allowed,
       char key[80];
       snprintf(key, sizeof key, " %s ", name);
       if (!strstr(allowed, key)) return usage_error("unknown option '%s' for this command", name);
-      if (strcmp(name, "--force") == 0) {
+      if (strcmp(name, "--force") == 0 || strcmp(name, "--hidden") == 0 ||
+          strcmp(name, "--quiet") == 0) {
         if (a[n]) return usage_error("option '%s' takes no value", name);
-        c->force = 1;
+        *(name[2] == 'f' ? &c->force : name[2] == 'h' ? &c->hidden : &c->quiet) = 1;
         continue;
       }
       for (size_t k = 0; k < sizeof VALUE_OPTIONS / sizeof VALUE_OPTIONS[0]; k++) {
@@ -465,6 +501,10 @@ static int open_client(assay_client **out, const cli *c) {
   }
   o.home = c->home;
   o.secret_key_file = c->secret_key_file;
+  /* A one-shot command runs no job workers: it must never claim a pending
+   * job of the home (a dataset validation, say) and then hold it — or be
+   * killed with it — at exit. `assay serve` (serve_main) keeps its own. */
+  o.workers = 0;
   return assay_client_new(out, &o) < 0 ? api_error() : 0;
 }
 
@@ -568,6 +608,7 @@ static int run_command(cli *c, const char *group, int argc, char **argv, int i) 
       return usage_error("%s %s needs %s", group, sub, VALUE_OPTIONS[k].name);
   }
   if (cmd->prepare && (rc = cmd->prepare(c)) != 0) return rc;
+  if (!cmd->run) return 0; /* a local command: its prepare step did the work */
 
   assay_client *client = NULL;
   int opened = open_client(&client, c);
@@ -661,5 +702,23 @@ int main(int argc, char **argv) {
   if (assay_init() < 0) return api_error();
   int rc = run_command(&c, cmd, argc, argv, i);
   assay_shutdown();
+  return rc;
+}
+
+/* `assay debug read-csv`: the native CSV reader on a local file, without a
+ * platform (libassay exports this internal entry for the CLI only). */
+int assay__debug_read_csv(const char *path, int64_t nrows, int64_t head, char **out_json);
+
+static int prepare_debug_read_csv(cli *c) {
+  unsigned long long nrows = 0, head = 5;
+  if (c->nrows && (tool_parse_uint(c->nrows, (1ull << 62), &nrows) != 0 || nrows == 0))
+    return usage_error("--nrows needs a positive number of rows, not '%s'", c->nrows);
+  if (c->head && tool_parse_uint(c->head, (1ull << 62), &head) != 0)
+    return usage_error("--head needs a number of rows, not '%s'", c->head);
+  if (c->quiet) head = 0;
+  char *text = NULL;
+  if (assay__debug_read_csv(P(0), (int64_t)nrows, (int64_t)head, &text) < 0) return api_error();
+  int rc = puts(text) < 0 ? 1 : 0;
+  free(text);
   return rc;
 }

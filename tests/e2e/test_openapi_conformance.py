@@ -15,10 +15,12 @@ to it, so the cases can exercise every role's answers (403 for too low a
 role, 404 for anything outside the caller's workspace).
 """
 import hashlib
+import http.client
 import json
 import sqlite3
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -40,10 +42,7 @@ MEMBER_SECRET = "member-secret-" + uuid.uuid4().hex
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 # Documented statuses that no request can produce yet, with the reason.
-UNREACHABLE = {
-    ("DELETE", "/v1/projects/{project_id}", 409):
-        "a project cannot hold datasets, models or test runs yet, so it is never non-empty",
-}
+UNREACHABLE = {}
 
 with open(SPEC_PATH, encoding="utf-8") as _f:
     SPEC = json.load(_f)
@@ -213,6 +212,10 @@ class Api:
                 "user_id": user,
                 "token_id": self.new_token(user, self.ws)["id"],
                 "integration_id": self.new_integration()["integration_id"],
+                "job_id": new_job(self),
+                "dataset_id": str(uuid.uuid4()),
+                "model_id": str(uuid.uuid4()),
+                "prediction_id": str(uuid.uuid4()),
             }
         return self._ids
 
@@ -1505,6 +1508,886 @@ def rotate_key_without_token(api):
 @case("POST", "/v1/admin/rotate-key", 403)
 def rotate_key_as_ws_admin(api):
     return api.call("POST", "/v1/admin/rotate-key", token=api.tokens["ws_admin"])
+
+
+# --- registry: datasets, models, prediction sets ---------------------------------
+
+REGISTRY_CSV = b"a,b,y\n1,x,0\n2,y,1\n3,z,0\n"
+
+
+def registry_upload(api, token=None, data=REGISTRY_CSV, suffix=".csv"):
+    """Upload `data` as a new file of the caller's workspace; its location."""
+    token = token or api.tokens["member"]
+    up = api.call("PUT", f"/v1/files?name=reg-{uuid.uuid4().hex[:10]}{suffix}", raw=data,
+                  token=token)
+    assert up.status == 201, f"set-up upload: {up!r}"
+    return up.json["location"]
+
+
+def registry_project(api, token=None):
+    """A new project of the fixture's workspace (made by the member unless `token`)."""
+    return api.new_project(token=token or api.tokens["member"])["project_id"]
+
+
+def file_info(location, **params):
+    info = {"connection_info": {"data_file": {"path": location}}}
+    if params:
+        info["data_params"] = params
+    return info
+
+
+def new_dataset(api, project=None, token=None, **body):
+    """A dataset registered without validation; its record."""
+    token = token or api.tokens["member"]
+    project = project or registry_project(api, token)
+    body = {"name": f"ds-{uuid.uuid4().hex[:10]}", "skip_validation": True,
+            "data_info": file_info(registry_upload(api, token), label_col="y"), **body}
+    return api.ok(201, "POST", f"/v1/projects/{project}/datasets", body, token=token)
+
+
+def new_model(api, project=None, token=None, **body):
+    token = token or api.tokens["member"]
+    project = project or registry_project(api, token)
+    body = {"name": f"model-{uuid.uuid4().hex[:10]}", **body}
+    return api.ok(201, "POST", f"/v1/projects/{project}/models", body, token=token)
+
+
+def new_predictions(api, token=None):
+    """A prediction set (with its dataset and model) registered without validation."""
+    token = token or api.tokens["member"]
+    project = registry_project(api, token)
+    ds = new_dataset(api, project, token)
+    model = new_model(api, project, token)
+    body = {"dataset_id": ds["dataset_id"], "model_id": model["model_id"],
+            "skip_validation": True,
+            "pred_info": {"connection_info": {"data_file": {
+                "path": registry_upload(api, token, b"p\n0.1\n0.9\n0.3\n")}},
+                "pred_params": {"pred_col": "p"}}}
+    return api.ok(201, "POST", f"/v1/projects/{project}/predictions", body, token=token)
+
+
+def members_integration(api):
+    """An integration of the fixture's workspace with a members-level variable nobody set."""
+    return api.new_integration(token=api.tokens["ws_admin"])["integration_id"]
+
+
+# datasets
+
+@case("POST", "/v1/projects/{project_id}/datasets", 201)
+def register_dataset(api):
+    project = registry_project(api)
+    body = {"name": "reference", "tags": ["nightly"], "metadata": {"source": "test"},
+            "data_info": file_info(registry_upload(api), label_col="y")}
+    check_request_body("POST", "/v1/projects/{project_id}/datasets", body)
+    resp = api.call("POST", f"/v1/projects/{project}/datasets", body, token=api.tokens["member"])
+    assert resp.json["validity_status"] == "VALIDITY_STATUS_PENDING", resp
+    assert resp.json["validation_job_id"], resp
+    assert resp.json["data_info"]["connection_info"]["data_file"]["data_type"] == "csv"
+    assert resp.json["created_by"] == api.users["member"]
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 201)
+def register_dataset_with_a_loader_skipping_validation(api):
+    project = registry_project(api)
+    loader = registry_upload(api, data=b"def load(**kw):\n    return None\n", suffix=".py")
+    body = {"name": "loaded", "skip_validation": True, "ct_info": {"x": 1},
+            "data_info": {"connection_info": {"data_loading": {
+                "path": loader, "load_func_name": "load",
+                "loader_kwargs_json": "{\"day\": \"2024-01-01\"}"}},
+                "data_params": {"timestamp_col": "t", "nrows": 10}}}
+    check_request_body("POST", "/v1/projects/{project_id}/datasets", body)
+    resp = api.call("POST", f"/v1/projects/{project}/datasets", body, token=api.tokens["member"])
+    assert resp.json["validity_message"] == "validation skipped", resp
+    assert resp.json["validation_job_id"] is None
+    loading = resp.json["data_info"]["connection_info"]["data_loading"]
+    assert loading["loader_kwargs"] == {"day": "2024-01-01"}
+    assert "loader_kwargs_json" not in loading
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 400)
+def register_dataset_unknown_field(api):
+    resp = api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "data_info": file_info("assay://files/x.csv"), "colour": 1},
+                    token=api.tokens["member"])
+    assert "expected only: name, data_info" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 400)
+def register_dataset_bad_data_info(api):
+    resp = api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "data_info": {"connection_info": {"data_file": {
+                        "path": "assay://files/x.csv"}}, "data_params": {"label": "y"}}},
+                    token=api.tokens["member"])
+    assert "data_info.data_params: unknown key 'label'" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 400)
+def register_dataset_members_value_missing(api):
+    integration = members_integration(api)
+    resp = api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "integration_id": integration, "skip_validation": True,
+                     "data_info": file_info(registry_upload(api))},
+                    token=api.tokens["member"])
+    assert "PERSONAL_KEY" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 401)
+def register_dataset_without_token(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "data_info": file_info("assay://files/x.csv")}, token=None)
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 403)
+def register_dataset_as_viewer(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "data_info": file_info(registry_upload(api))},
+                    token=api.tokens["viewer"])
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 404)
+def register_dataset_unknown_project(api):
+    return api.call("POST", f"/v1/projects/{uuid.uuid4()}/datasets",
+                    {"name": "x", "data_info": file_info("assay://files/x.csv")},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 404)
+def register_dataset_file_not_uploaded(api):
+    resp = api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "data_info": file_info("assay://files/none/x.csv")},
+                    token=api.tokens["member"])
+    assert resp.json["error"]["message"].startswith("data_info.connection_info.data_file.path:")
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 404)
+def register_dataset_unknown_integration(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "integration_id": str(uuid.uuid4()),
+                     "data_info": file_info(registry_upload(api))}, token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 409)
+def register_dataset_duplicate_name(api):
+    first = new_dataset(api)
+    return api.call("POST", f"/v1/projects/{first['project_id']}/datasets",
+                    {"name": first["name"], "skip_validation": True,
+                     "data_info": first["data_info"]}, token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/datasets", 413)
+def register_dataset_oversized_body(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/datasets",
+                    {"name": "x", "data_info": file_info("assay://files/x.csv"),
+                     "metadata": {"pad": "x" * (MAX_BODY + 1024)}}, token=api.tokens["member"])
+
+
+@case("GET", "/v1/projects/{project_id}/datasets", 200)
+def list_datasets(api):
+    project = registry_project(api)
+    made = [new_dataset(api, project), new_dataset(api, project)]
+    resp = api.call("GET", f"/v1/projects/{project}/datasets", token=api.tokens["viewer"])
+    assert [d["dataset_id"] for d in resp.json["datasets"]] == [m["dataset_id"] for m in made]
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/datasets", 200)
+def list_datasets_by_name(api):
+    made = new_dataset(api)
+    resp = api.call("GET", f"/v1/projects/{made['project_id']}/datasets?name={made['name']}",
+                    token=api.tokens["viewer"])
+    assert resp.json["datasets"] == [made]
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/datasets", 400)
+def list_datasets_name_with_nul(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/datasets?name=a%00b",
+                    token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/projects/{project_id}/datasets", 401)
+def list_datasets_without_token(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/datasets", token=None)
+
+
+@case("GET", "/v1/projects/{project_id}/datasets", 404)
+def list_datasets_of_another_workspace(api):
+    project = api.new_project()["project_id"]  # the admin's own workspace
+    return api.call("GET", f"/v1/projects/{project}/datasets", token=api.tokens["member"])
+
+
+@case("GET", "/v1/datasets/{dataset_id}", 200)
+def get_dataset(api):
+    made = new_dataset(api)
+    resp = api.call("GET", f"/v1/datasets/{made['dataset_id']}", token=api.tokens["viewer"])
+    assert resp.json == made
+    return resp
+
+
+@case("GET", "/v1/datasets/{dataset_id}", 401)
+def get_dataset_without_token(api):
+    return api.call("GET", f"/v1/datasets/{new_dataset(api)['dataset_id']}", token=None)
+
+
+@case("GET", "/v1/datasets/{dataset_id}", 404)
+def get_unknown_dataset(api):
+    return api.call("GET", f"/v1/datasets/{uuid.uuid4()}", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/datasets/{dataset_id}", 404)
+def get_dataset_of_another_workspace(api):
+    made = new_dataset(api, token=api.token)
+    return api.call("GET", f"/v1/datasets/{made['dataset_id']}", token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", 204)
+def delete_own_dataset(api):
+    made = new_dataset(api)
+    resp = api.call("DELETE", f"/v1/datasets/{made['dataset_id']}", token=api.tokens["member"])
+    assert api.call("GET", f"/v1/datasets/{made['dataset_id']}").status == 404
+    return resp
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", 204)
+def delete_members_dataset_as_ws_admin(api):
+    made = new_dataset(api)
+    return api.call("DELETE", f"/v1/datasets/{made['dataset_id']}",
+                    token=api.tokens["ws_admin"])
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", 401)
+def delete_dataset_without_token(api):
+    return api.call("DELETE", f"/v1/datasets/{new_dataset(api)['dataset_id']}", token=None)
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", 403)
+def delete_dataset_as_viewer(api):
+    return api.call("DELETE", f"/v1/datasets/{new_dataset(api)['dataset_id']}",
+                    token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", 403)
+def delete_others_dataset_as_member(api):
+    _, other = api.new_person("WORKSPACE_ROLE_MEMBER")
+    made = new_dataset(api, token=other)
+    return api.call("DELETE", f"/v1/datasets/{made['dataset_id']}", token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/datasets/{dataset_id}", 404)
+def delete_unknown_dataset(api):
+    return api.call("DELETE", f"/v1/datasets/{uuid.uuid4()}", token=api.tokens["member"])
+
+
+# models
+
+@case("POST", "/v1/projects/{project_id}/models", 201)
+def register_model(api):
+    project = registry_project(api)
+    body = {"name": "scorer", "external_id": "ext-1", "model_info": {"model_path": {
+        "path": registry_upload(api, data=b"def predict_df(df):\n    return df\n",
+                                suffix=".py")}}}
+    check_request_body("POST", "/v1/projects/{project_id}/models", body)
+    resp = api.call("POST", f"/v1/projects/{project}/models", body, token=api.tokens["member"])
+    assert resp.json["external_id"] == "ext-1", resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/models", 201)
+def register_model_without_model_info(api):
+    body = {"name": "no-model", "model_info": None}
+    check_request_body("POST", "/v1/projects/{project_id}/models", body)
+    resp = api.call("POST", f"/v1/projects/{registry_project(api)}/models", body,
+                    token=api.tokens["member"])
+    assert resp.json["model_info"] is None, resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/models", 400)
+def register_model_unknown_model_type(api):
+    resp = api.call("POST", f"/v1/projects/{registry_project(api)}/models",
+                    {"name": "x", "model_info": {"sagemaker": {}}}, token=api.tokens["member"])
+    assert "model_info: unknown model type 'sagemaker'" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/models", 400)
+def register_model_members_value_missing(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/models",
+                    {"name": "x", "model_endpoint_integration_id": members_integration(api)},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/models", 401)
+def register_model_without_token(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/models", {"name": "x"},
+                    token=None)
+
+
+@case("POST", "/v1/projects/{project_id}/models", 403)
+def register_model_as_viewer(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/models", {"name": "x"},
+                    token=api.tokens["viewer"])
+
+
+@case("POST", "/v1/projects/{project_id}/models", 404)
+def register_model_file_not_uploaded(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/models",
+                    {"name": "x", "model_info": {"model_path": {"path": "assay://files/none"}}},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/models", 409)
+def register_model_duplicate_name(api):
+    first = new_model(api)
+    return api.call("POST", f"/v1/projects/{first['project_id']}/models",
+                    {"name": first["name"]}, token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/models", 413)
+def register_model_oversized_body(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/models",
+                    {"name": "x", "metadata": {"pad": "x" * (MAX_BODY + 1024)}},
+                    token=api.tokens["member"])
+
+
+@case("GET", "/v1/projects/{project_id}/models", 200)
+def list_models(api):
+    made = new_model(api)
+    resp = api.call("GET", f"/v1/projects/{made['project_id']}/models?name={made['name']}",
+                    token=api.tokens["viewer"])
+    assert resp.json["models"] == [made]
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/models", 400)
+def list_models_name_not_utf8(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/models?name=%FF",
+                    token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/projects/{project_id}/models", 401)
+def list_models_without_token(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/models", token=None)
+
+
+@case("GET", "/v1/projects/{project_id}/models", 404)
+def list_models_unknown_project(api):
+    return api.call("GET", f"/v1/projects/{uuid.uuid4()}/models", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/models/{model_id}", 200)
+def get_model(api):
+    made = new_model(api)
+    resp = api.call("GET", f"/v1/models/{made['model_id']}", token=api.tokens["viewer"])
+    assert resp.json == made
+    return resp
+
+
+@case("GET", "/v1/models/{model_id}", 401)
+def get_model_without_token(api):
+    return api.call("GET", f"/v1/models/{new_model(api)['model_id']}", token=None)
+
+
+@case("GET", "/v1/models/{model_id}", 404)
+def get_model_of_another_workspace(api):
+    made = new_model(api, token=api.token)
+    return api.call("GET", f"/v1/models/{made['model_id']}", token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/models/{model_id}", 204)
+def delete_own_model(api):
+    made = new_model(api)
+    resp = api.call("DELETE", f"/v1/models/{made['model_id']}", token=api.tokens["member"])
+    assert api.call("GET", f"/v1/models/{made['model_id']}").status == 404
+    return resp
+
+
+@case("DELETE", "/v1/models/{model_id}", 401)
+def delete_model_without_token(api):
+    return api.call("DELETE", f"/v1/models/{new_model(api)['model_id']}", token=None)
+
+
+@case("DELETE", "/v1/models/{model_id}", 403)
+def delete_others_model_as_member(api):
+    made = new_model(api, token=api.tokens["ws_admin"])
+    return api.call("DELETE", f"/v1/models/{made['model_id']}", token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/models/{model_id}", 404)
+def delete_unknown_model(api):
+    return api.call("DELETE", f"/v1/models/{uuid.uuid4()}", token=api.tokens["member"])
+
+
+# prediction sets
+
+@case("POST", "/v1/projects/{project_id}/predictions", 201)
+def register_predictions(api):
+    project = registry_project(api)
+    ds, model = new_dataset(api, project), new_model(api, project)
+    body = {"dataset_id": ds["dataset_id"], "model_id": model["model_id"],
+            "pred_info": {"connection_info": {"data_file": {
+                "path": registry_upload(api, data=b"p\n0.1\n0.9\n0.3\n")}},
+                "pred_params": {"pred_col": "p"}}}
+    check_request_body("POST", "/v1/projects/{project_id}/predictions", body)
+    resp = api.call("POST", f"/v1/projects/{project}/predictions", body,
+                    token=api.tokens["member"])
+    assert resp.json["validation_job_id"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 400)
+def register_predictions_of_another_project(api):
+    ds, model = new_dataset(api), new_model(api)
+    resp = api.call("POST", f"/v1/projects/{model['project_id']}/predictions",
+                    {"dataset_id": ds["dataset_id"], "model_id": model["model_id"],
+                     "pred_info": file_info("assay://files/x.csv")}, token=api.tokens["member"])
+    assert "belongs to another project" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 400)
+def register_predictions_bad_pred_info(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/predictions",
+                    {"dataset_id": "d", "model_id": "m", "pred_info": {"connection_info": {}}},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 401)
+def register_predictions_without_token(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/predictions",
+                    {"dataset_id": "d", "model_id": "m",
+                     "pred_info": file_info("assay://files/x.csv")}, token=None)
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 403)
+def register_predictions_as_viewer(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/predictions",
+                    {"dataset_id": "d", "model_id": "m",
+                     "pred_info": file_info("assay://files/x.csv")}, token=api.tokens["viewer"])
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 404)
+def register_predictions_unknown_dataset(api):
+    model = new_model(api)
+    return api.call("POST", f"/v1/projects/{model['project_id']}/predictions",
+                    {"dataset_id": str(uuid.uuid4()), "model_id": model["model_id"],
+                     "pred_info": file_info("assay://files/x.csv")}, token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 409)
+def register_predictions_twice(api):
+    made = new_predictions(api)
+    return api.call("POST", f"/v1/projects/{made['project_id']}/predictions",
+                    {"dataset_id": made["dataset_id"], "model_id": made["model_id"],
+                     "skip_validation": True, "pred_info": made["pred_info"]},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/predictions", 413)
+def register_predictions_oversized_body(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/predictions",
+                    {"dataset_id": "d", "model_id": "m", "pred_info": {},
+                     "metadata": {"pad": "x" * (MAX_BODY + 1024)}}, token=api.tokens["member"])
+
+
+@case("GET", "/v1/projects/{project_id}/predictions", 200)
+def list_predictions(api):
+    made = new_predictions(api)
+    resp = api.call("GET", f"/v1/projects/{made['project_id']}/predictions?model_id="
+                    f"{made['model_id']}&dataset_id={made['dataset_id']}",
+                    token=api.tokens["viewer"])
+    assert resp.json["predictions"] == [made]
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/predictions", 400)
+def list_predictions_filter_with_nul(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/predictions?model_id=%00",
+                    token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/projects/{project_id}/predictions", 401)
+def list_predictions_without_token(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/predictions", token=None)
+
+
+@case("GET", "/v1/projects/{project_id}/predictions", 404)
+def list_predictions_unknown_project(api):
+    return api.call("GET", f"/v1/projects/{uuid.uuid4()}/predictions", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/predictions/{prediction_id}", 200)
+def get_predictions(api):
+    made = new_predictions(api)
+    resp = api.call("GET", f"/v1/predictions/{made['prediction_id']}",
+                    token=api.tokens["viewer"])
+    assert resp.json == made
+    return resp
+
+
+@case("GET", "/v1/predictions/{prediction_id}", 401)
+def get_predictions_without_token(api):
+    return api.call("GET", f"/v1/predictions/{uuid.uuid4()}", token=None)
+
+
+@case("GET", "/v1/predictions/{prediction_id}", 404)
+def get_unknown_predictions(api):
+    return api.call("GET", f"/v1/predictions/{uuid.uuid4()}", token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/predictions/{prediction_id}", 204)
+def delete_own_predictions(api):
+    made = new_predictions(api)
+    resp = api.call("DELETE", f"/v1/predictions/{made['prediction_id']}",
+                    token=api.tokens["member"])
+    assert api.call("GET", f"/v1/datasets/{made['dataset_id']}",
+                    token=api.tokens["viewer"]).status == 200
+    return resp
+
+
+@case("DELETE", "/v1/predictions/{prediction_id}", 401)
+def delete_predictions_without_token(api):
+    return api.call("DELETE", f"/v1/predictions/{uuid.uuid4()}", token=None)
+
+
+@case("DELETE", "/v1/predictions/{prediction_id}", 403)
+def delete_predictions_as_viewer(api):
+    made = new_predictions(api)
+    return api.call("DELETE", f"/v1/predictions/{made['prediction_id']}",
+                    token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/predictions/{prediction_id}", 404)
+def delete_unknown_predictions(api):
+    return api.call("DELETE", f"/v1/predictions/{uuid.uuid4()}", token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/projects/{project_id}", 409)
+def delete_project_holding_a_dataset(api):
+    made = new_dataset(api)
+    resp = api.call("DELETE", f"/v1/projects/{made['project_id']}", token=api.tokens["member"])
+    assert api.call("GET", f"/v1/datasets/{made['dataset_id']}",
+                    token=api.tokens["member"]).status == 200
+    # force deletes it with its entries
+    forced = api.call("DELETE", f"/v1/projects/{made['project_id']}?force=true",
+                      token=api.tokens["member"])
+    assert forced.status == 204, forced
+    assert api.call("GET", f"/v1/datasets/{made['dataset_id']}",
+                    token=api.tokens["member"]).status == 404
+    return resp
+
+
+# --- jobs ----------------------------------------------------------------------
+
+def new_job(api, token=None):
+    """The validation job of a small CSV dataset registered (by `token`, default the
+    fixture's member) in a new project of the caller's workspace; its id."""
+    token = token or api.tokens["member"]
+    project = api.new_project(token=token)
+    data = f"x,y\n1,{uuid.uuid4().hex}\n2,b\n".encode()
+    up = api.call("PUT", f"/v1/files?name=job-{uuid.uuid4().hex[:8]}.csv", raw=data, token=token)
+    assert up.status == 201, f"set-up upload: {up!r}"
+    ds = api.ok(201, "POST", f"/v1/projects/{project['project_id']}/datasets",
+                {"name": f"ds-{uuid.uuid4().hex[:8]}",
+                 "data_info": {"connection_info": {"data_file": {"path": up.json["location"]}},
+                               "data_params": {"label_col": "x"}}}, token=token)
+    assert ds["validation_job_id"], ds
+    return ds["validation_job_id"]
+
+
+def finished_job(api, job_id, token):
+    """GET the job until it has ended (workers run it in the background)."""
+    for _ in range(600):
+        resp = api.call("GET", f"/v1/jobs/{job_id}", token=token)
+        if resp.status != 200 or resp.json["status"] not in ("JOB_STATUS_PENDING",
+                                                             "JOB_STATUS_RUNNING"):
+            return resp
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not end: {resp!r}")
+
+
+@case("GET", "/v1/jobs/{job_id}", 200)
+def get_finished_validation_job(api):
+    job_id = new_job(api)
+    resp = finished_job(api, job_id, api.tokens["member"])
+    assert resp.json["status"] == "JOB_STATUS_SUCCEEDED", resp
+    assert resp.json["job_type"] == "JOB_TYPE_DATASET_VALIDATION"
+    assert resp.json["submitted_by"] == api.users["member"]
+    assert resp.json["result"]["validity_status"] == "VALIDITY_STATUS_VALID"
+    assert resp.json["result"]["row_count"] == 2
+    assert isinstance(resp.json["start_time_secs"], int)
+    return resp
+
+
+@case("GET", "/v1/jobs/{job_id}", 200)
+def get_job_as_viewer(api):
+    return api.call("GET", f"/v1/jobs/{new_job(api)}", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/jobs/{job_id}", 401)
+def get_job_without_token(api):
+    return api.call("GET", f"/v1/jobs/{api.real_ids()['job_id']}", token=None)
+
+
+@case("GET", "/v1/jobs/{job_id}", 404)
+def get_unknown_job(api):
+    return api.call("GET", f"/v1/jobs/{uuid.uuid4()}")
+
+
+@case("GET", "/v1/jobs/{job_id}", 404)
+def get_job_of_another_workspace(api):
+    job_id = new_job(api, token=api.token)  # the admin's own workspace
+    return api.call("GET", f"/v1/jobs/{job_id}", token=api.tokens["member"])
+
+
+@case("GET", "/v1/jobs/{job_id}/log", 200)
+def get_job_log(api):
+    job_id = new_job(api)
+    finished_job(api, job_id, api.tokens["member"])
+    resp = api.call("GET", f"/v1/jobs/{job_id}/log", token=api.tokens["viewer"])
+    assert resp.json["job_id"] == job_id
+    assert "validating dataset" in resp.json["log"]
+    return resp
+
+
+@case("GET", "/v1/jobs/{job_id}/log", 401)
+def get_job_log_without_token(api):
+    return api.call("GET", f"/v1/jobs/{api.real_ids()['job_id']}/log", token=None)
+
+
+@case("GET", "/v1/jobs/{job_id}/log", 404)
+def get_job_log_of_another_workspace(api):
+    job_id = new_job(api, token=api.token)
+    return api.call("GET", f"/v1/jobs/{job_id}/log", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/jobs/{job_id}/log", 404)
+def get_log_of_unknown_job(api):
+    return api.call("GET", f"/v1/jobs/{uuid.uuid4()}/log")
+
+
+# --- files ---------------------------------------------------------------------
+
+def upload(api, query, data, token=Api._DEFAULT):
+    """PUT /v1/files?<query> with `data` as the raw body (application/octet-stream)."""
+    headers = {"Content-Type": "application/octet-stream"}
+    token = api.token if token is Api._DEFAULT else token
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(f"{api.base}/v1/files?{query}", data=data, method="PUT",
+                                 headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return Response(r.status, r.headers, r.read())
+    except urllib.error.HTTPError as e:
+        with e:
+            return Response(e.code, e.headers, e.read())
+
+
+def uploaded(api, folder, data=None, token=None):
+    """A file uploaded by the member into a fresh folder under `folder`; its record."""
+    data = data if data is not None else uuid.uuid4().bytes
+    where = f"{folder}/{uuid.uuid4().hex[:8]}"
+    resp = upload(api, f"name=f.bin&upload_path={where}", data,
+                  token=token or api.tokens["member"])
+    assert resp.status == 201, resp
+    return resp.json
+
+
+def file_query(**params):
+    return urllib.parse.urlencode(params)
+
+
+@case("PUT", "/v1/files", 201)
+def upload_file_default_folder(api):
+    data = b"when,amount\n2024-01-01,3\n" + uuid.uuid4().hex.encode()
+    resp = upload(api, "name=data.csv", data, token=api.tokens["member"])
+    digest = hashlib.blake2b(data, digest_size=32).hexdigest()
+    assert resp.json["blake2b"] == digest
+    assert resp.json["location"] == f"assay://files/{digest[:16]}/data.csv"
+    assert resp.json["size"] == len(data)
+    assert resp.json["uploaded_by"] == api.users["member"]
+    again = upload(api, "name=data.csv", data, token=api.tokens["member"])
+    assert again.json["location"] == resp.json["location"], "same content, same location"
+    return resp
+
+
+@case("PUT", "/v1/files", 201)
+def upload_file_into_folder_beyond_max_body(api):
+    data = bytes(range(256)) * ((MAX_BODY * 2) // 256)  # streamed: --max-body does not apply
+    resp = upload(api, file_query(name="big.bin", upload_path="conformance/big/"), data,
+                  token=api.tokens["member"])
+    assert resp.json["location"] == "assay://files/conformance/big/big.bin"
+    assert resp.json["blake2b"] == hashlib.blake2b(data, digest_size=32).hexdigest()
+    return resp
+
+
+@case("PUT", "/v1/files", 400)
+def upload_file_without_name(api):
+    return upload(api, "upload_path=x", b"data", token=api.tokens["member"])
+
+
+@case("PUT", "/v1/files", 400)
+def upload_file_with_empty_upload_path(api):
+    resp = upload(api, "name=x.csv&upload_path=", b"data", token=api.tokens["member"])
+    assert "upload_path must not be empty" in resp.json["error"]["message"]
+    return resp
+
+
+@case("PUT", "/v1/files", 400)
+def upload_file_traversing_up(api):
+    resp = upload(api, file_query(name="x.csv", upload_path="a/../../b"), b"data",
+                  token=api.tokens["member"])
+    assert "'..'" in resp.json["error"]["message"]
+    return resp
+
+
+@case("PUT", "/v1/files", 400)
+def upload_file_with_absolute_path(api):
+    return upload(api, file_query(name="x.csv", upload_path="/etc"), b"data",
+                  token=api.tokens["member"])
+
+
+@case("PUT", "/v1/files", 400)
+def upload_file_name_with_slash(api):
+    return upload(api, file_query(name="a/b.csv"), b"data", token=api.tokens["member"])
+
+
+@case("PUT", "/v1/files", 401)
+def upload_file_without_token(api):
+    return upload(api, "name=x.csv", b"data", token=None)
+
+
+@case("PUT", "/v1/files", 403)
+def upload_file_as_viewer(api):
+    return upload(api, "name=x.csv", b"data", token=api.tokens["viewer"])
+
+
+@case("PUT", "/v1/files", 409)
+def upload_file_under_a_file(api):
+    rec = uploaded(api, "conformance/conflict")
+    return upload(api, file_query(name="x.csv", upload_path=rec["path"]), b"data",
+                  token=api.tokens["member"])
+
+
+@case("PUT", "/v1/files", 413)
+def upload_file_larger_than_the_disk(api):
+    # Announce far more than any disk holds; the server answers before the body.
+    host, port = api.base.split("//", 1)[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("PUT", "/v1/files?name=huge.bin")
+        conn.putheader("Authorization", f"Bearer {api.tokens['member']}")
+        conn.putheader("Content-Type", "application/octet-stream")
+        conn.putheader("Content-Length", str(1 << 62))
+        conn.endheaders()
+        r = conn.getresponse()
+        resp = Response(r.status, r.headers, r.read())
+    finally:
+        conn.close()
+    assert "free space" in resp.json["error"]["message"]
+    return resp
+
+
+@case("GET", "/v1/files", 200)
+def list_files_as_viewer(api):
+    rec = uploaded(api, "conformance/list")
+    resp = api.call("GET", "/v1/files", token=api.tokens["viewer"])
+    assert rec["location"] in [f["location"] for f in resp.json["files"]]
+    paths = [f["path"] for f in resp.json["files"]]
+    assert paths == sorted(paths)
+    return resp
+
+
+@case("GET", "/v1/files", 200)
+def list_files_under_prefix(api):
+    rec = uploaded(api, "conformance/prefix")
+    folder = rec["path"].rsplit("/", 1)[0]
+    resp = api.call("GET", "/v1/files?" + file_query(prefix=f"assay://files/{folder}"),
+                    token=api.tokens["member"])
+    assert [f["location"] for f in resp.json["files"]] == [rec["location"]]
+    return resp
+
+
+@case("GET", "/v1/files", 200)
+def list_files_of_another_workspace_is_empty(api):
+    uploaded(api, "conformance/mine")
+    resp = api.call("GET", "/v1/files")  # the admin's own workspace
+    assert all(not f["path"].startswith("conformance/mine/") for f in resp.json["files"])
+    return resp
+
+
+@case("GET", "/v1/files", 400)
+def list_files_bad_prefix(api):
+    return api.call("GET", "/v1/files?" + file_query(prefix="../x"), token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/files", 401)
+def list_files_without_token(api):
+    return api.call("GET", "/v1/files", token=None)
+
+
+@case("DELETE", "/v1/files", 204)
+def delete_file(api):
+    rec = uploaded(api, "conformance/delete")
+    resp = api.call("DELETE", "/v1/files?" + file_query(location=rec["location"]),
+                    token=api.tokens["member"])
+    listed = api.call("GET", "/v1/files", token=api.tokens["member"])
+    assert rec["location"] not in [f["location"] for f in listed.json["files"]]
+    return resp
+
+
+@case("DELETE", "/v1/files", 204)
+def delete_folder(api):
+    rec = uploaded(api, "conformance/folder")
+    folder = "assay://files/" + rec["path"].rsplit("/", 1)[0]
+    resp = api.call("DELETE", "/v1/files?" + file_query(location=folder),
+                    token=api.tokens["ws_admin"])
+    assert api.call("DELETE", "/v1/files?" + file_query(location=rec["location"]),
+                    token=api.tokens["member"]).status == 404
+    return resp
+
+
+@case("DELETE", "/v1/files", 400)
+def delete_file_without_location(api):
+    return api.call("DELETE", "/v1/files", token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/files", 400)
+def delete_file_not_a_location(api):
+    return api.call("DELETE", "/v1/files?" + file_query(location="/etc/passwd"),
+                    token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/files", 401)
+def delete_file_without_token(api):
+    return api.call("DELETE", "/v1/files?location=assay%3A%2F%2Ffiles%2Fx", token=None)
+
+
+@case("DELETE", "/v1/files", 403)
+def delete_file_as_viewer(api):
+    rec = uploaded(api, "conformance/viewer")
+    return api.call("DELETE", "/v1/files?" + file_query(location=rec["location"]),
+                    token=api.tokens["viewer"])
+
+
+@case("DELETE", "/v1/files", 404)
+def delete_missing_file(api):
+    return api.call("DELETE", "/v1/files?" + file_query(location="assay://files/no/such.csv"),
+                    token=api.tokens["member"])
+
+
+@case("DELETE", "/v1/files", 404)
+def delete_file_of_another_workspace(api):
+    rec = uploaded(api, "conformance/theirs", token=api.token)  # the admin's workspace
+    return api.call("DELETE", "/v1/files?" + file_query(location=rec["location"]),
+                    token=api.tokens["member"])
 
 
 # --- the tests ----------------------------------------------------------------
