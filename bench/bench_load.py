@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """bench/bench_load.py — load throughput: a CSV of ROWS x 20 mixed columns
 read natively by assay (`assay debug read-csv --quiet`: read + profile)
-side by side with pandas.read_csv (C engine) in the same run.
+side by side with pandas.read_csv (C engine) in the same run; and the same
+data as a pandas DataFrame handed to assay through the runner (a custom
+loader returning it: `assay debug run-loader`), side by side with the
+loader's own work (pandas.read_parquet of the same rows).
 
 Each reader runs in its own child process; for each the script reports wall
 time, rows/s, MB/s and the child's peak RSS (os.wait4). The CSV is generated
@@ -137,6 +140,51 @@ print(json.dumps({"rows": len(df), "columns": len(df.columns), "import_seconds":
 """
 
 
+PARQUET_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import pandas as pd
+t1 = time.perf_counter()
+df = pd.read_parquet(sys.argv[1])
+t2 = time.perf_counter()
+print(json.dumps({"rows": len(df), "import_seconds": t1 - t0, "read_seconds": t2 - t1}))
+"""
+
+LOADER = """\
+import pandas as pd
+
+
+def load(path):
+    return pd.read_parquet(path)
+"""
+
+
+def generate_parquet(csv_path, parquet_path):
+    """The CSV's rows as Parquet (what the benchmark's loader reads)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    pq.write_table(pacsv.read_csv(csv_path), parquet_path + ".part")
+    os.replace(parquet_path + ".part", parquet_path)
+
+
+def bench_runner(assay, python, loader, parquet):
+    wall, rss, out = run_measured([assay, "debug", "run-loader", loader, "load", "--kwargs",
+                                   json.dumps({"path": parquet}), "--runner-python", python])
+    info = json.loads(out)
+    return {"reader": "assay runner (DataFrame)", "rows": info["rows"], "wall_seconds": wall,
+            "read_seconds": info["load_seconds"], "profile_seconds": info["profile_seconds"],
+            "peak_rss_bytes": rss, "runner_peak_rss_bytes": info["runner_peak_rss_kb"] * 1024,
+            "types": {p["column"]: p["type"] for p in info["profile"]}}
+
+
+def bench_parquet(python, parquet):
+    wall, rss, out = run_measured([python, "-c", PARQUET_CHILD, parquet])
+    info = json.loads(out)
+    return {"reader": "pandas.read_parquet (loader's part)", "rows": info["rows"],
+            "wall_seconds": wall, "read_seconds": info["read_seconds"],
+            "import_seconds": info["import_seconds"], "peak_rss_bytes": rss}
+
+
 def bench_native(assay, path):
     wall, rss, out = run_measured([assay, "debug", "read-csv", "--quiet", path])
     info = json.loads(out)
@@ -165,18 +213,27 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs per reader (best is reported)")
     ap.add_argument("--pyarrow", action="store_true", help="also pandas with engine='pyarrow'")
     ap.add_argument("--skip-pandas", action="store_true")
+    ap.add_argument("--skip-runner", action="store_true",
+                    help="leave out the DataFrame through the runner")
     ap.add_argument("--json", help="write the results to this file")
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.generate_only:
-        generate_csv(os.path.join(args.data_dir, f"mixed_{args.rows}x20.csv"), args.rows)
+        csv_path = os.path.join(args.data_dir, f"mixed_{args.rows}x20.csv")
+        if not os.path.exists(csv_path):
+            generate_csv(csv_path, args.rows)
+        generate_parquet(csv_path, csv_path[:-4] + ".parquet")
         return
 
     assay = find_assay(args.assay)
     os.makedirs(args.data_dir, exist_ok=True)
     path = os.path.join(args.data_dir, f"mixed_{args.rows}x20.csv")
-    if not os.path.exists(path):
-        print(f"generating {path} ...", flush=True)
+    parquet = path[:-4] + ".parquet"
+    loader = os.path.join(args.data_dir, "bench_loader.py")
+    with open(loader, "w") as f:
+        f.write(LOADER)
+    if not os.path.exists(path) or (not args.skip_runner and not os.path.exists(parquet)):
+        print(f"generating {path} and {parquet} ...", flush=True)
         t0 = time.perf_counter()
         # in a child, so this process stays small (see run_measured)
         subprocess.run([sys.executable, os.path.abspath(__file__), "--generate-only",
@@ -193,6 +250,9 @@ def main():
         readers.append(lambda: bench_pandas(args.python, path))
         if args.pyarrow:
             readers.append(lambda: bench_pandas(args.python, path, "pyarrow"))
+    if not args.skip_runner:
+        readers.append(lambda: bench_runner(assay, args.python, loader, parquet))
+        readers.append(lambda: bench_parquet(args.python, parquet))
     results = []
     for make in readers:
         best = None
@@ -204,7 +264,7 @@ def main():
 
     print(f"\n{args.rows:,} rows x 20 columns, {size / 1e6:,.0f} MB, "
           f"{os.cpu_count()} CPUs, best of {args.repeat}\n")
-    print(f"{'reader':32} {'wall s':>7} {'read s':>7} {'prof. s':>7} {'rows/s':>12} "
+    print(f"{'reader':36} {'wall s':>7} {'read s':>7} {'prof. s':>7} {'rows/s':>12} "
           f"{'MB/s':>6} {'peak RSS MB':>11}")
     for r in results:
         if r["rows"] != args.rows:
@@ -213,13 +273,19 @@ def main():
         r["rows_per_second"] = args.rows / secs
         r["mb_per_second"] = size / 1e6 / secs
         prof = r.get("profile_seconds")
-        print(f"{r['reader']:32} {r['wall_seconds']:7.2f} {secs:7.2f} "
+        rss = r["peak_rss_bytes"] / 1e6
+        rss_text = (f"{rss:,.0f}" if "runner_peak_rss_bytes" not in r else
+                    f"{rss:,.0f} + {r['runner_peak_rss_bytes'] / 1e6:,.0f}")
+        print(f"{r['reader']:36} {r['wall_seconds']:7.2f} {secs:7.2f} "
               f"{'' if prof is None else format(prof, '7.2f'):>7} {r['rows_per_second']:12,.0f} "
-              f"{r['mb_per_second']:6.0f} {r['peak_rss_bytes'] / 1e6:11,.0f}")
+              f"{r['mb_per_second']:6.0f} {rss_text:>11}")
     print("\nwall s: the child process, start to exit (pandas: with `import pandas`);"
           "\nread s: reading inside the child (rows/s and MB/s from it); prof. s: assay's"
           " schema profile\n(types, null shares, exact distinct counts), which pandas"
-          " does not compute.")
+          " does not compute.\nassay runner: read s is the whole hand-off — start the"
+          " interpreter, import pandas,\nrun the loader (read_parquet), write the columns,"
+          " map them — and peak RSS is assay's + the\nrunner child's; MB/s is of the CSV"
+          " holding the same rows.")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rows": args.rows, "columns": 20, "bytes": size, "results": results},

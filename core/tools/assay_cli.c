@@ -33,6 +33,7 @@ typedef struct cli {
   const char *upload_path;
   int force, hidden;
   const char *nrows, *head; /* debug read-csv */
+  const char *kwargs, *runner_python; /* debug run-loader */
   int quiet;
   /* prepared by a command's `prepare` step, before the client opens */
   int days;
@@ -59,6 +60,8 @@ static const struct {
   {"--upload-path", offsetof(cli, upload_path)},
   {"--nrows", offsetof(cli, nrows)},
   {"--head", offsetof(cli, head)},
+  {"--kwargs", offsetof(cli, kwargs)},
+  {"--runner-python", offsetof(cli, runner_python)},
 };
 
 /* --- the commands ------------------------------------------------------------ */
@@ -182,6 +185,7 @@ static int prepare_schema(cli *c);
 static int prepare_credentials(cli *c);
 static int prepare_update(cli *c);
 static int prepare_debug_read_csv(cli *c);
+static int prepare_debug_run_loader(cli *c);
 
 static const command COMMANDS[] = {
   {"project", "list", "", "one line per project: ID, NAME, MODEL_TASK", 0, " ", NULL, NULL,
@@ -248,6 +252,9 @@ static const command COMMANDS[] = {
   {"debug", "read-csv", "FILE [--nrows N] [--head N | --quiet]",
    "internal: read FILE natively; JSON {rows, profile, head: N rows (5)}", 1,
    " --nrows --head --quiet ", NULL, prepare_debug_read_csv, NULL, PRINT_NOTHING, NULL},
+  {"debug", "run-loader", "FILE FUNCTION [--kwargs JSON] [--runner-python PATH]",
+   "internal: run a loader through the runner; JSON {rows, load_seconds, profile, ...}", 2,
+   " --kwargs --runner-python ", NULL, prepare_debug_run_loader, NULL, PRINT_NOTHING, NULL},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -718,6 +725,20 @@ static int prepare_debug_read_csv(cli *c) {
   if (c->quiet) head = 0;
   char *text = NULL;
   if (assay__debug_read_csv(P(0), (int64_t)nrows, (int64_t)head, &text) < 0) return api_error();
+  int rc = puts(text) < 0 ? 1 : 0;
+  free(text);
+  return rc;
+}
+
+/* `assay debug run-loader`: a loader file run by the runner on this machine,
+ * without a platform (used by bench/bench_load.py). */
+int assay__debug_run_loader(const char *path, const char *function, const char *kwargs_json,
+                            const char *python, char **out_json);
+
+static int prepare_debug_run_loader(cli *c) {
+  char *text = NULL;
+  if (assay__debug_run_loader(P(0), P(1), c->kwargs, c->runner_python, &text) < 0)
+    return api_error();
   int rc = puts(text) < 0 ? 1 : 0;
   free(text);
   return rc;

@@ -138,9 +138,53 @@ def _validity(mask):
     return np.packbits(~mask, bitorder="little").tobytes()
 
 
+def _strings_column_arrow(values, mask):
+    """The fast path of _strings_column: pyarrow dictionary-encodes the
+    column and hands over its offsets and bytes as they are (no Python
+    object per value). None when pyarrow is missing or the values are not
+    all text; the caller then takes the slow path."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+    except ImportError:
+        return None
+    try:
+        if isinstance(values, np.ndarray):
+            arr = pa.array(values, type=pa.large_string(), mask=mask, from_pandas=True)
+        else:
+            arr = pa.array(values, from_pandas=True)
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            if arr.type != pa.large_string():
+                arr = arr.cast(pa.large_string())
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    encoded = pc.dictionary_encode(arr)
+    indices, dictionary = encoded.indices, encoded.dictionary
+    null = np.asarray(indices.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    codes = np.asarray(indices.fill_null(0).to_numpy(zero_copy_only=False)).astype("<i4")
+    n = len(dictionary)
+    bufs = dictionary.buffers()
+    offsets = np.frombuffer(bufs[1], dtype="<i8")[dictionary.offset:dictionary.offset + n + 1]
+    start = int(offsets[0]) if n >= 0 and len(offsets) else 0
+    end = int(offsets[-1]) if len(offsets) else 0
+    data = bufs[2].to_pybytes()[start:end] if bufs[2] is not None else b""
+    return {
+        "type": "string",
+        "values": codes,
+        "mask": null,
+        "dict_offsets": (offsets - start).astype("<i8"),
+        "dict_data": data,
+        "dict_count": n,
+    }
+
+
 def _strings_column(values, mask):
     """values: object array of str (anything where mask is True), or a
     Series of a pandas string dtype (factorized as it is)."""
+    fast = _strings_column_arrow(values, mask)
+    if fast is not None:
+        return fast
     if isinstance(values, np.ndarray):
         values = values.copy()
         values[mask] = None

@@ -141,4 +141,17 @@ int redact_stream_feed(redact_stream *s, const char *data, size_t len, int final
                        const char **out, size_t *out_len);
 void redact_stream_free(redact_stream *s);     /* wipes held bytes; NULL ok */
 
+/* For the internal `assay debug run-loader` command (bench/bench_load.py):
+ * run `function` of the loader file at `path` with kwargs_json (a JSON
+ * object as text, or NULL) through the runner — interpreter `python`, else
+ * $ASSAY_PYTHON, else the one assay was built with; no limits; a temporary
+ * home for the runner script — profile the frame, and set *out_json to a
+ * malloc'ed JSON text {rows, columns, load_seconds, profile_seconds,
+ * runner_peak_rss_kb, profile}. Exported from libassay for the CLI. */
+__attribute__((visibility("default"))) int assay__debug_run_loader(const char *path,
+                                                                   const char *function,
+                                                                   const char *kwargs_json,
+                                                                   const char *python,
+                                                                   char **out_json);
+
 #endif
