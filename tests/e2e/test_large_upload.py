@@ -96,6 +96,11 @@ def python_env():
 
 def test_3gib_upload_streams(tmp_path):
     home, data = tmp_path / "home", tmp_path / "big.bin"
+    free = shutil.disk_usage(tmp_path).free
+    # the file, its stored copy, and room to spare
+    assert free > 2 * SIZE + (1 << 30), (
+        "this test needs %.1f GiB free in %s (it has %.1f GiB): set TMPDIR to a roomier disk"
+        % ((2 * SIZE + (1 << 30)) / (1 << 30), tmp_path, free / (1 << 30)))
     home.mkdir()
     make_file(data)
     server = Assayd(home)

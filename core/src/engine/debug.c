@@ -136,13 +136,15 @@ int assay__debug_run_loader(const char *path, const char *function, const char *
   json_t *profile = NULL;
   if (!rc) rc = frame_profile(f, &profile);
   double t2 = now_seconds();
-  struct rusage ru;
+  struct rusage ru, self;
   getrusage(RUSAGE_CHILDREN, &ru);
+  getrusage(RUSAGE_SELF, &self);
   json_t *res = rc ? NULL
-                   : json_pack("{s:I,s:i,s:f,s:f,s:I,s:o}", "rows", (json_int_t)f->rows,
+                   : json_pack("{s:I,s:i,s:f,s:f,s:I,s:I,s:o}", "rows", (json_int_t)f->rows,
                                "columns", f->ncols, "load_seconds", t1 - t0, "profile_seconds",
                                t2 - t1, "runner_peak_rss_kb", (json_int_t)ru.ru_maxrss,
-                               "profile", profile);
+                               "assay_peak_rss_kb", (json_int_t)self.ru_maxrss, "profile",
+                               profile);
   frame_free(f);
   remove_tree(home);
   if (rc) return rc;

@@ -147,7 +147,7 @@ void redact_stream_free(redact_stream *s);     /* wipes held bytes; NULL ok */
  * $ASSAY_PYTHON, else the one assay was built with; no limits; a temporary
  * home for the runner script — profile the frame, and set *out_json to a
  * malloc'ed JSON text {rows, columns, load_seconds, profile_seconds,
- * runner_peak_rss_kb, profile}. Exported from libassay for the CLI. */
+ * runner_peak_rss_kb, assay_peak_rss_kb, profile}. Exported from libassay for the CLI. */
 __attribute__((visibility("default"))) int assay__debug_run_loader(const char *path,
                                                                    const char *function,
                                                                    const char *kwargs_json,
