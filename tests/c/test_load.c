@@ -1,7 +1,8 @@
 /* test_load.c — dataset_load and its cache, and the validation jobs:
  * a CSV read natively (loading_kwargs, nrows), the cache (a hit does not
  * call the loader again — proved by a loader that appends to a counter
- * file —, a changed loader file misses, another window misses, use_cache=0
+ * file —, a changed loader file misses, so does a changed file in the
+ * loader's folder, another window misses, use_cache=0
  * bypasses, a drop empties it), Parquet through the runner, a loader
  * failure, and validation verdicts recorded on registry entries (VALID
  * with row count and profile; INVALID for no rows, a missing or mistyped
@@ -13,6 +14,7 @@
  * validates it); a validation job failed as stale leaves its entry
  * INVALID, not PENDING. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +39,7 @@
 
 typedef struct fixture {
   char *home;
+  char *work; /* beside the home: loaders may write here (the home is theirs to neither read nor write) */
   assay_platform *p;
   char token[128];
   char ws[37];
@@ -53,6 +56,7 @@ static void sleep_ms(int ms) {
 static int setup_with(void **state, int workers) {
   fixture *f = calloc(1, sizeof *f);
   f->home = make_home();
+  f->work = make_home();
   assay_platform_options o = ASSAY_PLATFORM_OPTIONS_INIT;
   o.home = f->home;
   o.workers = workers;
@@ -86,6 +90,7 @@ static int teardown(void **state) {
   fixture *f = *state;
   assay_platform_free(f->p);
   rm_home(f->home);
+  rm_home(f->work);
   free(f);
   return 0;
 }
@@ -303,7 +308,7 @@ static const char *counting_loader =
 static void loader_cache(void **state) {
   fixture *f = *state;
   char counter[4096];
-  snprintf(counter, sizeof counter, "%s/counter.txt", f->home);
+  snprintf(counter, sizeof counter, "%s/counter.txt", f->work);
   char *loc = upload_text(f, "loaders", "count.py", counting_loader);
   json_t *info = loader_info(loc, "load", json_pack("{s:s}", "counter", counter), NULL);
   const char *id = "33333333-0000-0000-0000-000000000003";
@@ -373,6 +378,53 @@ static void loader_cache(void **state) {
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s' 2>/dev/null)\"", scratch);
   assert_int_equal(system(cmd), 0);
+  json_decref(info);
+  free(loc);
+}
+
+/* The loader's folder is its working directory and on its sys.path: a
+ * changed neighbour module (or any file under the folder) misses the
+ * cache, a file elsewhere does not. */
+static void loader_folder_in_cache_key(void **state) {
+  fixture *f = *state;
+  const char *loader = "import pandas as pd\n"
+                       "import helper\n"
+                       "def load():\n"
+                       "    return pd.DataFrame({'v': [helper.V]})\n";
+  free(upload_text(f, "nb", "helper.py", "V = 1\n"));
+  char *loc = upload_text(f, "nb", "load.py", loader);
+  json_t *info = loader_info(loc, "load", json_object(), NULL);
+  const char *id = "33333333-0000-0000-0000-000000000009";
+  frame *fr = NULL;
+  int cached = -1;
+  assert_int_equal(do_load(f, id, info, NULL, 1, &fr, &cached), ASSAY_OK);
+  assert_int_equal(cached, 0);
+  assert_int_equal(((const int64_t *)frame_col(fr, "v")->values)[0], 1);
+  frame_free(fr);
+  assert_int_equal(do_load(f, id, info, NULL, 1, &fr, &cached), ASSAY_OK);
+  assert_int_equal(cached, 1);
+  frame_free(fr);
+
+  /* the neighbour changes: loaded again, with the new value */
+  free(upload_text(f, "nb", "helper.py", "V = 2\n"));
+  assert_int_equal(do_load(f, id, info, NULL, 1, &fr, &cached), ASSAY_OK);
+  assert_int_equal(cached, 0);
+  assert_int_equal(((const int64_t *)frame_col(fr, "v")->values)[0], 2);
+  frame_free(fr);
+  assert_int_equal(do_load(f, id, info, NULL, 1, &fr, &cached), ASSAY_OK);
+  assert_int_equal(cached, 1);
+  frame_free(fr);
+  /* a new file in a sub-folder (a package, a data file) misses too */
+  free(upload_text(f, "nb/data", "extra.csv", "a\n1\n"));
+  assert_int_equal(do_load(f, id, info, NULL, 1, &fr, &cached), ASSAY_OK);
+  assert_int_equal(cached, 0);
+  frame_free(fr);
+  /* a file in another folder does not */
+  free(upload_text(f, "elsewhere", "helper.py", "V = 3\n"));
+  assert_int_equal(do_load(f, id, info, NULL, 1, &fr, &cached), ASSAY_OK);
+  assert_int_equal(cached, 1);
+  assert_int_equal(((const int64_t *)frame_col(fr, "v")->values)[0], 2);
+  frame_free(fr);
   json_decref(info);
   free(loc);
 }
@@ -870,7 +922,7 @@ static void cache_kept_apart_per_member(void **state) {
        "\"not_sensitive\", \"value\": \"h\"}]}");
 
   char counter[4096];
-  snprintf(counter, sizeof counter, "%s/keyed.txt", f->home);
+  snprintf(counter, sizeof counter, "%s/keyed.txt", f->work);
   char *loc = upload_text(f, "keyed", "keyed.py", keyed_loader);
   json_t *info = loader_info(loc, "load", json_pack("{s:s}", "counter", counter), NULL);
   json_object_set_new(json_object_get(json_object_get(info, "connection_info"), "data_loading"),
@@ -985,6 +1037,35 @@ static double mono_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Is a live process running the runner script of `home` (an argument under
+ * <home>/runtime/)? Waits up to 2 s for none to be left. */
+static int runs_script_of(const char *home) {
+  char prefix[4200];
+  snprintf(prefix, sizeof prefix, "%s/runtime/", home);
+  for (int round = 0;; round++) {
+    int found = 0;
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+      char path[300], buf[8192];
+      snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, buf, sizeof buf - 1);
+      close(fd);
+      if (n <= 0) continue; /* a zombie has none */
+      buf[n] = '\0';
+      for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+        found |= strncmp(buf + i, prefix, strlen(prefix)) == 0;
+    }
+    closedir(d);
+    if (!found || round >= 40) return found;
+    sleep_ms(50);
+  }
+}
+
 static const char *sleepy_loader =
   "import os, time\n"
   "import pandas as pd\n"
@@ -1003,8 +1084,8 @@ static const char *sleepy_loader =
 static void stop_interrupts_a_long_loader(void **state) {
   fixture *f = *state;
   char marker[4096], started[4096];
-  snprintf(marker, sizeof marker, "%s/sleep-marker", f->home);
-  snprintf(started, sizeof started, "%s/started.txt", f->home);
+  snprintf(marker, sizeof marker, "%s/sleep-marker", f->work);
+  snprintf(started, sizeof started, "%s/started.txt", f->work);
   FILE *fp = fopen(marker, "w");
   assert_non_null(fp);
   fclose(fp);
@@ -1028,10 +1109,10 @@ static void stop_interrupts_a_long_loader(void **state) {
   double took = mono_s() - t0;
   f->p = NULL;
   if (took > 5.0) fail_msg("freeing the platform took %.1f s", took);
-  /* the loader's process is gone */
-  char proc[64];
-  snprintf(proc, sizeof proc, "/proc/%d", pid);
-  assert_int_not_equal(access(proc, F_OK), 0);
+  /* the loader's process is gone: no live process runs this home's runner
+   * script (the pid the loader wrote is its pid in its own namespace) */
+  (void)pid;
+  assert_false(runs_script_of(f->home));
 
   reopen(f, 0);
   json_t *j = job_rec(f, job);
@@ -1174,6 +1255,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(csv_load_and_cache, setup, teardown),
     cmocka_unit_test_setup_teardown(csv_loading_kwargs, setup, teardown),
     cmocka_unit_test_setup_teardown(loader_cache, setup, teardown),
+    cmocka_unit_test_setup_teardown(loader_folder_in_cache_key, setup, teardown),
     cmocka_unit_test_setup_teardown(loader_failure_is_not_cached, setup, teardown),
     cmocka_unit_test_setup_teardown(parquet_through_the_runner, setup, teardown),
     cmocka_unit_test_setup_teardown(validation_verdicts, setup, teardown),

@@ -8,14 +8,22 @@
  * nrows and the read mode; which arguments a loader gets; the request and
  * its secrets only on stdin (not argv, not the environment, no inherited
  * descriptors); redaction of secrets in the log and in errors, also when
- * split across writes; a flood of output; and the redactor on its own. */
+ * split across writes; a flood of output; the sandbox (the home, a key
+ * outside it, another workspace's files and the cache neither read nor
+ * written, the server neither signalled nor read, what a loader needs
+ * working; the same without namespaces; custom loaders refused without
+ * Landlock unless allowed; processes that escape the group killed and
+ * counted); and the redactor on its own. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +40,8 @@
 
 typedef struct fixture {
   char *home;
-  char dir[4096];     /* loaders live here */
+  char *work;         /* a folder beside the home (/tmp/assay-work-*): writable */
+  char dir[4096];     /* loaders live here (in work, so they may write files) */
   char out_dir[4096]; /* the runner writes its parts here */
   runner_config cfg;
   char *log;          /* "stream: line\n" of everything logged */
@@ -65,7 +74,9 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   f->home = make_home();
   if (!f->home) return -1;
-  snprintf(f->dir, sizeof f->dir, "%s/loaders", f->home);
+  f->work = strdup("/tmp/assay-work-XXXXXX");
+  if (!mkdtemp(f->work)) return -1;
+  snprintf(f->dir, sizeof f->dir, "%s/loaders", f->work);
   snprintf(f->out_dir, sizeof f->out_dir, "%s/out", f->home);
   if (mkdir(f->dir, 0700) != 0 || mkdir(f->out_dir, 0700) != 0) return -1;
   f->cfg.python = PYTHON;
@@ -81,6 +92,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fixture *f = *state;
   rm_home(f->home);
+  rm_home(f->work);
   free(f->log);
   free(f);
   return 0;
@@ -179,6 +191,44 @@ static int tree_contains(const char *dir, const char *needle) {
   int rc = system(cmd);
   free(cmd);
   return rc == 0;
+}
+
+/* A "sleep <marker>" argument no other process has: "61.<pid><n>". */
+static void sleep_marker(char *buf, size_t size) {
+  static int n;
+  snprintf(buf, size, "61.%d%d", (int)getpid(), ++n);
+}
+
+/* How many live (not zombie) processes of the machine have `marker` as an
+ * argument (/proc/<pid>/cmdline); waits up to 2 s for the count to reach 0
+ * when `settle`. */
+static int count_with_arg(const char *marker, int settle) {
+  for (int round = 0;; round++) {
+    int alive = 0;
+    DIR *d = opendir("/proc");
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+      char p[300];
+      snprintf(p, sizeof p, "/proc/%s/cmdline", e->d_name);
+      size_t n = 0;
+      char *cmd = slurp(p, &n);
+      int hit = 0;
+      for (size_t i = 0; cmd && i < n; i += strlen(cmd + i) + 1)
+        hit |= strcmp(cmd + i, marker) == 0;
+      free(cmd);
+      if (!hit) continue;
+      snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+      char *st = slurp(p, NULL);
+      const char *close_paren = st ? strrchr(st, ')') : NULL;
+      if (close_paren && close_paren[2] != 'Z') alive++;
+      free(st);
+    }
+    closedir(d);
+    if (!alive || !settle || round >= 40) return alive;
+    usleep(50000);
+  }
 }
 
 /* --- failures ------------------------------------------------------------------ */
@@ -288,14 +338,16 @@ static void wrong_return_type(void **state) {
 static void killed_at_the_time_limit(void **state) {
   fixture *f = *state;
   /* the loader also starts a grandchild that holds the output pipes open */
-  write_text(f->dir, "slow.py",
-             "import subprocess, time\n"
-             "def f():\n"
-             "    p = subprocess.Popen(['sleep', '60'])\n"
-             "    with open('grandchild.pid', 'w') as fh:\n"
-             "        fh.write(str(p.pid))\n"
-             "    print('sleeping', flush=True)\n"
-             "    time.sleep(60)\n");
+  char marker[64], src[1024];
+  sleep_marker(marker, sizeof marker);
+  snprintf(src, sizeof src,
+           "import subprocess, time\n"
+           "def f():\n"
+           "    p = subprocess.Popen(['sleep', '%s'])\n"
+           "    print('sleeping', flush=True)\n"
+           "    time.sleep(60)\n",
+           marker);
+  write_text(f->dir, "slow.py", src);
   f->cfg.timeout_s = 1.5;
   frame *fr;
   double t0 = now_s();
@@ -305,22 +357,8 @@ static void killed_at_the_time_limit(void **state) {
   assert_true(took >= 1.4);
   if (took > 6) fail_msg("the time limit took %.1f s to act", took);
   assert_contains(f->log, "stdout: sleeping");
-  /* the whole process group went: the grandchild is gone (or a zombie
-   * waiting for init) */
-  char *pid = slurp_in(f->dir, "grandchild.pid", NULL);
-  assert_non_null(pid);
-  char stat_path[64];
-  snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", atoi(pid));
-  free(pid);
-  int alive = 1;
-  for (int i = 0; i < 40 && alive; i++) {
-    char *st = slurp(stat_path, NULL);
-    const char *close_paren = st ? strrchr(st, ')') : NULL;
-    alive = close_paren && close_paren[2] != 'Z';
-    free(st);
-    if (alive) usleep(50000);
-  }
-  assert_false(alive);
+  /* everything went: the grandchild is gone (or a zombie) */
+  assert_int_equal(count_with_arg(marker, 1), 0);
 }
 
 typedef struct canceller {
@@ -341,14 +379,16 @@ static void *cancel_later(void *arg) {
  * error says the run was cancelled, not that the loader failed. */
 static void cancelled_at_once(void **state) {
   fixture *f = *state;
-  write_text(f->dir, "sleepy.py",
-             "import subprocess, time\n"
-             "def f():\n"
-             "    p = subprocess.Popen(['sleep', '60'])\n"
-             "    with open('grandchild.pid', 'w') as fh:\n"
-             "        fh.write(str(p.pid))\n"
-             "    print('sleeping', flush=True)\n"
-             "    time.sleep(60)\n");
+  char marker[64], src[1024];
+  sleep_marker(marker, sizeof marker);
+  snprintf(src, sizeof src,
+           "import subprocess, time\n"
+           "def f():\n"
+           "    p = subprocess.Popen(['sleep', '%s'])\n"
+           "    print('sleeping', flush=True)\n"
+           "    time.sleep(60)\n",
+           marker);
+  write_text(f->dir, "sleepy.py", src);
   int flag = 0;
   f->cfg.cancel = &flag;
   f->cfg.memory_bytes = 1LL << 40; /* a SIGKILL must not read as "out of memory" */
@@ -366,20 +406,7 @@ static void cancelled_at_once(void **state) {
   if (took > 3.5) fail_msg("the cancellation took %.1f s to act", took);
   assert_contains(f->log, "stdout: sleeping");
   assert_out_dir_empty(f);
-  char *pid = slurp_in(f->dir, "grandchild.pid", NULL);
-  assert_non_null(pid);
-  char stat_path[64];
-  snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", atoi(pid));
-  free(pid);
-  int alive = 1;
-  for (int i = 0; i < 40 && alive; i++) {
-    char *st = slurp(stat_path, NULL);
-    const char *close_paren = st ? strrchr(st, ')') : NULL;
-    alive = close_paren && close_paren[2] != 'Z';
-    free(st);
-    if (alive) usleep(50000);
-  }
-  assert_false(alive);
+  assert_int_equal(count_with_arg(marker, 1), 0);
 
   /* set before the run: no process at all, at once; the read mode too */
   write_text(f->dir, "mark.py",
@@ -434,11 +461,11 @@ static void interpreter_without_pandas(void **state) {
   assert_true(asprintf(&cmd,
                        "'%s' -c 'import subprocess, sys; subprocess.check_call([sys._base_executable, "
                        "\"-m\", \"venv\", \"--without-pip\", \"%s/bare\"])'",
-                       PYTHON, f->home) > 0);
+                       PYTHON, f->work) > 0);
   assert_int_equal(system(cmd), 0);
   free(cmd);
   char py[8192];
-  snprintf(py, sizeof py, "%s/bare/bin/python", f->home);
+  snprintf(py, sizeof py, "%s/bare/bin/python", f->work);
   write_text(f->dir, "ok.py", "import pandas as pd\ndef f():\n    return pd.DataFrame()\n");
   f->cfg.python = py;
   frame *fr;
@@ -459,9 +486,9 @@ static void interpreter_without_pandas(void **state) {
   assert_string_equal(last_message(), "the runner interpreter 'no-such-python-interpreter' was "
                                       "not found on PATH");
   /* a file that is not an interpreter */
-  write_text(f->home, "notpython", "just text\n");
+  write_text(f->work, "notpython", "just text\n");
   char np[8192];
-  snprintf(np, sizeof np, "%s/notpython", f->home);
+  snprintf(np, sizeof np, "%s/notpython", f->work);
   chmod(np, 0700);
   f->cfg.python = np;
   assert_int_equal(run_loader(f, "ok.py", "f", NULL, &fr), ASSAY_ERR_DATA);
@@ -697,7 +724,9 @@ static void arguments_by_signature(void **state) {
 static void secrets_only_on_stdin(void **state) {
   fixture *f = *state;
   setenv("ASSAY_TEST_RUNNER_VAR", "assay-env-value", 1);
-  setenv("H3_KEPT_VAR", "kept-value", 1);
+  setenv("H3_DROPPED_VAR", "dropped-value", 1);
+  setenv("LC_H7_KEPT", "kept-value", 1);
+  setenv("no_proxy", "proxy-kept", 1);
   char held[8192];
   snprintf(held, sizeof held, "%s/held-open.txt", f->home);
   int held_fd = open(held, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -727,7 +756,9 @@ static void secrets_only_on_stdin(void **state) {
   close(held_fd);
   close(leaky_fd);
   unsetenv("ASSAY_TEST_RUNNER_VAR");
-  unsetenv("H3_KEPT_VAR");
+  unsetenv("H3_DROPPED_VAR");
+  unsetenv("LC_H7_KEPT");
+  unsetenv("no_proxy");
   if (rc) fail_msg("%s", last_message());
   frame_free(fr);
   size_t n;
@@ -743,11 +774,22 @@ static void secrets_only_on_stdin(void **state) {
   char *env = slurp_in(f->dir, "environ.bin", &n);
   assert_non_null(env);
   assert_null(memmem(env, n, "sekrit", 6));
-  /* no ASSAY_* variable (other names may hold the text, e.g. a shell's
-   * _ASSAY_ACTIVE_ROOT, and values may) */
-  for (size_t i = 0; i < n; i += strlen(env + i) + 1)
-    if (strncmp(env + i, "ASSAY_", 6) == 0) fail_msg("the child got %s", env + i);
-  assert_non_null(memmem(env, n, "H3_KEPT_VAR=kept-value", 22));
+  /* only allowlisted variables: no ASSAY_* one, none of other names */
+  static const char *const allowed[] = {
+      "PATH=", "HOME=", "LANG=", "LANGUAGE=", "LC_", "TZ=", "TMPDIR=", "TERM=", "PYTHONPATH=",
+      "PYTHONIOENCODING=", "VIRTUAL_ENV=", "CONDA_PREFIX=", "SSL_CERT_FILE=", "SSL_CERT_DIR=",
+      "REQUESTS_CA_BUNDLE=", "CURL_CA_BUNDLE=", "http_proxy=", "HTTP_PROXY=", "https_proxy=",
+      "HTTPS_PROXY=", "no_proxy=", "NO_PROXY=", "all_proxy=", "ALL_PROXY="};
+  for (size_t i = 0; i < n; i += strlen(env + i) + 1) {
+    int ok = 0;
+    for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++)
+      ok |= strncmp(env + i, allowed[k], strlen(allowed[k])) == 0;
+    if (!ok) fail_msg("the child got %s", env + i);
+  }
+  assert_null(memmem(env, n, "assay-env-value", 15));
+  assert_null(memmem(env, n, "H3_DROPPED_VAR", 14));
+  assert_non_null(memmem(env, n, "LC_H7_KEPT=kept-value", 21));
+  assert_non_null(memmem(env, n, "no_proxy=proxy-kept", 19));
   free(env);
   char *fds = slurp_in(f->dir, "fds.txt", NULL);
   assert_non_null(fds);
@@ -894,6 +936,350 @@ static void read_mode_formats(void **state) {
   assert_out_dir_empty(f);
 }
 
+/* --- the sandbox ------------------------------------------------------------------------ */
+
+/* A loader that tries what a hostile one would and what an honest one
+ * needs, and returns one row per attempt: "ok" or "denied:<errno name>". */
+static const char *PROBE_LOADER =
+  "import errno, os, signal, socket, sysconfig, tempfile\n"
+  "import numpy, pandas as pd, pyarrow\n"
+  "def _try(fn):\n"
+  "    try:\n"
+  "        fn()\n"
+  "        return 'ok'\n"
+  "    except OSError as e:\n"
+  "        return 'denied:' + errno.errorcode.get(e.errno, str(e.errno))\n"
+  "def _read(p):\n"
+  "    with open(p, 'rb') as fh:\n"
+  "        fh.read(1)\n"
+  "def _write(p):\n"
+  "    with open(p, 'w') as fh:\n"
+  "        fh.write('x')\n"
+  "def _tmp():\n"
+  "    fd, p = tempfile.mkstemp()\n"
+  "    os.write(fd, b'x')\n"
+  "    os.close(fd)\n"
+  "    os.unlink(p)\n"
+  "def _connect(port):\n"
+  "    s = socket.create_connection(('127.0.0.1', port), timeout=5)\n"
+  "    s.sendall(b'hi from the loader')\n"
+  "    s.close()\n"
+  "def _status(key):\n"
+  "    for line in open('/proc/self/status'):\n"
+  "        if line.startswith(key + ':'):\n"
+  "            return line.split()[1]\n"
+  "def probe(home, key, server, port, work):\n"
+  "    j = os.path.join\n"
+  "    r = {}\n"
+  "    r['read_key'] = _try(lambda: _read(j(home, 'secret.key')))\n"
+  "    r['read_token'] = _try(lambda: _read(j(home, 'admin.token')))\n"
+  "    r['read_db'] = _try(lambda: _read(j(home, 'assay.db')))\n"
+  "    r['read_other_ws'] = _try(lambda: _read(j(home, 'files', 'ws2', 'private.csv')))\n"
+  "    r['read_cache'] = _try(lambda: _read(j(home, 'cache', 'ds', 'frame.acol')))\n"
+  "    r['list_home'] = _try(lambda: os.listdir(home))\n"
+  "    r['read_outer_key'] = _try(lambda: _read(key))\n"
+  "    r['read_outer_key_new'] = _try(lambda: _read(key + '.new'))\n"
+  "    r['write_home'] = _try(lambda: _write(j(home, 'planted.txt')))\n"
+  "    r['write_db'] = _try(lambda: _write(j(home, 'assay.db')))\n"
+  "    r['write_own_folder'] = _try(lambda: _write('planted.txt'))\n"
+  "    r['write_site_packages'] = _try(lambda: _write(j(sysconfig.get_paths()['purelib'],\n"
+  "                                                      'planted_h7.py')))\n"
+  "    r['write_dev_null'] = _try(lambda: _write('/dev/null'))\n"
+  "    r['read_block_device'] = _try(lambda: [_read(j('/dev', d)) for d in os.listdir('/dev')\n"
+  "                                          if d.startswith(('sd', 'vd', 'nvme', 'xvd'))])\n"
+  "    r['read_own_folder'] = _try(lambda: _read('neighbour.txt'))\n"
+  "    r['list_own_folder'] = _try(lambda: os.listdir('.'))\n"
+  "    r['tmp_file'] = _try(_tmp)\n"
+  "    r['write_work'] = _try(lambda: _write(j(work, 'from-loader.txt')))\n"
+  "    r['connect'] = _try(lambda: _connect(port))\n"
+  "    r['signal_server'] = _try(lambda: os.kill(server, signal.SIGCONT))\n"
+  "    r['server_mem'] = _try(lambda: _read('/proc/%d/mem' % server))\n"
+  "    r['server_environ'] = _try(lambda: _read('/proc/%d/environ' % server))\n"
+  "    r['caps'] = _status('CapEff')\n"
+  "    r['no_new_privs'] = _status('NoNewPrivs')\n"
+  "    return pd.DataFrame({'what': list(r), 'result': [str(v) for v in r.values()]})\n";
+
+typedef struct probe_env {
+  char folder[4200]; /* the loader's folder, in the home */
+  char key[4300];    /* a key file outside the home (in work) */
+  int listen_fd;
+  int port;
+  const char *protect[2];
+} probe_env;
+
+static void mkdirs(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  for (char *c = buf + 1; *c; c++) {
+    if (*c != '/') continue;
+    *c = '\0';
+    mkdir(buf, 0700);
+    *c = '/';
+  }
+  mkdir(buf, 0700);
+}
+
+/* The platform's files in the home (and a key beside it), the probe loader
+ * in <home>/files/ws1/pkg, a listening socket on 127.0.0.1. */
+static void probe_setup(fixture *f, probe_env *pe) {
+  write_text(f->home, "secret.key", "home-master-key\n");
+  write_text(f->home, "admin.token", "admin-token\n");
+  write_text(f->home, "assay.db", "SQLite format 3\n");
+  char p[4096 + 64];
+  snprintf(p, sizeof p, "%s/files/ws2", f->home);
+  mkdirs(p);
+  write_text(p, "private.csv", "a\n1\n");
+  snprintf(p, sizeof p, "%s/cache/ds", f->home);
+  mkdirs(p);
+  write_text(p, "frame.acol", "cached");
+  snprintf(pe->folder, sizeof pe->folder, "%s/files/ws1/pkg", f->home);
+  mkdirs(pe->folder);
+  write_text(pe->folder, "probe.py", PROBE_LOADER);
+  write_text(pe->folder, "neighbour.txt", "hello\n");
+  snprintf(p, sizeof p, "%s/keys", f->work);
+  mkdirs(p);
+  write_text(p, "master.key", "outer-master-key\n");
+  write_text(p, "master.key.new", "outer-master-key-next\n");
+  snprintf(pe->key, sizeof pe->key, "%s/master.key", p);
+  pe->protect[0] = pe->key;
+  pe->protect[1] = NULL;
+  f->cfg.protect = pe->protect;
+  pe->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(pe->listen_fd >= 0);
+  struct sockaddr_in a;
+  memset(&a, 0, sizeof a);
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(pe->listen_fd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(pe->listen_fd, 4), 0);
+  socklen_t al = sizeof a;
+  assert_int_equal(getsockname(pe->listen_fd, (struct sockaddr *)&a, &al), 0);
+  pe->port = ntohs(a.sin_port);
+}
+
+/* Run the probe; *out its frame (rc returned). */
+static int run_probe(fixture *f, probe_env *pe, frame **out) {
+  char path[8192], extra[16384];
+  snprintf(path, sizeof path, "%s/probe.py", pe->folder);
+  snprintf(extra, sizeof extra,
+           "{\"kwargs\": {\"home\": \"%s\", \"key\": \"%s\", \"server\": %d, \"port\": %d, "
+           "\"work\": \"%s\"}}",
+           f->home, pe->key, (int)getpid(), pe->port, f->dir);
+  json_error_t jerr;
+  json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "mode", "load", "path", path, "function",
+                          "probe", "output_dir", f->out_dir);
+  json_t *x = json_loads(extra, 0, &jerr);
+  assert_non_null(x);
+  json_object_update(req, x);
+  json_decref(x);
+  *out = NULL;
+  int rc = runner_run(&f->cfg, req, capture, f, out);
+  json_decref(req);
+  return rc;
+}
+
+/* The probe's result for `what`. */
+static const char *probe_result(const frame *fr, const char *what) {
+  static char got[256];
+  const column *w = col_of(fr, "what", COL_STRING), *r = col_of(fr, "result", COL_STRING);
+  for (int64_t i = 0; i < fr->rows; i++) {
+    if (strcmp(string_at(w, i), what) != 0) continue;
+    snprintf(got, sizeof got, "%s", string_at(r, i));
+    return got;
+  }
+  fail_msg("the probe did not try '%s'", what);
+  return NULL;
+}
+
+#define assert_probe(fr, what, want)                                                 \
+  do {                                                                               \
+    const char *g_ = probe_result((fr), (what));                                     \
+    if (strcmp(g_, (want)) != 0) fail_msg("%s: got %s, expected %s", (what), g_, (want)); \
+  } while (0)
+#define assert_probe_denied(fr, what)                                                   \
+  do {                                                                                  \
+    const char *g_ = probe_result((fr), (what));                                        \
+    if (strncmp(g_, "denied:", 7) != 0) fail_msg("%s: got %s, expected a denial", (what), g_); \
+  } while (0)
+
+static void probe_teardown(probe_env *pe) { close(pe->listen_fd); }
+
+/* What the loader got from the platform's side: the bytes on the socket. */
+static void assert_connected(probe_env *pe) {
+  int c = accept(pe->listen_fd, NULL, NULL);
+  assert_true(c >= 0);
+  char buf[64] = "";
+  ssize_t n = read(c, buf, sizeof buf - 1);
+  close(c);
+  assert_true(n > 0);
+  assert_string_equal(buf, "hi from the loader");
+}
+
+static void sandbox_keeps_the_platform_files_away(void **state) {
+  fixture *f = *state;
+  probe_env pe;
+  probe_setup(f, &pe);
+  frame *fr;
+  int rc = run_probe(f, &pe, &fr);
+  if (rc) fail_msg("%s\nlog:\n%s", last_message(), f->log);
+  /* the platform's files, another workspace's, the cache, the key outside
+   * the home and the file beside it: neither read nor listed nor written */
+  assert_probe(fr, "read_key", "denied:EACCES");
+  assert_probe(fr, "read_token", "denied:EACCES");
+  assert_probe(fr, "read_db", "denied:EACCES");
+  assert_probe(fr, "read_other_ws", "denied:EACCES");
+  assert_probe(fr, "read_cache", "denied:EACCES");
+  assert_probe(fr, "list_home", "denied:EACCES");
+  assert_probe(fr, "read_outer_key", "denied:EACCES");
+  assert_probe(fr, "read_outer_key_new", "denied:EACCES");
+  assert_probe(fr, "write_home", "denied:EACCES");
+  assert_probe(fr, "write_db", "denied:EACCES");
+  assert_probe(fr, "write_own_folder", "denied:EACCES");
+  assert_probe(fr, "write_site_packages", "denied:EACCES");
+  assert_probe_denied(fr, "read_block_device"); /* "ok" only where there is no disk */
+  /* the server: not signalled, not read */
+  assert_probe_denied(fr, "signal_server");
+  assert_probe_denied(fr, "server_mem");
+  assert_probe_denied(fr, "server_environ");
+  assert_probe(fr, "caps", "0000000000000000");
+  assert_probe(fr, "no_new_privs", "1");
+  /* what it needs works */
+  assert_probe(fr, "read_own_folder", "ok");
+  assert_probe(fr, "list_own_folder", "ok");
+  assert_probe(fr, "tmp_file", "ok");
+  assert_probe(fr, "write_work", "ok");
+  assert_probe(fr, "write_dev_null", "ok");
+  assert_probe(fr, "connect", "ok");
+  frame_free(fr);
+  assert_connected(&pe);
+  char p[8192];
+  snprintf(p, sizeof p, "%s/planted.txt", f->home);
+  assert_int_not_equal(access(p, F_OK), 0);
+  snprintf(p, sizeof p, "%s/planted.txt", pe.folder);
+  assert_int_not_equal(access(p, F_OK), 0);
+  char *db = slurp_in(f->home, "assay.db", NULL);
+  assert_string_equal(db, "SQLite format 3\n");
+  free(db);
+  char *w = slurp_in(f->dir, "from-loader.txt", NULL);
+  assert_string_equal(w, "x");
+  free(w);
+  assert_out_dir_empty(f);
+  assert_not_contains(f->log, "runner: no user and PID namespaces");
+  probe_teardown(&pe);
+}
+
+/* Without user namespaces (forced): the same walls, and Landlock alone
+ * keeps the loader from signalling or tracing the server it can see. */
+static void sandbox_without_namespaces(void **state) {
+  fixture *f = *state;
+  f->cfg.sandbox_test = RUNNER_TEST_NO_NAMESPACES;
+  probe_env pe;
+  probe_setup(f, &pe);
+  frame *fr;
+  int rc = run_probe(f, &pe, &fr);
+  if (rc) fail_msg("%s", last_message());
+  assert_probe(fr, "read_key", "denied:EACCES");
+  assert_probe(fr, "read_outer_key", "denied:EACCES");
+  assert_probe(fr, "write_home", "denied:EACCES");
+  assert_probe(fr, "signal_server", "denied:EPERM");
+  assert_probe(fr, "server_mem", "denied:EACCES");
+  assert_probe(fr, "server_environ", "denied:EACCES");
+  assert_probe(fr, "caps", "0000000000000000");
+  assert_probe(fr, "read_own_folder", "ok");
+  assert_probe(fr, "connect", "ok");
+  frame_free(fr);
+  assert_connected(&pe);
+  assert_contains(f->log, "runner: no user and PID namespaces here (disabled for a test)");
+  probe_teardown(&pe);
+}
+
+/* Without Landlock (forced): custom loaders are refused, unless allowed;
+ * the data reader runs. */
+static void refused_without_landlock(void **state) {
+  fixture *f = *state;
+  f->cfg.sandbox_test = RUNNER_TEST_NO_LANDLOCK;
+  probe_env pe;
+  probe_setup(f, &pe);
+  frame *fr;
+  assert_int_equal(run_probe(f, &pe, &fr), ASSAY_ERR_DATA);
+  assert_null(fr);
+  assert_string_equal(last_message(),
+                      "custom loaders need Landlock (Linux 5.13+) to keep them away from the "
+                      "platform's files; this kernel has none (set "
+                      "ASSAY_ALLOW_UNSANDBOXED_LOADERS=1 in the platform's environment to run "
+                      "them anyway)");
+  assert_int_equal(f->log_lines, 0); /* no process started */
+  /* the data reader is not user code */
+  write_text(f->home, "d.jsonl", "{\"a\": 1}\n{\"a\": 2}\n");
+  assert_int_equal(run_read(f, "d.jsonl", "jsonl", NULL, &fr), ASSAY_OK);
+  assert_int_equal(fr->rows, 2);
+  frame_free(fr);
+  /* allowed: it runs, and nothing holds it back (which is why it needs
+   * the platform's consent) */
+  f->cfg.allow_unsandboxed = 1;
+  int rc = run_probe(f, &pe, &fr);
+  if (rc) fail_msg("%s", last_message());
+  assert_probe(fr, "read_key", "ok");
+  frame_free(fr);
+  assert_connected(&pe);
+  assert_contains(f->log, "runner: this kernel has no Landlock: the loader runs WITHOUT a sandbox");
+  probe_teardown(&pe);
+}
+
+/* A process that leaves the loader's process group (double fork and
+ * setsid, descriptors closed) dies with the run; its memory counts. */
+static void escaped_processes_die_and_count(void **state) {
+  fixture *f = *state;
+  char marker[64], src[4096];
+  sleep_marker(marker, sizeof marker);
+  snprintf(src, sizeof src,
+           "import os, time, pandas as pd\n"
+           "def _escape(then):\n"
+           "    if os.fork() == 0:\n"
+           "        os.setsid()\n"
+           "        if os.fork() == 0:\n"
+           "            os.closerange(0, 64)\n"
+           "            then()\n"
+           "        os._exit(0)\n"
+           "def _seen():\n"
+           "    for p in os.listdir('/proc'):\n"
+           "        try:\n"
+           "            if '%s' in open('/proc/%%s/cmdline' %% p).read():\n"
+           "                return True\n"
+           "        except (OSError, ValueError):\n"
+           "            pass\n"
+           "    return False\n"
+           "def sleeper():\n"
+           "    _escape(lambda: os.execv('/bin/sleep', ['sleep', '%s']))\n"
+           "    for _ in range(100):\n"
+           "        if _seen():\n"
+           "            break\n"
+           "        time.sleep(0.05)\n"
+           "    return pd.DataFrame({'seen': [_seen()]})\n"
+           "def hog():\n"
+           "    def grab():\n"
+           "        block = bytearray(400 << 20)\n"
+           "        for i in range(0, len(block), 4096):\n"
+           "            block[i] = 1\n"
+           "        time.sleep(60)\n"
+           "    _escape(grab)\n"
+           "    time.sleep(30)\n",
+           marker, marker);
+  write_text(f->dir, "escape.py", src);
+  frame *fr;
+  assert_int_equal(run_loader(f, "escape.py", "sleeper", NULL, &fr), ASSAY_OK);
+  const column *seen = col_of(fr, "seen", COL_BOOL);
+  assert_int_equal(((const uint8_t *)seen->values)[0], 1); /* it ran */
+  frame_free(fr);
+  assert_int_equal(count_with_arg(marker, 1), 0); /* and is gone */
+
+  f->cfg.memory_bytes = (int64_t)256 << 20;
+  double t0 = now_s();
+  assert_int_equal(run_loader(f, "escape.py", "hog", NULL, &fr), ASSAY_ERR_DATA);
+  assert_string_equal(last_message(), "loader exceeded the memory limit of 256 MiB");
+  if (now_s() - t0 > 15) fail_msg("the memory limit took %.1f s to act", now_s() - t0);
+}
+
 /* --- the redactor ---------------------------------------------------------------------- */
 
 static void redactor_text_and_streams(void **state) {
@@ -998,6 +1384,10 @@ int main(void) {
     cmocka_unit_test_setup_teardown(printed_secrets_are_redacted, setup, teardown),
     cmocka_unit_test_setup_teardown(output_flood_does_not_block, setup, teardown),
     cmocka_unit_test_setup_teardown(read_mode_formats, setup, teardown),
+    cmocka_unit_test_setup_teardown(sandbox_keeps_the_platform_files_away, setup, teardown),
+    cmocka_unit_test_setup_teardown(sandbox_without_namespaces, setup, teardown),
+    cmocka_unit_test_setup_teardown(refused_without_landlock, setup, teardown),
+    cmocka_unit_test_setup_teardown(escaped_processes_die_and_count, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "integration/secrets.h"
+#include "platform/files.h"
 #include "platform/jobs.h"
 #include "platform/platform.h"
 
@@ -38,13 +39,16 @@ struct assay_platform {
   unsigned long compact_need, compact_done;
   runner_config runner;  /* interpreter and limits for user code */
   char *runner_python;
+  char *runner_protect[2]; /* the key file kept from user code; NULL-ended */
   int workers;
   void *jobs;            /* the job workers' state (jobs.c) */
+  files_limits file_limits; /* uploads: largest, quota, free space kept */
 };
 
 const runner_config *platform_runner(const assay_platform *p) { return &p->runner; }
 void **platform_jobs_slot(assay_platform *p) { return &p->jobs; }
 int platform_workers(const assay_platform *p) { return p->workers; }
+const files_limits *platform_files_limits(const assay_platform *p) { return &p->file_limits; }
 
 const char *assay_platform_home(const assay_platform *p) { return p ? p->home : NULL; }
 size_t platform_max_body(const assay_platform *p) { return p->max_body; }
@@ -221,8 +225,12 @@ int assay_platform_open(assay_platform **out, const char *home) {
 }
 
 /* The runner's interpreter and limits: options, else the environment, else
- * the defaults. */
-static int runner_setup(assay_platform *p, const assay_platform_options *o) {
+ * the defaults; its sandbox: the home and the key file `key_file` (NULL:
+ * <home>/secret.key, in the home) kept from user code, custom loaders
+ * without Landlock only with ASSAY_ALLOW_UNSANDBOXED_LOADERS=1, and the
+ * test switches of ASSAY_TEST_RUNNER_SANDBOX ("no-landlock",
+ * "no-namespaces", comma-separated). */
+static int runner_setup(assay_platform *p, const assay_platform_options *o, const char *key_file) {
   const char *py = o->runner_python;
   if (!py || !*py) py = getenv("ASSAY_PYTHON");
   if (!py || !*py) py = access(ASSAY_DEFAULT_PYTHON, X_OK) == 0 ? ASSAY_DEFAULT_PYTHON : "python3";
@@ -255,6 +263,19 @@ static int runner_setup(assay_platform *p, const assay_platform_options *o) {
   p->runner.home = p->home;
   p->runner.timeout_s = timeout;
   p->runner.memory_bytes = mem;
+  if (key_file && !(p->runner_protect[0] = strdup(key_file))) return assay__nomem();
+  p->runner.protect = (const char *const *)p->runner_protect;
+  const char *allow = getenv("ASSAY_ALLOW_UNSANDBOXED_LOADERS");
+  if (allow && *allow) {
+    if (strcmp(allow, "1") == 0 || strcmp(allow, "true") == 0 || strcmp(allow, "yes") == 0)
+      p->runner.allow_unsandboxed = 1;
+    else if (strcmp(allow, "0") != 0 && strcmp(allow, "false") != 0 && strcmp(allow, "no") != 0)
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "ASSAY_ALLOW_UNSANDBOXED_LOADERS must be 1 or 0; got '%s'", allow);
+  }
+  const char *test = getenv("ASSAY_TEST_RUNNER_SANDBOX");
+  if (test && strstr(test, "no-landlock")) p->runner.sandbox_test |= RUNNER_TEST_NO_LANDLOCK;
+  if (test && strstr(test, "no-namespaces")) p->runner.sandbox_test |= RUNNER_TEST_NO_NAMESPACES;
   p->workers = o->workers < 0 ? 2 : o->workers;
   return ASSAY_OK;
 }
@@ -285,7 +306,8 @@ int assay_platform_open_with(assay_platform **out, const assay_platform_options 
   pthread_mutex_init(&p->lock, NULL);
   p->max_body = ASSAY_DEFAULT_MAX_BODY;
   rc = resolve_home(opts->home, &p->home);
-  if (!rc) rc = runner_setup(p, opts);
+  if (!rc) rc = runner_setup(p, opts, key_file);
+  if (!rc) rc = files_limits_from_env(&p->file_limits);
   if (!rc) {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/files", p->home);
@@ -348,6 +370,7 @@ void assay_platform_free(assay_platform *p) {
   keyring_free(p->keyring);
   free(p->db_path);
   free(p->runner_python);
+  free(p->runner_protect[0]);
   free(p->home);
   free(p);
   assay_shutdown();

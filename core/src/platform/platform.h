@@ -46,6 +46,9 @@ const runner_config *platform_runner(const assay_platform *p);
 void **platform_jobs_slot(assay_platform *p);
 /* How many job worker threads this platform runs. */
 int platform_workers(const assay_platform *p);
+/* The file store's limits (platform/files.h: files_limits), read from
+ * the environment at open. */
+const struct files_limits *platform_files_limits(const assay_platform *p);
 
 /* The largest request body the router accepts. */
 size_t platform_max_body(const assay_platform *p);

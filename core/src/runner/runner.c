@@ -1,18 +1,24 @@
 /* runner/runner.c — user Python code in a child process: the runner script
- * written to <home>/runtime/, the child started with the request on stdin
- * only, its output redacted into the log, its time and memory limited, its
- * run cancellable by the caller, and the columnar parts it writes mapped
- * into one frame (see runner/runner.h). */
+ * written to <home>/runtime/, the child started in its sandbox (Landlock
+ * rules built before fork, new user / PID / mount namespaces, an allowlisted
+ * environment) with the request on stdin only, its output redacted into the
+ * log, its time and memory limited, its run cancellable by the caller, and
+ * the columnar parts it writes mapped into one frame (see runner/runner.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -156,9 +162,399 @@ static int resolve_python(const char *python, char **out) {
   return assay__err(ASSAY_ERR_DATA, "the runner interpreter '%s' was not found on PATH", python);
 }
 
+/* --- the sandbox: Landlock rules, built in the parent before fork ---------------------- */
+
+#ifndef SYS_landlock_create_ruleset
+#  define SYS_landlock_create_ruleset 444
+#endif
+#ifndef SYS_landlock_add_rule
+#  define SYS_landlock_add_rule 445
+#endif
+#ifndef SYS_landlock_restrict_self
+#  define SYS_landlock_restrict_self 446
+#endif
+/* rights and scopes newer than some <linux/landlock.h> */
+#define LL_FS_REFER (1ULL << 13)     /* ABI 2 */
+#define LL_FS_TRUNCATE (1ULL << 14)  /* ABI 3 */
+#define LL_FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)               /* ABI 6 */
+
+/* The kernel's structures, as of ABI 6 (an older kernel accepts the larger
+ * size as long as the fields it does not know are zero). */
+typedef struct ll_ruleset_attr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+} ll_ruleset_attr;
+typedef struct __attribute__((packed)) ll_path_beneath {
+  uint64_t allowed_access;
+  int32_t parent_fd;
+} ll_path_beneath;
+
+#define R_FILE_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_EXECUTE)
+#define R_DIR_READ (R_FILE_READ | LANDLOCK_ACCESS_FS_READ_DIR)
+#define R_FILE_WRITE (LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_TRUNCATE)
+#define R_DIR_WRITE                                                                          \
+  (R_FILE_WRITE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |           \
+   LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK | \
+   LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_SYM | LL_FS_REFER)
+#define R_DEV                                                                         \
+  (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LL_FS_TRUNCATE |    \
+   LL_FS_IOCTL_DEV)
+/* the rights a rule on a file (not a folder) may carry */
+#define R_ON_FILE                                                                         \
+  (LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                          \
+   LANDLOCK_ACCESS_FS_READ_FILE | LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+
+/* The Landlock ABI of the running kernel; 0: none. */
+static int landlock_abi(const runner_config *cfg) {
+  if (cfg->sandbox_test & RUNNER_TEST_NO_LANDLOCK) return 0;
+  long v = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return v > 0 ? (int)v : 0;
+}
+
+static uint64_t landlock_fs_rights(int abi) {
+  uint64_t r = (1ULL << 13) - 1; /* ABI 1: EXECUTE .. MAKE_SYM */
+  if (abi >= 2) r |= LL_FS_REFER;
+  if (abi >= 3) r |= LL_FS_TRUNCATE;
+  if (abi >= 5) r |= LL_FS_IOCTL_DEV;
+  return r;
+}
+
+/* A protected entry: `name` in the folder `dir` (a real path), and with
+ * `siblings` also the entries of `dir` named "<name>.*". */
+typedef struct guard {
+  char *dir;
+  char *name;
+  int siblings;
+} guard;
+
+typedef struct sandbox_build {
+  int fd;             /* the ruleset */
+  uint64_t handled;   /* the filesystem rights it handles */
+  guard *g;
+  size_t ng, cap;
+  char *writable[3];  /* real paths of /tmp, /var/tmp, /dev/shm (if present) */
+  size_t nw;
+} sandbox_build;
+
+/* Is `p` the path `root` or below it? */
+static int path_under(const char *p, const char *root) {
+  if (strcmp(root, "/") == 0) return p[0] == '/';
+  size_t n = strlen(root);
+  return strncmp(p, root, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+static char *path_join(const char *dir, const char *name) {
+  char *p = NULL;
+  if (asprintf(&p, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name) < 0) return NULL;
+  return p;
+}
+
+/* Is the entry `name` of the folder `dir` protected? */
+static int guarded_entry(const sandbox_build *b, const char *dir, const char *name) {
+  for (size_t i = 0; i < b->ng; i++) {
+    const guard *g = &b->g[i];
+    if (strcmp(g->dir, dir) != 0) continue;
+    size_t n = strlen(g->name);
+    if (strcmp(name, g->name) == 0 || (g->siblings && strncmp(name, g->name, n) == 0 &&
+                                       name[n] == '.'))
+      return 1;
+  }
+  return 0;
+}
+
+/* Does the folder `p` hold a protected entry (at any depth)? */
+static int holds_guarded(const sandbox_build *b, const char *p) {
+  for (size_t i = 0; i < b->ng; i++)
+    if (path_under(b->g[i].dir, p)) return 1;
+  return 0;
+}
+
+/* Is `p` a protected entry or below one? */
+static int inside_guarded(const sandbox_build *b, const char *p) {
+  for (size_t i = 0; i < b->ng; i++) {
+    const char *dir = b->g[i].dir;
+    if (!path_under(p, dir) || strcmp(p, dir) == 0) continue;
+    const char *rest = p + (strcmp(dir, "/") == 0 ? 1 : strlen(dir) + 1);
+    size_t n = strcspn(rest, "/");
+    char name[NAME_MAX + 1];
+    if (n > NAME_MAX) continue;
+    memcpy(name, rest, n);
+    name[n] = '\0';
+    if (guarded_entry(b, dir, name)) return 1;
+  }
+  return 0;
+}
+
+static int is_writable_root_below(const sandbox_build *b, const char *p) {
+  for (size_t i = 0; i < b->nw; i++)
+    if (path_under(p, b->writable[i])) return 1;
+  return 0;
+}
+
+/* Add a guard for the real path `real` (split into folder and name). */
+static int add_guard(sandbox_build *b, const char *real, int siblings) {
+  const char *slash = strrchr(real, '/');
+  if (!slash || !slash[1])
+    return assay__err(ASSAY_ERR_CONFIG, "the sandbox cannot protect '%s'", real);
+  if (b->ng == b->cap) {
+    size_t ncap = b->cap ? b->cap * 2 : 4;
+    guard *ng = realloc(b->g, ncap * sizeof *ng);
+    if (!ng) return assay__nomem();
+    b->g = ng;
+    b->cap = ncap;
+  }
+  guard *g = &b->g[b->ng];
+  g->dir = slash == real ? strdup("/") : strndup(real, (size_t)(slash - real));
+  g->name = strdup(slash + 1);
+  g->siblings = siblings;
+  if (!g->dir || !g->name) {
+    free(g->dir);
+    free(g->name);
+    return assay__nomem();
+  }
+  b->ng++;
+  return ASSAY_OK;
+}
+
+/* A protected path as configured: its real path (when it exists) and the
+ * name in its folder's real path (for files that appear later). */
+static int add_protected(sandbox_build *b, const char *path, int siblings) {
+  char *real = realpath(path, NULL);
+  int rc = ASSAY_OK;
+  if (real) rc = add_guard(b, real, siblings);
+  free(real);
+  if (rc || !siblings) return rc;
+  char *copy = strdup(path);
+  if (!copy) return assay__nomem();
+  char *slash = strrchr(copy, '/');
+  const char *name = slash ? slash + 1 : copy;
+  const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+  if (slash && slash != copy) *slash = '\0';
+  char *rdir = *name ? realpath(dir, NULL) : NULL;
+  char *full = rdir ? path_join(rdir, name) : NULL;
+  if (rdir && !full) rc = assay__nomem();
+  if (full) rc = add_guard(b, full, siblings);
+  free(full);
+  free(rdir);
+  free(copy);
+  return rc;
+}
+
+/* Grant `rights` (cut to what the ruleset handles, and to file rights on a
+ * file) on the entry `name` of the folder open as `dirfd` (AT_FDCWD: a
+ * path). Links are not followed. 0, or an errno. */
+static int grant(sandbox_build *b, int dirfd, const char *name, uint64_t rights) {
+  int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno;
+  struct stat st;
+  int err = 0;
+  if (fstat(fd, &st) != 0) {
+    err = errno;
+  } else if (S_ISLNK(st.st_mode)) {
+    err = ELOOP;
+  } else {
+    if (!S_ISDIR(st.st_mode)) rights &= R_ON_FILE;
+    ll_path_beneath pb = {.allowed_access = rights & b->handled, .parent_fd = fd};
+    if (pb.allowed_access &&
+        syscall(SYS_landlock_add_rule, b->fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) != 0)
+      err = errno;
+  }
+  close(fd);
+  return err;
+}
+
+/* grant() on a path: its folder resolved, its last component not followed
+ * (".", ".." and "/" resolved whole). 0, or an errno. */
+static int grant_path(sandbox_build *b, const char *path, uint64_t rights) {
+  const char *slash = strrchr(path, '/');
+  const char *name = slash ? slash + 1 : path;
+  if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+    char *real = realpath(path, NULL);
+    if (!real) return errno;
+    int dfd = open(real, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int err = dfd < 0 ? errno : grant(b, dfd, ".", rights);
+    if (dfd >= 0) close(dfd);
+    free(real);
+    return err;
+  }
+  char *dir = slash ? (slash == path ? strdup("/") : strndup(path, (size_t)(slash - path)))
+                    : strdup(".");
+  if (!dir) return ENOMEM;
+  int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int err = dfd < 0 ? errno : grant(b, dfd, name, rights);
+  if (dfd >= 0) close(dfd);
+  free(dir);
+  return err;
+}
+
+/* The entries of /dev a loader may use (never a disk). */
+static int dev_allowed(const char *name) {
+  static const char *const ok[] = {"null", "zero", "full", "random", "urandom",
+                                   "tty",  "ptmx", "pts",  "shm"};
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+    if (strcmp(name, ok[i]) == 0) return 1;
+  return 0;
+}
+
+/* Read and execute on every entry of `dir` but the protected ones; into
+ * folders that hold a protected entry (and /dev) it goes down. Entries
+ * under /tmp, /var/tmp and /dev/shm are writable too. An entry that cannot
+ * be opened is left out (denied). */
+static int grant_complement(sandbox_build *b, const char *dir) {
+  DIR *d = opendir(dir);
+  if (!d) return ASSAY_OK;
+  int in_dev = strcmp(dir, "/dev") == 0;
+  int rc = ASSAY_OK;
+  struct dirent *e;
+  while (!rc && (e = readdir(d))) {
+    const char *name = e->d_name;
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) continue;
+    if (guarded_entry(b, dir, name)) continue;
+    if (in_dev && !dev_allowed(name)) continue;
+    struct stat st;
+    if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISLNK(st.st_mode))
+      continue; /* a link's target is covered (or not) where it lies */
+    char *path = path_join(dir, name);
+    if (!path) {
+      rc = assay__nomem();
+      break;
+    }
+    if (S_ISDIR(st.st_mode) && (holds_guarded(b, path) || strcmp(path, "/dev") == 0)) {
+      rc = grant_complement(b, path);
+    } else {
+      uint64_t rights = R_DIR_READ;
+      if (is_writable_root_below(b, path)) rights |= R_DIR_WRITE;
+      else if (in_dev) rights = R_DEV | LANDLOCK_ACCESS_FS_READ_DIR;
+      (void)grant(b, dirfd(d), name, rights);
+    }
+    free(path);
+  }
+  closedir(d);
+  return rc;
+}
+
+/* The sandbox of one run, prepared before fork. */
+typedef struct sandbox {
+  int abi;            /* Landlock ABI; 0: no sandbox */
+  int fd;             /* the ruleset; -1: none */
+  uint64_t proc_rights; /* for the child's own /proc */
+  int tmp_writable;   /* the TMPDIR (or /tmp) the platform has is writable */
+} sandbox;
+
+static void sandbox_free_build(sandbox_build *b) {
+  for (size_t i = 0; i < b->ng; i++) {
+    free(b->g[i].dir);
+    free(b->g[i].name);
+  }
+  free(b->g);
+  for (size_t i = 0; i < b->nw; i++) free(b->writable[i]);
+}
+
+/* Build the ruleset: `read_dir` (the loader's folder) or `read_file` (the
+ * data file), `script` readable, `out_dir` writable, the rest as
+ * runner.h says. */
+static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const char *read_dir,
+                           const char *read_file, const char *script, const char *out_dir) {
+  sb->abi = abi;
+  sb->fd = -1;
+  sandbox_build b;
+  memset(&b, 0, sizeof b);
+  b.fd = -1;
+  b.handled = landlock_fs_rights(abi);
+  sb->proc_rights = R_DIR_READ & b.handled;
+  ll_ruleset_attr attr = {.handled_access_fs = b.handled, .handled_access_net = 0,
+                          .scoped = abi >= 6 ? LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL
+                                             : 0};
+  int rc = ASSAY_OK;
+  char *home = cfg->home ? realpath(cfg->home, NULL) : NULL;
+  if (!home)
+    rc = assay__err(ASSAY_ERR_INTERNAL, "runner: cannot resolve the platform home for the "
+                                        "sandbox: %s", cfg->home ? strerror(errno) : "none");
+  if (!rc) rc = add_guard(&b, home, 0); /* "/" as home: refused here */
+  for (size_t i = 0; !rc && cfg->protect && cfg->protect[i]; i++)
+    if (*cfg->protect[i]) rc = add_protected(&b, cfg->protect[i], 1);
+  static const char *const tmp_roots[] = {"/tmp", "/var/tmp", "/dev/shm"};
+  for (size_t i = 0; !rc && i < 3; i++) {
+    char *r = realpath(tmp_roots[i], NULL);
+    if (r && !inside_guarded(&b, r)) b.writable[b.nw++] = r;
+    else free(r);
+  }
+  if (!rc) {
+    long fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+    if (fd < 0)
+      rc = assay__err(ASSAY_ERR_INTERNAL, "runner: cannot create the Landlock sandbox: %s",
+                      strerror(errno));
+    else b.fd = (int)fd;
+  }
+  if (!rc) rc = grant_complement(&b, "/");
+  /* a writable root that is not handled entry by entry above */
+  for (size_t i = 0; !rc && i < b.nw; i++)
+    if (!holds_guarded(&b, b.writable[i]))
+      (void)grant(&b, AT_FDCWD, b.writable[i], R_DIR_READ | R_DIR_WRITE);
+  /* what the run needs inside the protected paths */
+  struct {
+    const char *path;
+    uint64_t rights;
+  } need[] = {{out_dir, R_DIR_READ | R_DIR_WRITE},
+              {script, LANDLOCK_ACCESS_FS_READ_FILE},
+              {read_dir, R_DIR_READ},
+              {read_file, LANDLOCK_ACCESS_FS_READ_FILE}};
+  for (size_t i = 0; !rc && i < sizeof need / sizeof need[0]; i++) {
+    if (!need[i].path) continue;
+    int err = grant_path(&b, need[i].path, need[i].rights);
+    if (err)
+      rc = assay__err(ASSAY_ERR_INTERNAL, "runner: cannot open '%s' to the sandbox: %s",
+                      need[i].path, strerror(err));
+  }
+  if (!rc) {
+    /* the temporary folder the child is told about: its own if the
+     * platform's is not writable in the sandbox */
+    const char *t = getenv("TMPDIR");
+    char *rt = realpath(t && *t ? t : "/tmp", NULL);
+    sb->tmp_writable = rt && is_writable_root_below(&b, rt) && !inside_guarded(&b, rt) &&
+                       !holds_guarded(&b, rt);
+    free(rt);
+  }
+  free(home);
+  if (rc) {
+    if (b.fd >= 0) close(b.fd);
+  } else {
+    sb->fd = b.fd;
+  }
+  sandbox_free_build(&b);
+  return rc;
+}
+
+/* --- the environment ----------------------------------------------------------------- */
+
+/* Is the "NAME=value" entry one the child may get? */
+static int env_allowed(const char *entry) {
+  static const char *const names[] = {
+      "PATH",          "HOME",          "LANG",          "LANGUAGE",           "TZ",
+      "TMPDIR",        "TERM",          "PYTHONPATH",    "PYTHONIOENCODING",   "VIRTUAL_ENV",
+      "CONDA_PREFIX",  "SSL_CERT_FILE", "SSL_CERT_DIR",  "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+      "http_proxy",    "HTTP_PROXY",    "https_proxy",   "HTTPS_PROXY",        "no_proxy",
+      "NO_PROXY",      "all_proxy",     "ALL_PROXY"};
+  if (strncmp(entry, "ASSAY_", 6) == 0) return 0;
+  if (strncmp(entry, "LC_", 3) == 0 && strchr(entry, '=')) return 1;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    size_t n = strlen(names[i]);
+    if (strncmp(entry, names[i], n) == 0 && entry[n] == '=') return 1;
+  }
+  return 0;
+}
+
 /* --- the child ------------------------------------------------------------------ */
 
-enum { STAGE_CHDIR = 1, STAGE_EXEC = 2, STAGE_FDS = 3 };
+enum {
+  STAGE_CHDIR = 1,
+  STAGE_EXEC = 2,
+  STAGE_FDS = 3,
+  STAGE_SANDBOX = 4
+};
 
 typedef struct child_plan {
   const char *exe;
@@ -167,6 +563,11 @@ typedef struct child_plan {
   const char *cwd;
   int fds[4];          /* become 0 stdin, 1 stdout, 2 stderr, 3 result */
   int err_fd;          /* reports a failure before exec (becomes 4)    */
+  int ruleset_fd;      /* Landlock ruleset (becomes 5), -1: none       */
+  uint64_t proc_rights; /* for the namespace's own /proc               */
+  int ns;              /* started in new user, PID and mount namespaces */
+  char uid_map[64];    /* "<uid> <uid> 1\n"                            */
+  char gid_map[64];
   int limit_as;
   struct rlimit as;
   int max_fd;          /* fallback bound for closing descriptors       */
@@ -180,8 +581,33 @@ static void child_fail(int stage, int err) {
   _exit(127);
 }
 
-/* Runs in the forked child of a possibly multi-threaded parent: only
- * async-signal-safe calls, everything prepared before fork. */
+/* Write `text` to /proc/self/<name> (async-signal-safe). */
+static int write_proc_self(const char *name, const char *text) {
+  char path[64] = "/proc/self/";
+  size_t n = strlen(path), m = strlen(name);
+  if (n + m >= sizeof path) return -1;
+  memcpy(path + n, name, m + 1);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  size_t len = strlen(text);
+  ssize_t w = write(fd, text, len);
+  close(fd);
+  return w == (ssize_t)len ? 0 : -1;
+}
+
+/* No capability left, and none to gain by exec (also as root). */
+static void drop_capabilities(void) {
+  for (int cap = 0; cap < 64; cap++)
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno == EINVAL) break;
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof data);
+  syscall(SYS_capset, &hdr, data);
+}
+
+/* Runs in the forked (or cloned) child of a possibly multi-threaded
+ * parent: only async-signal-safe calls, everything prepared before. */
 static void child_exec(const child_plan *c) {
   sigset_t none;
   sigemptyset(&none);
@@ -195,31 +621,105 @@ static void child_exec(const child_plan *c) {
   setsid(); /* own session and process group: killed as one */
   /* A platform that dies without stopping (SIGKILL, a crash) takes the
    * loader with it (the signal comes when the forking thread ends, and
-   * worker threads live as long as the platform). */
+   * worker threads live as long as the platform). In a new PID namespace
+   * the parent is not visible (getppid() is 0): the check below on the
+   * error pipe covers that case. */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid() != c->parent) _exit(127);
+  if (!c->ns && getppid() != c->parent) _exit(127);
 
-  /* move every descriptor we keep above 4 first, so dup2 never clobbers one */
-  int moved[5];
-  for (int i = 0; i < 4; i++) moved[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 5);
-  moved[4] = fcntl(c->err_fd, F_DUPFD_CLOEXEC, 5);
+  /* move every descriptor we keep above 5 first, so dup2 never clobbers one */
+  int moved[6];
+  for (int i = 0; i < 4; i++) moved[i] = fcntl(c->fds[i], F_DUPFD_CLOEXEC, 6);
+  moved[4] = fcntl(c->err_fd, F_DUPFD_CLOEXEC, 6);
+  moved[5] = c->ruleset_fd >= 0 ? fcntl(c->ruleset_fd, F_DUPFD_CLOEXEC, 6) : -1;
   if (moved[4] < 0) _exit(127);
   if (dup2(moved[4], 4) < 0) _exit(127);
   fcntl(4, F_SETFD, FD_CLOEXEC);
   for (int i = 0; i < 4; i++)
     if (moved[i] < 0 || dup2(moved[i], i) < 0) child_fail(STAGE_FDS, errno);
+  int ruleset = -1;
+  if (c->ruleset_fd >= 0) {
+    if (moved[5] < 0 || dup2(moved[5], 5) < 0) child_fail(STAGE_FDS, errno);
+    ruleset = 5;
+  }
   /* close everything else: close_range when the kernel has it */
+  unsigned first = ruleset >= 0 ? 6u : 5u;
   long cr = -1;
 #ifdef SYS_close_range
-  cr = syscall(SYS_close_range, 5u, ~0u, 0u);
+  cr = syscall(SYS_close_range, first, ~0u, 0u);
 #endif
   if (cr != 0)
-    for (int fd = 5; fd < c->max_fd; fd++) close(fd);
+    for (int fd = (int)first; fd < c->max_fd; fd++) close(fd);
+  /* the platform still waits on the error pipe: its read end closed means
+   * the platform died before PR_SET_PDEATHSIG was in place */
+  struct pollfd pf = {4, POLLOUT, 0};
+  if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLERR | POLLHUP))) _exit(127);
+
+  if (c->ns) {
+    /* ids mapped 1:1 (best effort: unmapped, the kernel still checks the
+     * real ids) */
+    (void)write_proc_self("setgroups", "deny");
+    (void)write_proc_self("uid_map", c->uid_map);
+    (void)write_proc_self("gid_map", c->gid_map);
+    /* the namespace's own /proc (its processes only; PID 1 is the
+     * loader), readable in the sandbox; kept as it is if the kernel
+     * refuses the mount */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0 &&
+        ruleset >= 0) {
+      int pfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      ll_path_beneath pb = {.allowed_access = c->proc_rights, .parent_fd = pfd};
+      if (pfd < 0 || syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0))
+        child_fail(STAGE_SANDBOX, errno);
+      close(pfd);
+    }
+  }
 
   if (c->limit_as) setrlimit(RLIMIT_AS, &c->as);
   if (chdir(c->cwd) != 0) child_fail(STAGE_CHDIR, errno);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(STAGE_SANDBOX, errno);
+  if (ruleset >= 0) {
+    if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) child_fail(STAGE_SANDBOX, errno);
+    close(ruleset);
+  }
+  drop_capabilities();
   execve(c->exe, c->argv, c->envp);
   child_fail(STAGE_EXEC, errno);
+}
+
+/* Start the child: in new user, PID and mount namespaces when `*ns` (and
+ * the kernel lets us; else *ns becomes 0 and *ns_err says why), else as a
+ * plain fork. Returns the pid (in the parent), or -1 with errno. */
+static pid_t spawn_child(child_plan *c, int *ns, int *ns_err) {
+  *ns_err = 0;
+  if (*ns) {
+#ifdef SYS_clone3
+    struct {
+      uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    } args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
+    args.exit_signal = SIGCHLD;
+    c->ns = 1;
+    /* like fork (no CLONE_VM, no new stack); the child calls only what
+     * child_exec calls */
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) child_exec(c); /* does not return */
+    if (pid > 0) return (pid_t)pid;
+    *ns_err = errno;
+#else
+    *ns_err = ENOSYS;
+#endif
+    if (*ns_err == EAGAIN || *ns_err == ENOMEM) {
+      errno = *ns_err;
+      return -1;
+    }
+    *ns = 0;
+  }
+  c->ns = 0;
+  pid_t pid = fork();
+  if (pid == 0) child_exec(c); /* does not return */
+  return pid;
 }
 
 /* --- output: redaction, lines, the log --------------------------------------------- */
@@ -308,7 +808,42 @@ static void log_text(const run_ctx *x, const char *stream, const char *text) {
   }
 }
 
-/* --- memory: resident set of the process group --------------------------------------- */
+/* --- memory: resident set of the namespace or process group ---------------------------- */
+
+/* Bytes resident in the process /proc/<name> (from its statm). */
+static int64_t proc_rss(const char *name, long page) {
+  char path[300], buf[256];
+  snprintf(path, sizeof path, "/proc/%s/statm", name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  long long size = 0, resident = 0;
+  if (sscanf(buf, "%lld %lld", &size, &resident) != 2) return 0;
+  return (int64_t)resident * page;
+}
+
+/* Bytes resident in all processes of the PID namespace whose nsfs inode is
+ * (dev, ino): every process the loader started, wherever it went. */
+static int64_t ns_rss(dev_t dev, ino_t ino) {
+  DIR *d = opendir("/proc");
+  if (!d) return 0;
+  long page = sysconf(_SC_PAGESIZE);
+  int64_t total = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char path[300];
+    snprintf(path, sizeof path, "/proc/%s/ns/pid", e->d_name);
+    struct stat st;
+    if (stat(path, &st) != 0 || st.st_ino != ino || st.st_dev != dev) continue;
+    total += proc_rss(e->d_name, page);
+  }
+  closedir(d);
+  return total;
+}
 
 /* Bytes resident in all processes of group `pgid` (from /proc/<pid>/stat). */
 static int64_t group_rss(pid_t pgid) {
@@ -455,7 +990,7 @@ static int child_failure(const char *python, const redactor *red, const run_ctx 
   return rc;
 }
 
-/* Map the parts the child listed and join them into one frame. */
+/* Read the parts the child listed and join them into one frame. */
 static int map_parts(const char *dir, json_t *parts, frame **out) {
   size_t n = json_array_size(parts);
   if (!json_is_array(parts) || n == 0 || n > INT_MAX)
@@ -474,7 +1009,7 @@ static int map_parts(const char *dir, json_t *parts, frame **out) {
       rc = assay__nomem();
       break;
     }
-    rc = frame_map(&frames[i], path);
+    rc = frame_read(&frames[i], path); /* a copy, not a map: user code may change it */
     free(path);
   }
   if (!rc) {
@@ -507,7 +1042,24 @@ typedef struct run_state {
   int timed_out, over_memory, exited, status_known;
   int cancelled;             /* the RUNNER_CANCEL_* reason, 0: none    */
   int status;
+  int ns;                    /* the child is PID 1 of its own namespace */
+  int ns_known;              /* ns_dev / ns_ino name that namespace     */
+  dev_t ns_dev;
+  ino_t ns_ino;
 } run_state;
+
+/* Kill the child and everything it started: its PID namespace goes with
+ * it (as PID 1); else its process group. The child is not reaped before
+ * the run ends, so neither id can have been reused. */
+static void kill_run(const run_state *st) {
+  kill(-st->pid, SIGKILL);
+  kill(st->pid, SIGKILL);
+}
+
+/* Bytes resident in the child and everything it started. */
+static int64_t run_rss(const run_state *st) {
+  return st->ns_known ? ns_rss(st->ns_dev, st->ns_ino) : group_rss(st->pid);
+}
 
 static void wipe_request(run_state *st) {
   if (st->req) {
@@ -618,21 +1170,21 @@ static int supervise(run_state *st) {
     double t = now_s();
     if (!st->exited && child_exited(st)) {
       st->exited = 1;
-      kill(-st->pid, SIGKILL); /* whatever the loader left running */
+      kill_run(st); /* whatever the loader left running */
       drain_until = t + (st->cancelled ? DRAIN_S / 10 : DRAIN_S);
     }
     if (!st->exited && !st->cancelled && (st->cancelled = cancel_requested(st->cfg))) {
-      kill(-st->pid, SIGKILL); /* at once: the caller will not wait */
+      kill_run(st); /* at once: the caller will not wait */
     }
     if (!st->exited && deadline > 0 && t >= deadline && !st->timed_out) {
       st->timed_out = 1;
-      kill(-st->pid, SIGKILL);
+      kill_run(st);
     }
     if (!st->exited && mem > 0 && t >= next_mem && !st->over_memory && !st->timed_out) {
       next_mem = t + POLL_MS / 1000.0;
-      if (group_rss(st->pid) > mem) {
+      if (run_rss(st) > mem) {
         st->over_memory = 1;
-        kill(-st->pid, SIGKILL);
+        kill_run(st);
       }
     }
     int open_fds = st->so.fd >= 0 || st->se.fd >= 0 || st->res_fd >= 0;
@@ -653,7 +1205,7 @@ static int supervise(run_state *st) {
     if (n < 0) {
       if (errno == EINTR) continue;
       rc = assay__err(ASSAY_ERR_INTERNAL, "runner: poll failed: %s", strerror(errno));
-      kill(-st->pid, SIGKILL);
+      kill_run(st);
       break;
     }
     if (n == 0) continue;
@@ -662,7 +1214,7 @@ static int supervise(run_state *st) {
     if (i_se >= 0 && pf[i_se].revents && (rc = read_output(st, &st->se, buf))) break;
     if (i_res >= 0 && pf[i_res].revents) read_result(st, buf);
   }
-  if (rc) kill(-st->pid, SIGKILL);
+  if (rc) kill_run(st);
   /* settle what is held back in the streams of pipes still open */
   if (st->so.fd >= 0 && !rc) rc = feed_output(&st->x, &st->so, NULL, 0, 1);
   if (st->se.fd >= 0 && !rc) rc = feed_output(&st->x, &st->se, NULL, 0, 1);
@@ -766,6 +1318,14 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   if (why)
     return assay__err(ASSAY_ERR_UNAVAILABLE, "%s cancelled: %s", load ? "loader" : "data reader",
                       runner_cancel_reason(why));
+  /* user code only in a sandbox, unless the platform says otherwise */
+  int abi = landlock_abi(cfg);
+  if (!abi && load && !cfg->allow_unsandboxed)
+    return assay__err(ASSAY_ERR_DATA,
+                      "custom loaders need Landlock (Linux 5.13+) to keep them away from the "
+                      "platform's files; this kernel has none (set "
+                      "ASSAY_ALLOW_UNSANDBOXED_LOADERS=1 in the platform's environment to run "
+                      "them anyway)");
   /* failures found here need no child */
   struct stat st_file;
   if (stat(path, &st_file) != 0 || !S_ISREG(st_file.st_mode))
@@ -797,6 +1357,8 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   redactor *red = NULL;
   char *script = NULL, *exe = NULL;
   char **envp = NULL;
+  char *tmpdir = NULL; /* "TMPDIR=<out_dir>" when the child gets its own */
+  sandbox sb = {0, -1, 0, 0};
   int child_fds[5] = {-1, -1, -1, -1, -1}; /* stdin, stdout, stderr, result, exec error */
   int err_r = -1;
   int rc = make_redactor(&red, request);
@@ -812,15 +1374,29 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
     if (!st.req) rc = assay__nomem();
     else st.req_len = strlen(st.req);
   }
-  /* the child's environment: ours without ASSAY_* */
+  if (!rc && abi)
+    rc = sandbox_prepare(&sb, cfg, abi, load ? cwd : NULL, load ? NULL : path, script, out_dir);
+  if (!rc && !abi)
+    log_text(&st.x, "stderr",
+             load ? "runner: this kernel has no Landlock: the loader runs WITHOUT a sandbox "
+                    "(ASSAY_ALLOW_UNSANDBOXED_LOADERS is set)"
+                  : "runner: this kernel has no Landlock: the data reader runs without a sandbox");
+  /* the child's environment: the allowlisted variables of ours, and a
+   * temporary folder it can write to */
+  if (!rc && abi && !sb.tmp_writable && asprintf(&tmpdir, "TMPDIR=%s", out_dir) < 0) {
+    tmpdir = NULL;
+    rc = assay__nomem();
+  }
   if (!rc) {
     size_t n = 0;
     for (char **e = environ; e && *e; e++) n++;
-    envp = calloc(n + 1, sizeof *envp);
+    envp = calloc(n + 2, sizeof *envp);
     if (!envp) rc = assay__nomem();
     size_t k = 0;
     for (size_t i = 0; envp && i < n; i++)
-      if (strncmp(environ[i], "ASSAY_", 6) != 0) envp[k++] = environ[i];
+      if (env_allowed(environ[i]) && !(tmpdir && strncmp(environ[i], "TMPDIR=", 7) == 0))
+        envp[k++] = environ[i];
+    if (envp && tmpdir) envp[k++] = tmpdir;
   }
   /* descriptors, all close-on-exec in this (multi-threaded) process */
   if (!rc) {
@@ -847,7 +1423,13 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
     plan.cwd = cwd;
     for (int i = 0; i < 4; i++) plan.fds[i] = child_fds[i];
     plan.err_fd = child_fds[4];
+    plan.ruleset_fd = sb.fd;
+    plan.proc_rights = sb.proc_rights;
     plan.parent = getpid();
+    snprintf(plan.uid_map, sizeof plan.uid_map, "%lu %lu 1\n", (unsigned long)geteuid(),
+             (unsigned long)geteuid());
+    snprintf(plan.gid_map, sizeof plan.gid_map, "%lu %lu 1\n", (unsigned long)getegid(),
+             (unsigned long)getegid());
     struct rlimit nofile;
     plan.max_fd = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
                           nofile.rlim_cur < (1u << 20)
@@ -863,12 +1445,33 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
       plan.limit_as = 1;
       plan.as.rlim_cur = plan.as.rlim_max = (rlim_t)as;
     }
-    st.pid = fork();
-    if (st.pid == 0) child_exec(&plan); /* does not return */
+    int ns = !(cfg->sandbox_test & RUNNER_TEST_NO_NAMESPACES), ns_err = 0;
+    st.pid = spawn_child(&plan, &ns, &ns_err);
     if (st.pid < 0)
       rc = assay__err(ASSAY_ERR_INTERNAL, "runner: cannot start a process: %s", strerror(errno));
+    st.ns = ns;
+    if (!rc && ns) {
+      char nsp[64];
+      struct stat nst;
+      snprintf(nsp, sizeof nsp, "/proc/%ld/ns/pid", (long)st.pid);
+      if (stat(nsp, &nst) == 0) {
+        st.ns_known = 1;
+        st.ns_dev = nst.st_dev;
+        st.ns_ino = nst.st_ino;
+      }
+    }
+    if (!rc && !ns) {
+      char note[256];
+      snprintf(note, sizeof note,
+               "runner: no user and PID namespaces here (%s): the %s runs in its own process "
+               "group, and a process that leaves it (setsid) is neither killed with it nor "
+               "counted in its memory",
+               ns_err ? strerror(ns_err) : "disabled for a test", st.what);
+      log_text(&st.x, "stderr", note);
+    }
   }
   for (int i = 0; i < 5; i++) close_fd(&child_fds[i]);
+  close_fd(&sb.fd);
   if (!rc) {
     int msg[2] = {0, 0};
     ssize_t n;
@@ -885,6 +1488,9 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
       else if (msg[0] == STAGE_CHDIR)
         rc = assay__err(ASSAY_ERR_DATA, "the %s cannot work in the folder '%s': %s", st.what, cwd,
                         strerror(msg[1]));
+      else if (msg[0] == STAGE_SANDBOX)
+        rc = assay__err(ASSAY_ERR_INTERNAL, "runner: cannot put the %s in its sandbox: %s",
+                        st.what, strerror(msg[1]));
       else
         rc = assay__err(ASSAY_ERR_INTERNAL, "runner: cannot set up the child's descriptors: %s",
                         strerror(msg[1]));
@@ -944,6 +1550,8 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   free(st.se.line);
   redactor_free(red);
   free(envp);
+  free(tmpdir);
+  close_fd(&sb.fd);
   free(exe);
   free(script);
   free(cwd);

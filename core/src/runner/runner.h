@@ -2,32 +2,70 @@
  *
  * runner_run() starts the runner script (runner/assay_runner.py, compiled
  * into libassay and written to <home>/runtime/ on first use) with the
- * configured interpreter, in its own process group, with the loader's
- * folder as working directory. The request — the JSON below, secrets
- * included — is written to the child's stdin and nowhere else: not argv,
- * not the environment (the child's environment is the parent's minus
- * every ASSAY_* variable), not a file. Every descriptor but stdin, stdout,
- * stderr and the result pipe (fd 3) is closed in the child.
+ * configured interpreter, with the loader's folder as working directory.
+ * The request — the JSON below, secrets included — is written to the
+ * child's stdin and nowhere else: not argv, not the environment, not a
+ * file. Every descriptor but stdin, stdout, stderr and the result pipe
+ * (fd 3) is closed in the child.
+ *
+ * The sandbox (user code is any workspace member's Python; the platform's
+ * files must stay out of its reach):
+ * - Filesystem (Landlock, every access right the running kernel's ABI
+ *   knows): the platform home and the `protect` paths (the master key file
+ *   and the files beside it named "<key>.*") are neither readable nor
+ *   writable, but for what the run needs in them: the loader's folder
+ *   (read-only, "load"), the data file ("read"), the runner script, and
+ *   output_dir (read-write). Everything else is readable and executable
+ *   (granted entry by entry as the complement of the protected paths, so
+ *   an entry created after the run started is not); writable are only
+ *   output_dir and /tmp, /var/tmp and /dev/shm (entry by entry when one of
+ *   them holds the home: then its other entries are writable, new entries
+ *   directly in it are not, and TMPDIR points at output_dir). Of /dev only
+ *   null, zero, full, random, urandom, tty, ptmx, pts and shm are reachable
+ *   (never a disk). Landlock also keeps the child from tracing or reading
+ *   the memory of processes outside its sandbox and (ABI >= 6) from
+ *   signalling them or reaching their abstract UNIX sockets. Network stays
+ *   open. Without Landlock (kernel < 5.13 or the LSM disabled) a custom
+ *   loader ("load") is refused with ASSAY_ERR_DATA "custom loaders need
+ *   Landlock ..." unless allow_unsandboxed; "read" runs unsandboxed.
+ * - Processes: the child starts in new user (uid and gid mapped 1:1), PID
+ *   and mount namespaces (its own /proc when the kernel allows the mount),
+ *   so the loader is PID 1 of its namespace and killing it kills every
+ *   process it started, setsid() or not; the memory limit counts the
+ *   resident set of every process of the namespace. Without user
+ *   namespaces the child runs in its own process group instead (a
+ *   "runner: ..." line in the log says so), which a process can leave.
+ *   No new privileges (PR_SET_NO_NEW_PRIVS), no capabilities, and the
+ *   child dies with the platform (PR_SET_PDEATHSIG).
+ * - Environment: only PATH, HOME, LANG, LANGUAGE, LC_*, TZ, TMPDIR, TERM,
+ *   PYTHONPATH, PYTHONIOENCODING, VIRTUAL_ENV, CONDA_PREFIX, SSL_CERT_FILE,
+ *   SSL_CERT_DIR, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE and the proxy
+ *   variables (http_proxy, https_proxy, no_proxy, all_proxy, either case)
+ *   of the platform's environment; never an ASSAY_* variable.
  *
  * The child writes each DataFrame it gets (or reads) as a columnar file
  * (docs/columnar.md) into request.output_dir and reports on fd 3 one JSON
  * line: {"ok": true, "parts": ["part-0000.acol", ...]} or {"ok": false,
- * "kind": "...", "message": "...", "traceback": "..."}. The parent maps
- * and concatenates the parts into one frame.
+ * "kind": "...", "message": "...", "traceback": "..."}. The parent reads
+ * the parts into its own memory (frame_read: never mapped, as a process
+ * the loader left behind may still change them) and concatenates them
+ * into one frame.
  *
  * The child's stdout and stderr go to the log (runner_log_fn) line by line
  * with every secret value of the request's integration_dict (all its
  * string values but those named in "public_names") replaced by
- * "[REDACTED]" — also when a value is split across reads — and so are the
- * message and traceback of a failure before they reach the error or the
- * log; the child caps a failure's message (head) and traceback (tail) only
- * after redacting them itself, so a cut never leaves part of a secret.
- * Limits: the wall-clock time (the process group is killed with SIGKILL at
- * the deadline) and the memory (the resident set size of the process group,
- * polled every 50 ms: over the limit the group is killed; RLIMIT_AS of
- * max(4 x limit, limit + 4 GiB) is a backstop that leaves room for the
- * address space numpy / pyarrow reserve). When the loader's process ends,
- * whatever it left running in its group is killed too.
+ * "[REDACTED]" (in every form redactor_new lists) — also when a value is
+ * split across reads — and so are the message and traceback of a failure
+ * before they reach the error or the log; the child caps a failure's
+ * message (head) and traceback (tail) only after redacting them itself
+ * (the same forms), so a cut never leaves part of a secret.
+ * Limits: the wall-clock time (the child, and with it its namespace or
+ * process group, is killed with SIGKILL at the deadline) and the memory
+ * (the resident set size of the namespace's processes, polled every 50 ms:
+ * over the limit they are killed; RLIMIT_AS of max(4 x limit, limit +
+ * 4 GiB) is a per-process backstop that leaves room for the address space
+ * numpy / pyarrow reserve). When the loader's process ends, whatever it
+ * left running is killed too.
  *
  * The working directory is the loader's folder ("load") or output_dir
  * ("read"). DataFrame dtypes become column types as assay_runner.py
@@ -56,13 +94,28 @@ typedef struct runner_config {
    * __atomic_store_n) to one of the RUNNER_CANCEL_* reasons below. The
    * runner reads it (__atomic_load_n) before it starts the child and at
    * every wake-up of its poll loop (at most POLL_MS = 50 ms apart); once
-   * it is non-zero the child's process group is killed at once and
+   * it is non-zero the child (and all it started) is killed at once and
    * runner_run fails with ASSAY_ERR_UNAVAILABLE and
    * "<loader|data reader> cancelled: <reason>" (runner_cancel_reason). The
    * platform's own config (platform_runner) has none; a caller copies it
    * and points this at its job's flag. */
   const int *cancel;
+  /* More paths kept from user code besides the home (NULL-terminated, or
+   * NULL): each file or folder, and the entries beside it named
+   * "<its name>.*" (a key file's .new, .old and temporary copies). The
+   * platform puts its master key file here. */
+  const char *const *protect;
+  /* Run custom loaders without a sandbox when the kernel has no Landlock
+   * (the platform sets it from ASSAY_ALLOW_UNSANDBOXED_LOADERS). */
+  int allow_unsandboxed;
+  /* Tests only: RUNNER_TEST_* flags (the platform reads them from
+   * ASSAY_TEST_RUNNER_SANDBOX: "no-landlock", "no-namespaces"). */
+  int sandbox_test;
 } runner_config;
+
+/* runner_config.sandbox_test: behave as if the kernel had no Landlock /
+ * no user namespaces. */
+enum { RUNNER_TEST_NO_LANDLOCK = 1, RUNNER_TEST_NO_NAMESPACES = 2 };
 
 /* Why a run is cancelled (the values of *runner_config.cancel). */
 enum {
@@ -105,6 +158,8 @@ typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr"
  *   "loader was killed after the time limit of N s"
  *   "loader exceeded the memory limit of N MiB"
  *   "the runner interpreter '<python>' cannot import pandas: ..."
+ *   "custom loaders need Landlock (Linux 5.13+) to keep them away from the
+ *    platform's files; ..."
  * (an empty frame is not an error here; the caller decides). The failure's
  * traceback (redacted) is also written to the log. A cancelled run (see
  * runner_config.cancel) is ASSAY_ERR_UNAVAILABLE, "loader cancelled: the
@@ -116,10 +171,23 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
 typedef struct redactor redactor;
 /* A redactor for the string values of `secrets` (an object; non-string
  * values and empty strings are ignored). NULL secrets: redacts nothing.
- * A secret is found as it is, JSON-escaped (with and without \u escapes of
- * non-ASCII) and as Python shows it inside repr() quotes: the forms a
- * loader printing its integration_dict produces. Overlapping secrets: the
- * leftmost, then the longest, wins. */
+ * A secret is found in each form a loader may print it in:
+ *   - as it is; JSON-escaped (with and without \u escapes of non-ASCII,
+ *     their hex in either case: jansson and json.dumps); as Python shows it
+ *     inside repr() quotes, and its UTF-8 inside repr(s.encode())'s b'...'
+ *     (\xNN for bytes >= 0x80);
+ *   - percent-encoded as urllib.parse.quote / quote_plus write it
+ *     (upper-case hex; '/' kept or %2F, a space as %20 or '+');
+ *   - in base64 (standard and URL-safe alphabets) of any text holding it
+ *     ("user:" + secret, say): for each of the three offsets of the secret
+ *     modulo 3 the characters whose bits all come from the secret (the
+ *     edge characters, which mix in neighbouring bytes, stay visible);
+ *   - its UTF-8 in hex, lower- and upper-case.
+ * Every match of every form is redacted, also matches that overlap: an
+ * overlapping run of them (two secrets sharing bytes, a secret repeated
+ * into itself) becomes one "[REDACTED]", leaving no tail visible; matches
+ * that only touch give one marker each. A very short secret (a few bytes)
+ * is redacted all the same, wherever its bytes or its forms appear. */
 int redactor_new(redactor **out, const json_t *secrets);
 void redactor_free(redactor *r);               /* wipes its copies; NULL ok */
 /* A new string: `text` with every secret replaced by "[REDACTED]". NULL
