@@ -1,8 +1,10 @@
 /* test_frame.c — frames: type names, frames from JSON tables (types and
  * errors), the columnar file (round trip of every type with and without
- * nulls, layout, and frame_map refusing truncated, corrupted and hostile
- * files without crashing), concatenation (widening, dictionary merging,
- * validity) and the schema profile (null shares, exact distinct counts). */
+ * nulls, layout, and frame_map and frame_read refusing truncated,
+ * corrupted and hostile files without crashing; frame_read refusing links,
+ * FIFOs and other users' files, and files shrinking while they are read),
+ * concatenation (widening, dictionary merging, validity) and the schema
+ * profile (null shares, exact distinct counts). */
 #include <fcntl.h>
 #include <math.h>
 #include <setjmp.h>
@@ -284,6 +286,21 @@ static void acol_round_trip(void **state) {
                     (const char *)m->cols[k].values < (const char *)m->map + m->map_len);
       assert_int_equal(((uintptr_t)m->cols[k].values - (uintptr_t)m->map) % 64, 0);
     }
+    /* read into memory: the same table, columns aligned in one private copy */
+    frame *r = NULL;
+    if (frame_read(&r, path) != ASSAY_OK) fail_msg("frame_read: %s", last_message());
+    assert_null(r->map);
+    assert_non_null(r->data);
+    assert_int_equal((uintptr_t)r->data % 64, 0);
+    assert_frames_equal(f, r);
+    for (int k = 0; k < r->ncols; k++) {
+      assert_null(r->cols[k].owned[1]);
+      if (r->rows)
+        assert_true((const char *)r->cols[k].values >= (const char *)r->data &&
+                    (const char *)r->cols[k].values < (const char *)r->data + st.st_size);
+      assert_int_equal(((uintptr_t)r->cols[k].values - (uintptr_t)r->data) % 64, 0);
+    }
+    frame_free(r);
     /* writing a mapped frame gives the same file again */
     const char *path2 = path_in_dir("rt2.acol");
     assert_int_equal(frame_write(m, path2), ASSAY_OK);
@@ -456,10 +473,15 @@ static void e_dict_data_len(json_t *h) {
           buf_field(h, 3, "dict_data", "length") - 1);
 }
 
+/* Both readers refuse the file with a DataError (the same checks). */
 static void expect_map_error(const char *path, const char *needle) {
   frame *m = NULL;
   int rc = frame_map(&m, path);
   if (rc != ASSAY_ERR_DATA) fail_msg("frame_map gave %d, expected a DataError (%s)", rc, needle);
+  assert_null(m);
+  if (needle) assert_msg_has(needle);
+  rc = frame_read(&m, path);
+  if (rc != ASSAY_ERR_DATA) fail_msg("frame_read gave %d, expected a DataError (%s)", rc, needle);
   assert_null(m);
   if (needle) assert_msg_has(needle);
 }
@@ -580,6 +602,9 @@ static void acol_bad_buffers(void **state) {
     int rc = frame_map(&t, path);
     assert_int_equal(rc, ASSAY_ERR_DATA);
     assert_null(t);
+    rc = frame_read(&t, path);
+    assert_int_equal(rc, ASSAY_ERR_DATA);
+    assert_null(t);
   }
   /* trailing bytes are ignored */
   unsigned char *longer = calloc(1, len + 100);
@@ -619,6 +644,10 @@ static void acol_fuzz(void **state) {
     spit(path, b, len);
     frame *m = NULL;
     int rc = frame_map(&m, path);
+    frame *copy = NULL;
+    assert_int_equal(frame_read(&copy, path), rc); /* the same checks */
+    if (copy) assert_frames_equal(m, copy);
+    frame_free(copy);
     if (rc == ASSAY_OK) {
       mapped++;
       json_t *p = NULL;
@@ -635,6 +664,144 @@ static void acol_fuzz(void **state) {
   assert_true(mapped > 0 && refused > 0);
   free(b);
   free(orig);
+}
+
+/* frame_read takes only a regular file of this user, never through a
+ * symbolic link, never waiting on a FIFO. */
+static void acol_read_file_checks(void **state) {
+  (void)state;
+  const char *path = path_in_dir("ok.acol");
+  frame *f = from_json_text(EVERY_TYPE);
+  assert_int_equal(frame_write(f, path), ASSAY_OK);
+  frame_free(f);
+  frame *m = NULL;
+  /* a symbolic link to a good file: frame_map follows it, frame_read not */
+  const char *link = path_in_dir("link.acol");
+  assert_int_equal(symlink(path, link), 0);
+  assert_int_equal(frame_map(&m, link), ASSAY_OK);
+  frame_free(m);
+  m = NULL;
+  assert_int_equal(frame_read(&m, link), ASSAY_ERR_DATA);
+  assert_null(m);
+  assert_msg_has("symbolic link");
+  /* a FIFO: refused at once (an open without O_NONBLOCK would hang) */
+  const char *fifo = path_in_dir("fifo.acol");
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(frame_read(&m, fifo), ASSAY_ERR_DATA);
+  assert_msg_has("not a regular file");
+  /* a folder, a missing file, a short one */
+  assert_int_equal(frame_read(&m, g_dir), ASSAY_ERR_DATA);
+  assert_int_equal(frame_read(&m, path_in_dir("nope.acol")), ASSAY_ERR_NOT_FOUND);
+  spit(path_in_dir("short.acol"), "ASSAYCOL", 8);
+  assert_int_equal(frame_read(&m, path_in_dir("short.acol")), ASSAY_ERR_DATA);
+  assert_msg_has("16-byte preamble");
+  /* a (sparse) file larger than the machine's memory is not read */
+  const char *huge = path_in_dir("huge.acol");
+  spit(huge, "ASSAYCOL", 8);
+  long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  assert_int_equal(truncate(huge, (off_t)pages * psize + 4096), 0);
+  assert_int_equal(frame_read(&m, huge), ASSAY_ERR_DATA);
+  assert_msg_has("more than this machine's memory");
+  /* a file of another user (only root can make one) */
+  if (geteuid() == 0) {
+    assert_int_equal(chown(path, 65534, 65534), 0);
+    assert_int_equal(frame_read(&m, path), ASSAY_ERR_DATA);
+    assert_null(m);
+    assert_msg_has("owned by user 65534");
+    assert_int_equal(frame_map(&m, path), ASSAY_OK); /* the platform's own files: no check */
+    frame_free(m);
+  }
+}
+
+/* The file changing under frame_read: what was read is checked and kept;
+ * a file that shrinks before all of it was read is a DataError. */
+static const char *g_hook_path;
+static uint64_t g_hook_at;      /* act at the first call with offset >= this */
+static off_t g_hook_size;       /* truncate to this size, or... */
+static int g_hook_calls, g_hook_done;
+static void shrink_hook(int fd, uint64_t offset) {
+  (void)fd;
+  g_hook_calls++;
+  if (g_hook_done || offset < g_hook_at) return;
+  g_hook_done = 1;
+  assert_int_equal(truncate(g_hook_path, g_hook_size), 0);
+}
+static void grow_hook(int fd, uint64_t offset) {
+  (void)fd;
+  (void)offset;
+  g_hook_calls++;
+  if (g_hook_done) return;
+  g_hook_done = 1;
+  FILE *fp = fopen(g_hook_path, "ab");
+  assert_non_null(fp);
+  assert_int_equal(fwrite("trailing bytes", 1, 14, fp), 14);
+  fclose(fp);
+}
+
+static void acol_read_changing_file(void **state) {
+  (void)state;
+  const char *path = path_in_dir("big.acol");
+  /* 3,000,000 rows: 24 MB of int64 values, read in more than one block */
+  const int64_t n = 3000000;
+  frame *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  f->rows = n;
+  f->ncols = 1;
+  f->cols = calloc(1, sizeof *f->cols);
+  f->cols[0].name = strdup("v");
+  f->cols[0].type = COL_INT64;
+  int64_t *v = malloc((size_t)n * 8);
+  assert_non_null(v);
+  for (int64_t i = 0; i < n; i++) v[i] = i * 7;
+  f->cols[0].values = v;
+  f->cols[0].owned[1] = v;
+  assert_int_equal(frame_write(f, path), ASSAY_OK);
+  struct stat st;
+  assert_int_equal(stat(path, &st), 0);
+  g_hook_path = path;
+
+  /* whole: several blocks */
+  frame *m = NULL;
+  g_hook_calls = 0;
+  g_hook_done = 1;
+  frame_read_test_hook = shrink_hook;
+  assert_int_equal(frame_read(&m, path), ASSAY_OK);
+  assert_true(g_hook_calls >= 2);
+  assert_frames_equal(f, m);
+  /* the copy is private: truncating the file afterwards changes nothing
+   * (a map would die of SIGBUS here) */
+  assert_int_equal(truncate(path, 0), 0);
+  const int64_t *got = m->cols[0].values;
+  int64_t sum = 0;
+  for (int64_t i = 0; i < n; i++) sum += got[i] - i * 7;
+  assert_true(sum == 0);
+  frame_free(m);
+  m = NULL;
+
+  /* shrinking between fstat and the first read, and between two blocks */
+  const uint64_t ats[] = {0, 1};
+  for (size_t k = 0; k < 2; k++) {
+    assert_int_equal(frame_write(f, path), ASSAY_OK);
+    g_hook_at = ats[k] ? (uint64_t)st.st_size / 2 : 0;
+    g_hook_size = ats[k] ? st.st_size * 3 / 4 : 40;
+    g_hook_calls = 0;
+    g_hook_done = 0;
+    assert_int_equal(frame_read(&m, path), ASSAY_ERR_DATA);
+    assert_true(g_hook_done);
+    assert_null(m);
+    assert_msg_has("shrank");
+  }
+  /* growing meanwhile: read up to the size it had */
+  assert_int_equal(frame_write(f, path), ASSAY_OK);
+  g_hook_calls = 0;
+  g_hook_done = 0;
+  frame_read_test_hook = grow_hook;
+  assert_int_equal(frame_read(&m, path), ASSAY_OK);
+  assert_true(g_hook_done);
+  assert_frames_equal(f, m);
+  frame_free(m);
+  frame_read_test_hook = NULL;
+  frame_free(f);
 }
 
 /* A mapped dictionary may repeat entries and hold unused ones: the
@@ -889,6 +1056,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(acol_bad_headers, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_bad_buffers, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_fuzz, setup, teardown),
+      cmocka_unit_test_setup_teardown(acol_read_file_checks, setup, teardown),
+      cmocka_unit_test_setup_teardown(acol_read_changing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_repeated_dictionary, setup, teardown),
       cmocka_unit_test_setup_teardown(concat_widening, setup, teardown),
       cmocka_unit_test(concat_errors),

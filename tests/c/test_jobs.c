@@ -5,8 +5,9 @@
  * same transaction: a failing hook leaves the job RUNNING), workers=0
  * leaving jobs pending, jobs_stop waiting for a job that ignores its
  * cancellation flag, cancelling one that watches it (back to PENDING and
- * run again by the next platform), jobs_cancel_running, the job log, the
- * /v1/jobs routes (404 across workspaces) and the client's wait_job. */
+ * run again by the next platform), jobs_cancel_running, the job log (and
+ * its cap), the /v1/jobs routes (404 across workspaces) and the client's
+ * wait_job. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@
 #define T_SLOW "JOB_TYPE_TEST_SLOW"
 #define T_HOOKED "JOB_TYPE_TEST_HOOKED"
 #define T_WATCH "JOB_TYPE_TEST_WATCH"
+#define T_FLOOD "JOB_TYPE_TEST_FLOOD"
 
 static void sleep_ms(int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -132,6 +134,18 @@ static int job_watch(job_ctx *j, json_t **result) {
   return assay__err(ASSAY_ERR_INTERNAL, "never cancelled");
 }
 
+/* T_FLOOD: user code printing request.lines lines of 99 characters, then
+ * a line of the job's own. */
+static int job_flood(job_ctx *j, json_t **result) {
+  (void)result;
+  char line[99];
+  memset(line, 'x', sizeof line);
+  json_int_t n = json_integer_value(json_object_get(j->request, "lines"));
+  for (json_int_t i = 0; i < n; i++) jobs_runner_log(j, "stdout", line, sizeof line);
+  j->log(j, "flood done");
+  return ASSAY_OK;
+}
+
 static int register_types(void) {
   int rc = jobs_register(T_ECHO, job_echo, NULL);
   if (!rc) rc = jobs_register(T_FAIL, job_fail, NULL);
@@ -139,6 +153,7 @@ static int register_types(void) {
   if (!rc) rc = jobs_register(T_SLOW, job_slow, NULL);
   if (!rc) rc = jobs_register(T_HOOKED, job_echo, hooked_abandoned);
   if (!rc) rc = jobs_register(T_WATCH, job_watch, NULL);
+  if (!rc) rc = jobs_register(T_FLOOD, job_flood, NULL);
   return rc;
 }
 
@@ -359,6 +374,62 @@ static void workers_run_and_log(void **state) {
   log = read_text(path);
   assert_non_null(log);
   assert_non_null(strstr(log, "failed: the data was bad"));
+  free(log);
+  assay_platform_free(p);
+  rm_home(home);
+}
+
+/* The log's cap: whole lines up to it, then one note line, then nothing
+ * (not even the job's own lines). */
+static void check_capped_log(const char *home, const char *id, long long cap, const char *note) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/jobs/%s.log", home, id);
+  char *log = read_text(path);
+  assert_non_null(log);
+  size_t len = strlen(log), nl = strlen(note);
+  assert_true(len > nl && len <= (size_t)cap + nl);
+  if (strcmp(log + len - nl, note) != 0) fail_msg("the log ends with \"%s\"", log + len - nl);
+  assert_true(len - nl > (size_t)cap - 100); /* filled up to the last whole line */
+  assert_ptr_equal(strstr(log, "[log truncated"), log + len - nl); /* one note */
+  assert_null(strstr(log, "flood done"));
+  assert_null(strstr(log, "succeeded"));
+  /* every line before the note is whole */
+  size_t lines = 0;
+  for (char *at = log, *end; at < log + len - nl; at = end + 1) {
+    end = strchr(at, '\n');
+    assert_non_null(end);
+    assert_true(strncmp(at, "[assay] ", 8) == 0 || end - at == 99);
+    lines++;
+  }
+  assert_true(lines >= 2);
+  free(log);
+}
+
+static void job_log_is_capped(void **state) {
+  (void)state;
+  char *home = make_home();
+  assay_platform *p = open_platform(home, 1);
+  jobs_set_log_max(p, 4096);
+  char small[37], big[37], quiet[37];
+  submit(p, T_FLOOD, json_pack("{s:i}", "lines", 1000), small);
+  jobs_notify(p);
+  json_decref(wait_status(p, small, "JOB_STATUS_SUCCEEDED", 20));
+  check_capped_log(home, small, 4096, "[log truncated at 4096 bytes: further output dropped]\n");
+  /* a cap of whole MiB says so (the default's note: "at 64 MiB") */
+  jobs_set_log_max(p, 1 << 20);
+  submit(p, T_FLOOD, json_pack("{s:i}", "lines", 20000), big);
+  jobs_notify(p);
+  json_decref(wait_status(p, big, "JOB_STATUS_SUCCEEDED", 30));
+  check_capped_log(home, big, 1 << 20, "[log truncated at 1 MiB: further output dropped]\n");
+  /* under the cap nothing is dropped */
+  submit(p, T_FLOOD, json_pack("{s:i}", "lines", 3), quiet);
+  jobs_notify(p);
+  json_decref(wait_status(p, quiet, "JOB_STATUS_SUCCEEDED", 20));
+  char path[4096];
+  snprintf(path, sizeof path, "%s/jobs/%s.log", home, quiet);
+  char *log = read_text(path);
+  assert_non_null(strstr(log, "[assay] flood done\n[assay] succeeded\n"));
+  assert_null(strstr(log, "truncated"));
   free(log);
   assay_platform_free(p);
   rm_home(home);
@@ -779,6 +850,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(store_claim_finish),
     cmocka_unit_test(workers_run_and_log),
+    cmocka_unit_test(job_log_is_capped),
     cmocka_unit_test(workers_zero_leave_jobs_pending),
     cmocka_unit_test(two_processes_never_run_a_job_twice),
     cmocka_unit_test(stale_jobs_fail),

@@ -1,6 +1,7 @@
 /* engine/acol.c — the columnar file (.acol, docs/columnar.md): frame_write
- * (atomic, fsynced, 0600) and frame_map (read-only map, every byte the
- * frame will read checked first). */
+ * (atomic, fsynced, 0600), frame_map (read-only map) and frame_read (a
+ * private copy in memory), both checking every byte the frame will read
+ * first with the same code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -24,6 +25,8 @@
 #define ACOL_MAGIC "ASSAYCOL"
 #define ACOL_VERSION 1u
 #define ACOL_ALIGN 64u
+/* frame_read reads this many bytes per pread. */
+#define FRAME_READ_BLOCK ((size_t)16 << 20)
 
 static inline uint64_t align_up(uint64_t n) { return (n + ACOL_ALIGN - 1) & ~(uint64_t)(ACOL_ALIGN - 1); }
 
@@ -401,31 +404,129 @@ static int check_column(const mctx *m, const json_t *jc, int index, int64_t rows
   return 0;
 }
 
+/* Check the bytes m->map[0 .. m->size) (m->size >= 16) and build f's columns
+ * pointing into them. */
+static int check_file(mctx *m, frame *f) {
+  int rc = 0;
+  json_t *h = NULL;
+  uint32_t version, hlen;
+  memcpy(&version, m->map + 8, 4);
+  memcpy(&hlen, m->map + 12, 4);
+  if (memcmp(m->map, ACOL_MAGIC, 8) != 0) {
+    rc = BAD(m, "it does not start with \"" ACOL_MAGIC "\"");
+  } else if (version != ACOL_VERSION) {
+    rc = BAD(m, "format version %u, this reader knows version %u", version, ACOL_VERSION);
+  } else if (hlen == 0 || hlen > INT32_MAX || hlen > m->size - 16) {
+    rc = BAD(m, "header length %u does not fit in the file (%llu bytes)", hlen,
+             (unsigned long long)m->size);
+  } else {
+    m->data_min = 16 + (uint64_t)hlen;
+    json_error_t jerr;
+    h = json_loadb((const char *)m->map + 16, hlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!h) rc = BAD(m, "the header is not JSON (%s)", jerr.text);
+  }
+  uint64_t rows = 0;
+  const json_t *cols = NULL;
+  if (rc == 0) {
+    cols = json_object_get(h, "columns");
+    if (!json_is_object(h) || json_object_size(h) != 2 ||
+        get_uint(json_object_get(h, "rows"), INT64_MAX, &rows) != 0 || !json_is_array(cols))
+      rc = BAD(m, "the header is not {\"rows\": n, \"columns\": [...]}");
+    else if (json_array_size(cols) > INT32_MAX)
+      rc = BAD(m, "too many columns");
+    else if (json_array_size(cols) && rows > m->size)
+      rc = BAD(m, "%llu rows cannot fit in %llu bytes", (unsigned long long)rows,
+               (unsigned long long)m->size);
+  }
+  if (rc == 0) {
+    size_t n = json_array_size(cols);
+    f->rows = (int64_t)rows;
+    f->cols = calloc(n ? n : 1, sizeof *f->cols);
+    if (!f->cols) rc = assay__nomem();
+    strdict names = {0};
+    if (rc == 0 && strdict_init(&names) != 0) rc = assay__nomem();
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+      f->ncols = (int)i + 1;
+      rc = check_column(m, json_array_get(cols, i), (int)i, f->rows, &f->cols[i]);
+      if (rc == 0) {
+        const char *nm = f->cols[i].name;
+        size_t before = names.count;
+        if (strdict_add(&names, nm, strlen(nm), fx_hash(nm, strlen(nm))) < 0)
+          rc = assay__nomem();
+        else if (names.count == before)
+          rc = BAD(m, "column \"%s\" appears twice", nm);
+      }
+    }
+    if (names.slots) strdict_free(&names);
+  }
+  json_decref(h);
+  return rc;
+}
+
+/* Bytes of RAM (UINT64_MAX when unknown). */
+static uint64_t physical_memory(void) {
+  long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_MAX;
+}
+
+/* Open a columnar file and check what the file system says about it: a
+ * regular file of at least the preamble's 16 bytes; `untrusted`: also not a
+ * symbolic link, not something whose open blocks (a FIFO), owned by this
+ * process's user, and not larger than the machine's memory (it is read
+ * into memory whole: a sparse file of a terabyte must not get that far).
+ * Sets m->size; *fd_out is the open descriptor. */
+static int open_file(mctx *m, const char *path, int untrusted, int *fd_out) {
+  int flags = O_RDONLY | O_CLOEXEC | (untrusted ? O_NOFOLLOW | O_NONBLOCK : 0);
+  int fd = open(path, flags);
+  if (fd < 0) {
+    int err = errno;
+    if (untrusted && err == ELOOP) return BAD(m, "it is a symbolic link");
+    return assay__err(err == ENOENT ? ASSAY_ERR_NOT_FOUND : ASSAY_ERR_DATA,
+                      "cannot open the columnar file %s: %s", m->name, strerror(err));
+  }
+  struct stat st;
+  int rc = 0;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    rc = BAD(m, "not a regular file");
+  else if (untrusted && st.st_uid != geteuid())
+    rc = BAD(m, "owned by user %lu, expected this process's user %lu",
+             (unsigned long)st.st_uid, (unsigned long)geteuid());
+  else if ((uint64_t)st.st_size < 16)
+    rc = BAD(m, "%llu bytes, shorter than the 16-byte preamble",
+             (unsigned long long)st.st_size);
+  else if ((uint64_t)st.st_size > SIZE_MAX / 2)
+    rc = BAD(m, "%llu bytes, too large for this machine", (unsigned long long)st.st_size);
+  else if (untrusted && (uint64_t)st.st_size > physical_memory())
+    rc = BAD(m, "%llu bytes, more than this machine's memory (%llu bytes)",
+             (unsigned long long)st.st_size, (unsigned long long)physical_memory());
+  if (rc) {
+    close(fd);
+    return rc;
+  }
+  m->size = (uint64_t)st.st_size;
+  *fd_out = fd;
+  return 0;
+}
+
+/* Check the file's bytes in f (f->map or f->data set) and hand f out. */
+static int finish(mctx *m, frame *f, frame **out) {
+  int rc = check_file(m, f);
+  if (rc) {
+    frame_free(f);
+    return rc;
+  }
+  *out = f;
+  return 0;
+}
+
 int frame_map(frame **out, const char *path) {
   *out = NULL;
   char *copy = strdup(path ? path : "");
   if (!copy) return assay__nomem();
   mctx m = {basename(copy), NULL, 0, 0};
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    int rc = assay__err(err == ENOENT ? ASSAY_ERR_NOT_FOUND : ASSAY_ERR_DATA,
-                        "cannot open the columnar file %s: %s", m.name, strerror(err));
-    free(copy);
-    return rc;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    int rc = BAD(&m, "not a regular file");
-    free(copy);
-    return rc;
-  }
-  m.size = (uint64_t)st.st_size;
-  if (m.size < 16) {
-    close(fd);
-    int rc = BAD(&m, "%llu bytes, shorter than the 16-byte preamble",
-                 (unsigned long long)m.size);
+  int fd = -1;
+  int rc = open_file(&m, path, 0, &fd);
+  if (rc) {
     free(copy);
     return rc;
   }
@@ -433,8 +534,8 @@ int frame_map(frame **out, const char *path) {
   int err = errno;
   close(fd);
   if (map == MAP_FAILED) {
-    int rc = assay__err(ASSAY_ERR_DATA, "cannot map the columnar file %s: %s", m.name,
-                        strerror(err));
+    rc = assay__err(ASSAY_ERR_DATA, "cannot map the columnar file %s: %s", m.name,
+                    strerror(err));
     free(copy);
     return rc;
   }
@@ -447,64 +548,58 @@ int frame_map(frame **out, const char *path) {
   }
   f->map = map;
   f->map_len = (size_t)m.size;
-  int rc = 0;
-  json_t *h = NULL;
-  uint32_t version, hlen;
-  memcpy(&version, m.map + 8, 4);
-  memcpy(&hlen, m.map + 12, 4);
-  if (memcmp(m.map, ACOL_MAGIC, 8) != 0) {
-    rc = BAD(&m, "it does not start with \"" ACOL_MAGIC "\"");
-  } else if (version != ACOL_VERSION) {
-    rc = BAD(&m, "format version %u, this reader knows version %u", version, ACOL_VERSION);
-  } else if (hlen == 0 || hlen > INT32_MAX || hlen > m.size - 16) {
-    rc = BAD(&m, "header length %u does not fit in the file (%llu bytes)", hlen,
-             (unsigned long long)m.size);
-  } else {
-    m.data_min = 16 + (uint64_t)hlen;
-    json_error_t jerr;
-    h = json_loadb((const char *)m.map + 16, hlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!h) rc = BAD(&m, "the header is not JSON (%s)", jerr.text);
-  }
-  uint64_t rows = 0;
-  const json_t *cols = NULL;
-  if (rc == 0) {
-    cols = json_object_get(h, "columns");
-    if (!json_is_object(h) || json_object_size(h) != 2 ||
-        get_uint(json_object_get(h, "rows"), INT64_MAX, &rows) != 0 || !json_is_array(cols))
-      rc = BAD(&m, "the header is not {\"rows\": n, \"columns\": [...]}");
-    else if (json_array_size(cols) > INT32_MAX)
-      rc = BAD(&m, "too many columns");
-    else if (json_array_size(cols) && rows > m.size)
-      rc = BAD(&m, "%llu rows cannot fit in %llu bytes", (unsigned long long)rows,
-               (unsigned long long)m.size);
-  }
-  if (rc == 0) {
-    size_t n = json_array_size(cols);
-    f->rows = (int64_t)rows;
-    f->cols = calloc(n ? n : 1, sizeof *f->cols);
-    if (!f->cols) rc = assay__nomem();
-    strdict names = {0};
-    if (rc == 0 && strdict_init(&names) != 0) rc = assay__nomem();
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-      f->ncols = (int)i + 1;
-      rc = check_column(&m, json_array_get(cols, i), (int)i, f->rows, &f->cols[i]);
-      if (rc == 0) {
-        const char *nm = f->cols[i].name;
-        size_t before = names.count;
-        if (strdict_add(&names, nm, strlen(nm), fx_hash(nm, strlen(nm))) < 0)
-          rc = assay__nomem();
-        else if (names.count == before)
-          rc = BAD(&m, "column \"%s\" appears twice", nm);
-      }
-    }
-    if (names.slots) strdict_free(&names);
-  }
-  json_decref(h);
+  rc = finish(&m, f, out);
   free(copy);
+  return rc;
+}
+
+void (*frame_read_test_hook)(int fd, uint64_t offset);
+
+int frame_read(frame **out, const char *path) {
+  *out = NULL;
+  char *copy = strdup(path ? path : "");
+  if (!copy) return assay__nomem();
+  mctx m = {basename(copy), NULL, 0, 0};
+  int fd = -1;
+  int rc = open_file(&m, path, 1, &fd);
   if (rc) {
-    frame_free(f);
+    free(copy);
     return rc;
   }
-  *out = f;
-  return 0;
+  frame *f = calloc(1, sizeof *f);
+  uint8_t *data = f ? fx_alloc((size_t)m.size) : NULL;
+  if (!data) {
+    close(fd);
+    free(f);
+    free(copy);
+    return assay__nomem();
+  }
+  f->data = data;
+  /* Exactly the size fstat gave: a file that grows meanwhile is read up to
+   * it, one that shrinks is refused. */
+  uint64_t got = 0;
+  while (got < m.size && !rc) {
+    if (frame_read_test_hook) frame_read_test_hook(fd, got);
+    size_t want = m.size - got > FRAME_READ_BLOCK ? FRAME_READ_BLOCK : (size_t)(m.size - got);
+    ssize_t n = pread(fd, data + got, want, (off_t)got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      rc = assay__err(ASSAY_ERR_DATA, "cannot read the columnar file %s: %s", m.name,
+                      strerror(errno));
+    else if (n == 0)
+      rc = BAD(&m, "it shrank from %llu to %llu bytes while it was read",
+               (unsigned long long)m.size, (unsigned long long)got);
+    else
+      got += (uint64_t)n;
+  }
+  close(fd);
+  if (rc) {
+    frame_free(f);
+    free(copy);
+    return rc;
+  }
+  m.map = data;
+  rc = finish(&m, f, out);
+  free(copy);
+  return rc;
 }

@@ -26,6 +26,7 @@ void frame_free(frame *f) {
   for (int i = 0; i < f->ncols; i++) fx_column_clear(&f->cols[i]);
   free(f->cols);
   if (f->map) munmap(f->map, f->map_len);
+  free(f->data);
   free(f);
 }
 

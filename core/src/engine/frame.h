@@ -4,7 +4,7 @@
  *
  * A frame holds n rows and named columns. Each column has one type and
  * either owns its buffers (built by a reader) or points into a mapped file
- * (frame_map). Buffers:
+ * (frame_map) or a file read into memory (frame_read). Buffers:
  *   COL_INT64, COL_TIMESTAMP  int64_t values[n]   (timestamps: ns since the
  *                                                   epoch, UTC)
  *   COL_FLOAT64               double values[n]
@@ -57,6 +57,8 @@ typedef struct frame {
   column *cols;               /* ncols entries */
   void *map;                  /* mmap of a columnar file, or NULL */
   size_t map_len;
+  void *data;                 /* a columnar file read into memory (frame_read),
+                                 or NULL; freed by frame_free */
 } frame;
 
 void frame_free(frame *f);                       /* NULL accepted */
@@ -84,6 +86,21 @@ int frame_write(const frame *f, const char *path);
  * ASSAY_ERR_DATA, never a crash (the checks are listed in
  * docs/columnar.md). Columns point into the map; frame_free unmaps. */
 int frame_map(frame **out, const char *path);
+/* Read a columnar file that another process may still change — the
+ * runner's parts, written by user code — into private memory (one 64-byte
+ * aligned allocation, filled with pread in large blocks; never mapped) and
+ * check it exactly as frame_map does. The file must be a regular file
+ * (opened with O_NOFOLLOW and O_NONBLOCK: a symbolic link or a FIFO is
+ * refused, not followed or waited on) owned by this process's effective
+ * user, and no larger than the machine's physical memory; it is read up
+ * to the size fstat gave, so one that shrinks meanwhile is ASSAY_ERR_DATA
+ * and one that grows or changes afterwards changes nothing (the checks and
+ * the frame see the same bytes). Columns point into the copy; frame_free
+ * frees it. */
+int frame_read(frame **out, const char *path);
+/* For tests: when set, frame_read calls it before each pread (offset: the
+ * bytes read so far), e.g. to truncate the file under it. */
+extern void (*frame_read_test_hook)(int fd, uint64_t offset);
 /* Concatenate frames with the same column names (in order); a column whose
  * types differ between parts is widened (int64 + float64 -> float64; bool
  * + int64 -> int64; bool + float64 -> float64) or else ASSAY_ERR_DATA

@@ -161,6 +161,7 @@ typedef struct jobs_state {
   pthread_t hb;
   char owner[37];          /* this platform instance's id in jobs.owner */
   char *dir;               /* <home>/jobs */
+  long long log_max;       /* each job log's cap (JOBS_LOG_MAX_BYTES); atomic */
 } jobs_state;
 
 static jobs_state *state_of(assay_platform *p) { return p ? *platform_jobs_slot(p) : NULL; }
@@ -189,6 +190,8 @@ struct job_run {
   jobs_state *js;
   int fd;             /* the log, opened at the first line; -1 before */
   int log_failed;
+  long long log_size; /* bytes in the log (from its size when opened) */
+  int log_full;       /* the cap was reached: nothing more is written */
   int cancel;         /* ctx.cancel points here; __atomic_* access */
   job_run *next;      /* js->runs, under js->mu */
 };
@@ -197,27 +200,50 @@ static int log_path(char *buf, size_t size, const char *dir, const char *job_id)
   return snprintf(buf, size, "%s/%s.log", dir, job_id) < (int)size ? 0 : -1;
 }
 
-/* Append `len` bytes and a line break to the job's log. */
+/* Write a whole line (one write keeps lines whole); 0 when all of it went. */
+static int write_line(job_run *r, const char *line, size_t len) {
+  size_t off = 0;
+  while (off < len) {
+    ssize_t n = write(r->fd, line + off, len - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += (size_t)n;
+  }
+  r->log_size += (long long)off;
+  return off == len ? 0 : -1;
+}
+
+/* Append `len` bytes and a line break to the job's log, up to its cap
+ * (jobs.h, JOBS_LOG_MAX_BYTES). */
 static void log_write(job_run *r, const char *text, size_t len) {
+  if (r->log_full) return;
+  long long max = __atomic_load_n(&r->js->log_max, __ATOMIC_RELAXED);
   if (r->fd < 0 && !r->log_failed) {
     char path[PATH_MAX];
     (void)mkdir(r->js->dir, 0700);
     if (log_path(path, sizeof path, r->js->dir, r->ctx.job_id) == 0)
       r->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    struct stat st;
+    if (r->fd >= 0 && fstat(r->fd, &st) == 0) r->log_size = (long long)st.st_size;
     if (r->fd < 0) r->log_failed = 1; /* best effort: the job still runs */
+    /* only the truncation note goes past the cap: this log was cut before */
+    if (r->log_size > max) r->log_full = 1;
   }
-  if (r->fd < 0) return;
+  if (r->fd < 0 || r->log_full) return;
+  if ((long long)len + 1 > max - r->log_size) {
+    char note[96];
+    int mib = max % ((long long)1 << 20) == 0;
+    int n = snprintf(note, sizeof note, "[log truncated at %lld %s: further output dropped]\n",
+                     mib ? max >> 20 : max, mib ? "MiB" : "bytes");
+    (void)write_line(r, note, (size_t)n);
+    r->log_full = 1;
+    return;
+  }
   char *line = malloc(len + 1);
   if (!line) return;
   memcpy(line, text, len);
   line[len] = '\n';
-  size_t off = 0;
-  while (off < len + 1) { /* one write per line keeps lines whole */
-    ssize_t n = write(r->fd, line + off, len + 1 - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    off += (size_t)n;
-  }
+  (void)write_line(r, line, len + 1);
   free(line);
 }
 
@@ -511,6 +537,7 @@ int jobs_start(assay_platform *p, int workers) {
   jobs_state *js = calloc(1, sizeof *js);
   if (!js) return assay__nomem();
   js->p = p;
+  js->log_max = JOBS_LOG_MAX_BYTES;
   pthread_mutex_init(&js->mu, NULL);
   cond_init_monotonic(&js->wake);
   cond_init_monotonic(&js->hb_wake);
@@ -564,6 +591,11 @@ void jobs_stop(assay_platform *p) {
   if (js->hb_started) pthread_join(js->hb, NULL);
   *platform_jobs_slot(p) = NULL;
   state_free(js);
+}
+
+void jobs_set_log_max(assay_platform *p, long long max_bytes) {
+  jobs_state *js = state_of(p);
+  if (js && max_bytes > 0) __atomic_store_n(&js->log_max, max_bytes, __ATOMIC_RELAXED);
 }
 
 int jobs_cancel_running(assay_platform *p, const char *job_id, int reason) {

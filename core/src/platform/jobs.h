@@ -27,6 +27,13 @@
 
 #define JOBS_HEARTBEAT_S 5
 #define JOBS_STALE_S 30
+/* A job's log (<home>/jobs/<job>.log) holds at most this many bytes of
+ * lines (a loader printing for its whole time limit must not fill the
+ * disk): the first line that would go past it is replaced by one line
+ * "[log truncated at 64 MiB: further output dropped]" and nothing more is
+ * written to that log, by the job or its loader. A log already past the
+ * cap when a job runs again (it was requeued) takes nothing more. */
+#define JOBS_LOG_MAX_BYTES ((long long)64 << 20)
 
 /* Job types of this issue. */
 #define JOB_TYPE_DATASET_VALIDATION "JOB_TYPE_DATASET_VALIDATION"
@@ -88,6 +95,11 @@ void jobs_notify(assay_platform *p);
  * process's worker fails them as stale. */
 int jobs_start(assay_platform *p, int workers);
 void jobs_stop(assay_platform *p);
+
+/* For tests: the log cap of this platform's jobs (JOBS_LOG_MAX_BYTES until
+ * set; the note then says "N bytes" unless N is a whole number of MiB).
+ * Takes effect for lines written after the call. */
+void jobs_set_log_max(assay_platform *p, long long max_bytes);
 
 /* Set the cancellation flag of job_id if a worker of this platform runs it
  * (reason: a RUNNER_CANCEL_* value, not 0); 1 when it did, 0 when the job

@@ -742,26 +742,92 @@ def _send(fd, obj):
 _SECRETS = []  # forms of the integration_dict's secret values, longest first
 
 
+def _b64_cores(b, encode):
+    """The base64 of any buffer holding b contains one of these three texts
+    (one per offset of b modulo 3): the characters whose bits all come
+    from b; a character at an edge also holds bits of its neighbours."""
+    out = []
+    for a in range(3):
+        text = encode(bytes(a) + b + bytes(5)).decode("ascii")
+        out.append(text[(8 * a + 5) // 6 : (8 * (a + len(b))) // 6])
+    return out
+
+
+def _forms(v):
+    """The forms of a secret the parent redacts too (runner/redact.c): as it
+    is, JSON-escaped (both cases of \\u hex), inside repr(), inside
+    repr(v.encode()), percent-encoded (quote / quote_plus, '/' kept or
+    not), base64 at each alignment (both alphabets), hex (both cases)."""
+    import base64
+    import urllib.parse
+
+    b = v.encode("utf-8", "surrogatepass")
+    forms = {v, repr(v)[1:-1], repr(b)[2:-1], b.hex(), b.hex().upper()}
+    for ascii_only in (True, False):
+        j = json.dumps(v, ensure_ascii=ascii_only)[1:-1]
+        forms.add(j)
+        forms.add(_upper_u_escapes(j))
+    for safe in ("/", ""):
+        forms.add(urllib.parse.quote(b, safe=safe))
+        forms.add(urllib.parse.quote_plus(b, safe=safe))
+    forms.update(_b64_cores(b, base64.b64encode))
+    forms.update(_b64_cores(b, base64.urlsafe_b64encode))
+    return forms
+
+
+def _upper_u_escapes(j):
+    out, i = [], 0
+    while i < len(j):
+        if j[i] == "\\" and j[i + 1 : i + 2] == "u":
+            out.append("\\u" + j[i + 2 : i + 6].upper())
+            i += 6
+        elif j[i] == "\\":
+            out.append(j[i : i + 2])
+            i += 2
+        else:
+            out.append(j[i])
+            i += 1
+    return "".join(out)
+
+
 def _note_secrets(req):
-    """The secret values as printed raw, JSON-escaped and inside repr()."""
+    """The secret values in every form a loader may print them in."""
     d = req.get("integration_dict")
     public = req.get("public_names") or []
     forms = set()
     if isinstance(d, dict):
         for k, v in d.items():
             if isinstance(v, str) and v and k not in public:
-                forms.update((v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1], repr(v)[1:-1]))
+                forms.update(_forms(v))
     forms.discard("")
     _SECRETS[:] = sorted(forms, key=len, reverse=True)
 
 
 def _redact(text):
     # the parent redacts too; this runs first so that cutting a long text
-    # here never leaves part of a secret behind
+    # here never leaves part of a secret behind. Matches that overlap are
+    # one region (no tail of a secret left), as in the parent.
+    spans = []
     for s in _SECRETS:
-        if s in text:
-            text = text.replace(s, "[REDACTED]")
-    return text
+        at = text.find(s)
+        while at >= 0:
+            spans.append((at, at + len(s)))
+            at = text.find(s, at + 1)
+    if not spans:
+        return text
+    spans.sort()
+    out, pos, start, end = [], 0, None, -1
+    for a, z in spans:
+        if start is not None and a < end:
+            end = max(end, z)
+            continue
+        if start is not None:
+            out.append(text[pos:start] + "[REDACTED]")
+            pos = end
+        start, end = a, z
+    out.append(text[pos:start] + "[REDACTED]")
+    out.append(text[end:])
+    return "".join(out)
 
 
 def _failure_obj(f):
