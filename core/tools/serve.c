@@ -42,7 +42,7 @@ void serve_usage(FILE *f, const char *prog) {
           "usage: %s [--home DIR] [--listen HOST:PORT] [--max-body BYTES] [--threads N]\n"
           "       %*s [--tls-cert FILE --tls-key FILE] [--secret-key-file FILE]\n"
           "       %*s [--workers N] [--runner-python PATH] [--loader-timeout SECONDS]\n"
-          "       %*s [--loader-memory-mb MIB]\n"
+          "       %*s [--loader-memory-mb MIB] [--max-upload-mb MIB] [--workspace-quota-mb MIB]\n"
           "       %*s [--version] [--help]\n"
           "\n"
           "Serve the assay platform of a home directory over HTTP (the REST API, v1).\n"
@@ -67,6 +67,13 @@ void serve_usage(FILE *f, const char *prog) {
           "                      wall-clock limit of one loader run (default 3600)\n"
           "  --loader-memory-mb MIB\n"
           "                      memory limit of one loader run (default: half the RAM)\n"
+          "  --max-upload-mb MIB largest file an upload may store (default 65536, 64 GiB;\n"
+          "                      $ASSAY_MAX_UPLOAD_BYTES)\n"
+          "  --workspace-quota-mb MIB\n"
+          "                      most a workspace's files may take together (default 0:\n"
+          "                      unlimited; $ASSAY_WORKSPACE_QUOTA_BYTES). Uploads also keep\n"
+          "                      $ASSAY_MIN_FREE_BYTES free on the home's filesystem (default:\n"
+          "                      1 GiB, or 5%% of it if less)\n"
           "  --version           print the version and exit\n"
           "Prints one line 'assayd listening on http://HOST:PORT (home DIR)' when ready;\n"
           "stops cleanly on SIGTERM or SIGINT.\n",
@@ -112,7 +119,7 @@ int serve_main(int argc, char **argv) {
   const char *home = NULL, *listen = "127.0.0.1:8080", *tls_cert = NULL, *tls_key = NULL;
   const char *max_body = NULL, *threads = NULL, *secret_key_file = NULL;
   const char *workers = NULL, *runner_python = NULL, *loader_timeout = NULL,
-             *loader_memory = NULL;
+             *loader_memory = NULL, *max_upload = NULL, *quota = NULL;
   assay_server_options so = ASSAY_SERVER_OPTIONS_INIT;
 
   for (int i = 1; i < argc; i++) {
@@ -136,7 +143,9 @@ int serve_main(int argc, char **argv) {
         (r = tool_opt_value(argc, argv, &i, "--workers", &workers)) ||
         (r = tool_opt_value(argc, argv, &i, "--runner-python", &runner_python)) ||
         (r = tool_opt_value(argc, argv, &i, "--loader-timeout", &loader_timeout)) ||
-        (r = tool_opt_value(argc, argv, &i, "--loader-memory-mb", &loader_memory))) {
+        (r = tool_opt_value(argc, argv, &i, "--loader-memory-mb", &loader_memory)) ||
+        (r = tool_opt_value(argc, argv, &i, "--max-upload-mb", &max_upload)) ||
+        (r = tool_opt_value(argc, argv, &i, "--workspace-quota-mb", &quota))) {
       if (r < 0) {
         fprintf(stderr, "%s: option %s needs a value\n", prog, a);
         serve_usage(stderr, prog);
@@ -194,6 +203,28 @@ int serve_main(int argc, char **argv) {
       return 2;
     }
     po.loader_memory_bytes = (long long)v << 20;
+  }
+  /* The upload limits are the platform's, read from the environment when
+   * it opens (platform/files.h): the flags set it. */
+  if (max_upload) {
+    char bytes[32];
+    if (tool_parse_uint(max_upload, (unsigned long long)1 << 30, &v) != 0 || v == 0) {
+      fprintf(stderr, "%s: --max-upload-mb needs a positive number of MiB, not '%s'\n", prog,
+              max_upload);
+      return 2;
+    }
+    snprintf(bytes, sizeof bytes, "%llu", v << 20);
+    setenv("ASSAY_MAX_UPLOAD_BYTES", bytes, 1);
+  }
+  if (quota) {
+    char bytes[32];
+    if (tool_parse_uint(quota, (unsigned long long)1 << 30, &v) != 0) {
+      fprintf(stderr, "%s: --workspace-quota-mb needs a number of MiB (0: unlimited), not '%s'\n",
+              prog, quota);
+      return 2;
+    }
+    snprintf(bytes, sizeof bytes, "%llu", v << 20);
+    setenv("ASSAY_WORKSPACE_QUOTA_BYTES", bytes, 1);
   }
   if (secret_key_file && !*secret_key_file) {
     fprintf(stderr, "%s: --secret-key-file needs a file path\n", prog);

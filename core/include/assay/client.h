@@ -218,7 +218,12 @@ ASSAY_API int assay_client_set_integration_credentials(assay_value **out, assay_
  * channel_timeout bounds a stalled transfer, not a long one).
  * upload_path (NULL: a folder named after the content's hash) is a
  * relative folder path; "" is ASSAY_ERR_CONFIG, as are absolute paths, ".."
- * and "." components. Members upload and delete; viewers list. */
+ * and "." components. Viewers list. Members upload into top-level folders
+ * holding only their own files (a content-hash folder takes only that
+ * content; the same bytes again answer the same location) and delete their
+ * own files; workspace admins write and delete anywhere. Over the maximum
+ * file size, the workspace quota or the free-space reserve:
+ * ASSAY_ERR_PAYLOAD_TOO_LARGE (see docs/registry.md). */
 
 /* Upload one file; out: {location, path, size, blake2b, uploaded_by,
  * uploaded_at}. The location is assay://files/<upload_path>/<file name>. */

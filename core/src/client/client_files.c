@@ -340,9 +340,10 @@ ASSAY_API int assay_client_upload_directory(assay_value **out, assay_client *cli
       size_t n = strlen(prefix);
       while (n > 1 && prefix[n - 1] == '/') prefix[--n] = '\0';
     } else {
-      unsigned char rnd[8];
+      /* 32 hex digits: not the shape of a content folder (16, files.h) */
+      unsigned char rnd[16];
       randombytes_buf(rnd, sizeof rnd);
-      sodium_bin2hex(prefix, 17, rnd, sizeof rnd);
+      sodium_bin2hex(prefix, 33, rnd, sizeof rnd);
     }
     if (asprintf(&folder, "%s/%s", prefix, dir_name) < 0) {
       folder = NULL;

@@ -28,6 +28,8 @@ typedef struct load_plan {
   const char *data_type;    /* data_file: csv | parquet | json | jsonl */
   char *file;               /* absolute path of the data or loader file */
   char file_hash[65];       /* its content hash as recorded at upload */
+  char folder_hash[65];     /* data_loading: the hash of every file in the loader's
+                               folder (its cwd and sys.path entry), or "" */
   const char *integration_id; /* data_loading: the integration to resolve, or NULL */
   int per_user;             /* it holds a members-level variable: the key has the user */
   int64_t nrows;            /* data_params.nrows; 0: all */
@@ -103,6 +105,20 @@ static int holds_member_values(store *s, const char *integration_id, int *yes) {
   return ASSAY_OK;
 }
 
+/* The content hash of the folder holding the file at `location` (every
+ * file under it, files_content_hash); "" for a location without a folder. */
+static int folder_hash(store *s, const char *workspace_id, const char *location, char out[65]) {
+  out[0] = '\0';
+  const char *slash = strrchr(location, '/');
+  size_t pre = strlen(FILES_LOCATION_PREFIX);
+  if (!slash || (size_t)(slash - location) <= pre) return ASSAY_OK;
+  char *folder = strndup(location, (size_t)(slash - location));
+  if (!folder) return assay__nomem();
+  int rc = files_content_hash(s, workspace_id, folder, out);
+  free(folder);
+  return rc;
+}
+
 /* Resolve the files of the request and compute its cache key. */
 static int plan_make(assay_platform *p, const load_request *req, load_plan *pl) {
   memset(pl, 0, sizeof *pl);
@@ -137,12 +153,15 @@ static int plan_make(assay_platform *p, const load_request *req, load_plan *pl) 
   rc = platform_store_acquire(p, &s);
   if (!rc) rc = files_resolve(p, s, req->workspace_id, location, &pl->file);
   if (!rc) rc = files_content_hash(s, req->workspace_id, location, pl->file_hash);
+  if (!rc && !is_file) rc = folder_hash(s, req->workspace_id, location, pl->folder_hash);
   if (!rc && pl->integration_id) rc = holds_member_values(s, pl->integration_id, &pl->per_user);
   platform_store_release(p, s);
   if (rc) return rc;
 
   /* key = BLAKE2b(normalized config, the record's integration, the file's
-   * content hash, the window — a data file's rows do not depend on it —
+   * content hash, for a loader the hash of its whole folder (a changed
+   * module or data file beside it changes what it returns), the window —
+   * a data file's rows do not depend on it —
    * and, when the loader gets a member's own values, that member: what
    * one member's credentials may read at the source is not another's) */
   char *info = json_dumps(req->info, JSON_SORT_KEYS | JSON_COMPACT);
@@ -158,6 +177,7 @@ static int plan_make(assay_platform *p, const load_request *req, load_plan *pl) 
   hash_text(&h, "info", info);
   hash_text(&h, "integration", req->integration_id);
   hash_text(&h, "file", pl->file_hash);
+  if (!is_file) hash_text(&h, "folder", pl->folder_hash);
   hash_text(&h, "window", window);
   if (pl->per_user) hash_text(&h, "user", req->user_id ? req->user_id : "");
   crypto_generichash_final(&h, key, sizeof key);

@@ -10,8 +10,10 @@
  *
  * The cache: a loaded frame is written to
  * <home>/cache/<dataset_id>/<key>.acol, key = BLAKE2b of the normalized
- * config, the content hashes of the files it reads (data file or loader
- * file), the time window, and — when the loader's integration has a
+ * config, the content hashes of the files it reads (the data file, or
+ * the loader file and every file in the loader's folder — its working
+ * directory and sys.path entry, so a changed neighbour module misses), the
+ * time window, and — when the loader's integration has a
  * members-level (VARIABLE_SENSITIVITY_USER_SECRET) variable — the user id
  * (a loader run with one member's own credentials may return rows another
  * member may not read at the source, so each member's load is cached

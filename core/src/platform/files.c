@@ -1,23 +1,28 @@
-/* platform/files.c — the file store: path rules, locations, streaming
- * uploads (temporary file + BLAKE2b + fsync + rename + record), and the
- * /v1/files handlers (upload with a buffered body, list, delete).
+/* platform/files.c — the file store: path rules, locations, who may write
+ * where, limits, streaming uploads (temporary file + BLAKE2b + fsync +
+ * rename + record), and the /v1/files handlers (upload with a buffered
+ * body, list, delete).
  *
  * Every change to the tree under <home>/files/<workspace_id>/ (creating
  * folders, renaming an upload into place, deleting, pruning empty folders)
  * happens inside a write transaction of the store, so the store's write
  * lock orders them against each other, across threads and processes: a
  * record never points at a file another request is replacing, and a
- * folder is never pruned while an upload is renamed into it. */
+ * folder is never pruned while an upload is renamed into it. The tree is
+ * walked from a descriptor of the workspace's folder without following
+ * symbolic links (see files.h). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,49 +135,140 @@ static int ws_path(assay_platform *p, const char *workspace_id, const char *rel,
   return ASSAY_OK;
 }
 
-/* Remove the empty folders of `rel` (its parents, deepest first) up to the
- * workspace's folder. */
-static void prune_empty(const char *wsdir, const char *rel) {
-  char buf[PATH_MAX];
-  if (snprintf(buf, sizeof buf, "%s/%s", wsdir, rel) >= (int)sizeof buf) return;
-  size_t base = strlen(wsdir);
-  for (;;) {
-    char *slash = strrchr(buf, '/');
-    if (!slash || (size_t)(slash - buf) <= base) return;
-    *slash = '\0';
-    if (rmdir(buf) != 0) return; /* not empty (or gone): stop */
-  }
-}
+/* --- the tree on disk, walked by descriptors ----------------------------------- */
 
-/* Create the folders above `rel` under wsdir (0700). A component that is
- * a file is a conflict. */
-static int make_parents(const char *wsdir, const char *rel) {
-  char buf[PATH_MAX];
-  if (mkdir(wsdir, 0700) != 0 && errno != EEXIST)
-    return assay__err(ASSAY_ERR_STORE, "cannot create the workspace's file folder: %s",
+/* A descriptor of <home>/files/<workspace_id> (made first when `create`),
+ * never opened through a symbolic link. Without `create`, a workspace that
+ * never stored a file gives *out = -1 and ASSAY_OK. */
+static int ws_open(assay_platform *p, const char *workspace_id, int create, int *out) {
+  char root[PATH_MAX];
+  *out = -1;
+  int rc = files_root(p, root, sizeof root);
+  if (rc) return rc;
+  int rfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (rfd < 0)
+    return assay__err(ASSAY_ERR_STORE, "cannot open the file store %s: %s", root,
                       strerror(errno));
-  int n = snprintf(buf, sizeof buf, "%s/%s", wsdir, rel);
-  if (n < 0 || (size_t)n >= sizeof buf)
-    return assay__err(ASSAY_ERR_CONFIG, "the path of an uploaded file is too long");
-  size_t base = strlen(wsdir) + 1;
-  for (char *c = buf + base; *c; c++) {
-    if (*c != '/') continue;
-    *c = '\0';
-    struct stat st;
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-      return assay__err(ASSAY_ERR_STORE, "cannot create the folder '%s' for the upload: %s",
-                        buf + base, strerror(errno));
-    if (lstat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
-      return assay__err(ASSAY_ERR_CONFLICT,
-                        "'%s' is an uploaded file, so it cannot also be a folder; choose "
-                        "another upload_path or delete it first",
-                        buf + base);
-    *c = '/';
+  if (create && mkdirat(rfd, workspace_id, 0700) != 0 && errno != EEXIST) {
+    int e = errno;
+    close(rfd);
+    return assay__err(ASSAY_ERR_STORE, "cannot create the workspace's file folder: %s",
+                      strerror(e));
   }
+  int fd = openat(rfd, workspace_id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int e = errno;
+  close(rfd);
+  if (fd < 0 && e == ENOENT && !create) return ASSAY_OK;
+  if (fd < 0)
+    return assay__err(ASSAY_ERR_STORE, "cannot open the workspace's file folder: %s%s",
+                      strerror(e),
+                      e == ELOOP || e == ENOTDIR
+                          ? " (it is not a folder; a symbolic link is never followed)"
+                          : "");
+  *out = fd;
   return ASSAY_OK;
 }
 
-/* Remove a tree without following symbolic links. */
+/* A descriptor of the folder made of the first `n` bytes of the checked
+ * path `rel`, under the folder `base`; n == 0 is base itself (a new
+ * descriptor). No symbolic link is followed and the walk never leaves
+ * base: openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), or, where the
+ * kernel lacks it (or with `create`, which makes missing folders 0700 on
+ * the way), openat(O_NOFOLLOW) one component at a time. -1 with errno on
+ * failure: ENOENT missing, ELOOP a component is a symbolic link, ENOTDIR a
+ * component is a file; *bad (may be NULL) is then the length of rel up to
+ * the end of the component that failed (n when not known). */
+static int walk_folder(int base, const char *rel, size_t n, int create, size_t *bad) {
+  char path[PATH_MAX];
+  if (bad) *bad = n;
+  if (n == 0) return fcntl(base, F_DUPFD_CLOEXEC, 0);
+  if (n >= sizeof path) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(path, rel, n);
+  path[n] = '\0';
+#ifdef SYS_openat2
+  if (!create) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = syscall(SYS_openat2, base, path, &how, sizeof how);
+    if (fd >= 0) return (int)fd;
+    /* Anything but "no openat2 here" (an old kernel, a seccomp filter) is
+     * the answer. */
+    if (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG &&
+        errno != EAGAIN)
+      return -1;
+  }
+#endif
+  int cur = fcntl(base, F_DUPFD_CLOEXEC, 0);
+  char *c = path;
+  while (cur >= 0) {
+    char *slash = strchr(c, '/');
+    if (slash) *slash = '\0';
+    int e = 0, next = -1;
+    if (create && mkdirat(cur, c, 0700) != 0 && errno != EEXIST) e = errno;
+    if (!e) {
+      next = openat(cur, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      e = errno;
+      struct stat st;
+      if (next < 0 && (e == ELOOP || e == ENOTDIR) &&
+          fstatat(cur, c, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        e = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+    }
+    close(cur);
+    if (next < 0) {
+      if (bad) *bad = slash ? (size_t)(slash - path) : n;
+      errno = e;
+      return -1;
+    }
+    cur = next;
+    if (!slash) break;
+    c = slash + 1;
+  }
+  return cur;
+}
+
+/* Length of the folder part of rel (up to its last '/'; 0: none). */
+static size_t folder_len(const char *rel) {
+  const char *slash = strrchr(rel, '/');
+  return slash ? (size_t)(slash - rel) : 0;
+}
+
+/* The last component of rel. */
+static const char *leaf_of(const char *rel) {
+  const char *slash = strrchr(rel, '/');
+  return slash ? slash + 1 : rel;
+}
+
+/* Remove the empty folders of `rel` (its parents, deepest first) up to the
+ * workspace's folder; stops at the first that is not empty (or not there,
+ * or not a folder). */
+static void prune_empty(int wsfd, const char *rel) {
+  size_t n = strlen(rel);
+  for (;;) {
+    size_t k = n;
+    while (k > 0 && rel[k - 1] != '/') k--;
+    if (k == 0) return; /* no folder left above */
+    n = k - 1;          /* the folder rel[0, n) */
+    size_t start = n;
+    while (start > 0 && rel[start - 1] != '/') start--;
+    char name[PATH_MAX];
+    if (n - start >= sizeof name) return;
+    memcpy(name, rel + start, n - start);
+    name[n - start] = '\0';
+    int dfd = walk_folder(wsfd, rel, start ? start - 1 : 0, 0, NULL);
+    if (dfd < 0) return;
+    int removed = unlinkat(dfd, name, AT_REMOVEDIR) == 0;
+    close(dfd);
+    if (!removed) return;
+  }
+}
+
+/* Remove a tree without following symbolic links (a link is removed
+ * itself). */
 static int rm_tree_at(int parent, const char *name) {
   int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
@@ -207,6 +303,198 @@ static int io_error(int e, const char *doing) {
                     strerror(e));
 }
 
+/* --- who may write where ------------------------------------------------------- */
+
+/* Length of the first component of rel. */
+static size_t top_len(const char *rel) {
+  const char *slash = strchr(rel, '/');
+  return slash ? (size_t)(slash - rel) : strlen(rel);
+}
+
+/* Is rel's top-level folder a content folder (16 lowercase hex digits)? */
+static int in_content_folder(const char *rel) {
+  if (top_len(rel) != FILES_CONTENT_FOLDER_LEN) return 0;
+  for (size_t i = 0; i < FILES_CONTENT_FOLDER_LEN; i++)
+    if (!((rel[i] >= '0' && rel[i] <= '9') || (rel[i] >= 'a' && rel[i] <= 'f'))) return 0;
+  return 1;
+}
+
+/* A content folder holds files directly: upload_path may name one, not a
+ * folder under one. */
+static int check_content_folder(const char *folder) {
+  if (in_content_folder(folder) && strchr(folder, '/'))
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "upload_path '%s': '%.*s' is a content folder (a top-level folder named "
+                      "by %d hex digits holds, directly, the files whose BLAKE2b-256 begins "
+                      "with them) and has no sub-folders; choose another upload_path",
+                      folder, FILES_CONTENT_FOLDER_LEN, folder, FILES_CONTENT_FOLDER_LEN);
+  return ASSAY_OK;
+}
+
+/* Did `who` upload this record? */
+static int uploaded_by(const json_t *rec, const principal *who) {
+  const char *by = json_string_value(json_object_get(rec, "uploaded_by"));
+  return by && strcmp(by, who->user_id) == 0;
+}
+
+/* May `who` (holding role `held` in its workspace) store a file at rel?
+ * blake2b: the new content's hash, or NULL when not known yet (at the
+ * upload's begin: then what depends on it is left to the finish). *same
+ * is set to 1 when rel, in a content folder, already holds exactly this
+ * content (nothing to check, record or quota); *old_size is the size of
+ * the file rel replaces (0: none). */
+static int may_write(store *s, const principal *who, workspace_role held, const char *rel,
+                     const char *blake2b, int *same, int64_t *old_size) {
+  json_t *rec = NULL, *list = NULL;
+  *same = 0;
+  *old_size = 0;
+  int rc = s->ops->file_get(s, who->workspace_id, rel, &rec);
+  if (rc == ASSAY_ERR_NOT_FOUND) {
+    assay_error_clear();
+    rc = ASSAY_OK;
+  }
+  if (rc) return rc;
+  if (rec) *old_size = (int64_t)json_integer_value(json_object_get(rec, "size"));
+  if (rec && in_content_folder(rel)) {
+    const char *h = json_string_value(json_object_get(rec, "blake2b"));
+    if (!blake2b || (h && strcmp(h, blake2b) == 0)) { /* the same bytes, or not known yet */
+      *same = blake2b != NULL;
+      json_decref(rec);
+      return ASSAY_OK;
+    }
+  }
+  if (held >= ROLE_ADMIN) {
+    json_decref(rec);
+    return ASSAY_OK;
+  }
+  if (rec && !uploaded_by(rec, who)) {
+    json_decref(rec);
+    return assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                      "%s%s was uploaded by another user: only they and workspace admins may "
+                      "replace it; upload under another name or into a folder of your own",
+                      FILES_LOCATION_PREFIX, rel);
+  }
+  json_decref(rec);
+  char top[FILES_PATH_MAX + 1];
+  size_t n = top_len(rel);
+  memcpy(top, rel, n);
+  top[n] = '\0';
+  rc = s->ops->file_list(s, who->workspace_id, top, &list);
+  size_t i;
+  json_t *f;
+  json_array_foreach(list, i, f) {
+    if (rc || uploaded_by(f, who)) continue;
+    rc = assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                    "the folder '%s' holds files another user uploaded (such as %s%s): only "
+                    "they and workspace admins may add files to it; upload into a folder of "
+                    "your own",
+                    top, FILES_LOCATION_PREFIX,
+                    json_string_value(json_object_get(f, "path")));
+  }
+  json_decref(list);
+  return rc;
+}
+
+/* The sum of the sizes of the workspace's files. */
+static int workspace_usage(store *s, const char *workspace_id, int64_t *used) {
+  json_t *list = NULL, *f;
+  size_t i;
+  *used = 0;
+  int rc = s->ops->file_list(s, workspace_id, NULL, &list);
+  json_array_foreach(list, i, f) *used += (int64_t)json_integer_value(json_object_get(f, "size"));
+  json_decref(list);
+  return rc;
+}
+
+/* --- limits ----------------------------------------------------------------------- */
+
+static int env_bytes(const char *name, long long min, long long *out) {
+  const char *e = getenv(name);
+  if (!e || !*e) return ASSAY_OK;
+  char *end = NULL;
+  errno = 0;
+  long long v = strtoll(e, &end, 10);
+  if (errno || *end || end == e || v < min)
+    return assay__err(ASSAY_ERR_CONFIG, "%s must be a number of bytes of at least %lld; got '%s'",
+                      name, min, e);
+  *out = v;
+  return ASSAY_OK;
+}
+
+int files_limits_from_env(files_limits *out) {
+  out->max_upload_bytes = FILES_DEFAULT_MAX_UPLOAD;
+  out->workspace_quota_bytes = 0;
+  out->min_free_bytes = -1;
+  int rc = env_bytes("ASSAY_MAX_UPLOAD_BYTES", 1, &out->max_upload_bytes);
+  if (!rc) rc = env_bytes("ASSAY_WORKSPACE_QUOTA_BYTES", 0, &out->workspace_quota_bytes);
+  if (!rc) rc = env_bytes("ASSAY_MIN_FREE_BYTES", 0, &out->min_free_bytes);
+  return rc;
+}
+
+/* "123 bytes", "64 MiB", "1.5 GiB" */
+static const char *human(char buf[32], long long bytes) {
+  static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = (double)bytes;
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    u++;
+  }
+  if (u == 0) snprintf(buf, 32, "%lld bytes", bytes);
+  else if (v == (double)(long long)v) snprintf(buf, 32, "%lld %s", (long long)v, units[u]);
+  else snprintf(buf, 32, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+static int too_large(const files_limits *l, int64_t total) {
+  char a[32];
+  if (total <= l->max_upload_bytes) return ASSAY_OK;
+  return assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
+                    "the upload is larger than this server's limit of %lld bytes (%s) per "
+                    "file; nothing was stored",
+                    l->max_upload_bytes, human(a, l->max_upload_bytes));
+}
+
+/* used: the workspace's bytes besides this upload (and the file it
+ * replaces). */
+static int over_quota(const files_limits *l, int64_t used, int64_t total) {
+  char a[32], b[32];
+  if (l->workspace_quota_bytes <= 0 || used + total <= l->workspace_quota_bytes)
+    return ASSAY_OK;
+  return assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
+                    "the upload of %lld bytes would pass the workspace's quota of %lld bytes "
+                    "(%s): its files take %lld bytes (%s) already; delete some, or ask the "
+                    "server's operator for a larger quota; nothing was stored",
+                    (long long)total, l->workspace_quota_bytes,
+                    human(a, l->workspace_quota_bytes), (long long)used, human(b, used));
+}
+
+/* Would writing `more` bytes to the file fd leave too little free space on
+ * its filesystem? (Unknown free space: no.) */
+static int short_of_space(const files_limits *l, int fd, int64_t more) {
+  struct statvfs v;
+  char a[32], b[32];
+  if (fstatvfs(fd, &v) != 0) return ASSAY_OK;
+  long long avail = (long long)v.f_bavail * (long long)v.f_frsize;
+  long long reserve = l->min_free_bytes;
+  if (reserve < 0) {
+    long long pct = (long long)v.f_blocks * (long long)v.f_frsize / 100 *
+                    FILES_DEFAULT_MIN_FREE_PERCENT;
+    reserve = pct < FILES_DEFAULT_MIN_FREE ? pct : FILES_DEFAULT_MIN_FREE;
+  }
+  if (more > avail)
+    return assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
+                      "the upload of %lld bytes is larger than the free space on the server's "
+                      "disk; nothing was stored",
+                      (long long)more);
+  if (avail - more < reserve)
+    return assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
+                      "the upload would leave less than %lld bytes (%s) free on the server's "
+                      "disk, which it must keep (%s are free); nothing was stored",
+                      reserve, human(a, reserve), human(b, avail));
+  return ASSAY_OK;
+}
+
 /* --- the store's view -------------------------------------------------------- */
 
 static json_t *with_location(json_t *rec) {
@@ -218,6 +506,25 @@ static json_t *with_location(json_t *rec) {
   return bad ? NULL : rec;
 }
 
+/* Is rel, under the workspace's folder wsfd (-1: none), a regular file
+ * (want_dir 0) or a folder (want_dir 1), reached without following a
+ * symbolic link? */
+static int on_disk(int wsfd, const char *rel, int want_dir) {
+  if (wsfd < 0) return 0;
+  if (want_dir) {
+    int fd = walk_folder(wsfd, rel, strlen(rel), 0, NULL);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+  }
+  int dfd = walk_folder(wsfd, rel, folder_len(rel), 0, NULL);
+  if (dfd < 0) return 0;
+  struct stat st;
+  int ok = fstatat(dfd, leaf_of(rel), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+  close(dfd);
+  return ok;
+}
+
 int files_resolve(assay_platform *p, store *s, const char *workspace_id, const char *location,
                   char **out) {
   char *path = NULL;
@@ -226,14 +533,15 @@ int files_resolve(assay_platform *p, store *s, const char *workspace_id, const c
   if (rc) return rc;
   json_t *rec = NULL, *list = NULL;
   char abs[PATH_MAX];
-  struct stat st;
+  int wsfd = -1;
   rc = s->ops->file_get(s, workspace_id, path, &rec);
   if (rc == ASSAY_OK) {
     rc = ws_path(p, workspace_id, path, abs, sizeof abs);
-    if (!rc && (lstat(abs, &st) != 0 || !S_ISREG(st.st_mode)))
+    if (!rc) rc = ws_open(p, workspace_id, 0, &wsfd);
+    if (!rc && !on_disk(wsfd, path, 0))
       rc = assay__err(ASSAY_ERR_NOT_FOUND,
-                      "the uploaded file at %s%s is missing from the server's disk; upload it "
-                      "again",
+                      "the uploaded file at %s%s is missing from the server's disk (a "
+                      "symbolic link on its path is never followed); upload it again",
                       FILES_LOCATION_PREFIX, path);
   } else if (rc == ASSAY_ERR_NOT_FOUND) {
     rc = s->ops->file_list(s, workspace_id, path, &list);
@@ -241,11 +549,14 @@ int files_resolve(assay_platform *p, store *s, const char *workspace_id, const c
       rc = assay__err(ASSAY_ERR_NOT_FOUND, "no uploaded file at %s%s", FILES_LOCATION_PREFIX,
                       path);
     if (!rc) rc = ws_path(p, workspace_id, path, abs, sizeof abs);
-    if (!rc && (lstat(abs, &st) != 0 || !S_ISDIR(st.st_mode)))
+    if (!rc) rc = ws_open(p, workspace_id, 0, &wsfd);
+    if (!rc && !on_disk(wsfd, path, 1))
       rc = assay__err(ASSAY_ERR_NOT_FOUND,
-                      "the uploaded folder at %s%s is missing from the server's disk",
+                      "the uploaded folder at %s%s is missing from the server's disk (a "
+                      "symbolic link on its path is never followed)",
                       FILES_LOCATION_PREFIX, path);
   }
+  if (wsfd >= 0) close(wsfd);
   json_decref(rec);
   json_decref(list);
   free(path);
@@ -305,8 +616,14 @@ struct file_upload {
   int fd;            /* -1 once closed */
   int64_t size;      /* bytes written */
   int64_t expected;  /* announced size, or -1 */
+  files_limits limits;
+  int64_t used;      /* with upload_path: the workspace's bytes at begin, less
+                        the file replaced (the quota is checked as the body
+                        arrives; without upload_path only at the finish, as
+                        the bytes may be stored already and take no room) */
+  int64_t next_space_check; /* size at which free space is looked at again */
   int failed;        /* a write failed (its error code): the temporary file is gone */
-  char why[256];     /* ... and its message */
+  char why[512];     /* ... and its message */
 };
 
 static void upload_free(file_upload *u) {
@@ -367,6 +684,7 @@ static int parse_upload_query(const char *query, char **name, char **folder) {
       goto fail;
     }
     rc = files_check_path("upload_path", *folder);
+    if (!rc) rc = check_content_folder(*folder);
     if (!rc && strlen(*folder) + 1 + strlen(*name) > FILES_PATH_MAX)
       rc = assay__err(ASSAY_ERR_CONFIG,
                       "upload_path and name together must be at most %d bytes",
@@ -383,17 +701,31 @@ fail:
   return rc;
 }
 
+/* Before any byte: may the caller write at upload_path/name, and what does
+ * the workspace hold (for its quota)? */
+static int upload_precheck(file_upload *u, store *s) {
+  workspace_role held = ROLE_NONE;
+  int rc = access_workspace(s, &u->who, u->who.workspace_id, ROLE_MEMBER, &held);
+  int64_t old_size = 0;
+  int same = 0;
+  if (!rc && u->folder) {
+    char rel[FILES_PATH_MAX + 2];
+    snprintf(rel, sizeof rel, "%s/%s", u->folder, u->name);
+    rc = may_write(s, &u->who, held, rel, NULL, &same, &old_size);
+  }
+  if (!rc && u->folder && u->limits.workspace_quota_bytes > 0) {
+    rc = workspace_usage(s, u->who.workspace_id, &u->used);
+    u->used -= old_size;
+  }
+  return rc;
+}
+
 int files_upload_begin(file_upload **out, assay_platform *p, store *s, const principal *who,
                        const char *query) {
   *out = NULL;
   char *name = NULL, *folder = NULL;
   int rc = parse_upload_query(query, &name, &folder);
-  if (!rc) rc = access_workspace(s, who, who->workspace_id, ROLE_MEMBER, NULL);
-  if (rc) {
-    free(name);
-    free(folder);
-    return rc;
-  }
+  if (rc) return rc;
   size_t size = (sizeof(file_upload) + 63) & ~(size_t)63;
   file_upload *u = aligned_alloc(64, size);
   if (!u) {
@@ -408,11 +740,13 @@ int files_upload_begin(file_upload **out, assay_platform *p, store *s, const pri
   u->folder = folder;
   u->fd = -1;
   u->expected = -1;
+  u->limits = *platform_files_limits(p);
   crypto_generichash_init(&u->hash, NULL, 0, 32);
+  rc = upload_precheck(u, s);
 
   char dir[PATH_MAX], hex[33];
   unsigned char rnd[16];
-  rc = files_root(p, dir, sizeof dir - sizeof "/" INCOMING_DIR);
+  if (!rc) rc = files_root(p, dir, sizeof dir - sizeof "/" INCOMING_DIR);
   if (!rc) {
     strcat(dir, "/" INCOMING_DIR);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST)
@@ -440,30 +774,39 @@ int files_upload_begin(file_upload **out, assay_platform *p, store *s, const pri
 int files_upload_expect(file_upload *u, int64_t size) {
   if (size < 0) return ASSAY_OK;
   u->expected = size;
-  struct statvfs vfs;
-  if (fstatvfs(u->fd, &vfs) == 0 &&
-      (unsigned long long)size > (unsigned long long)vfs.f_bavail * vfs.f_frsize)
-    return assay__err(ASSAY_ERR_PAYLOAD_TOO_LARGE,
-                      "the upload of %lld bytes is larger than the free space on the server's "
-                      "disk; nothing was stored",
-                      (long long)size);
-  return ASSAY_OK;
+  int rc = too_large(&u->limits, size);
+  if (!rc && u->folder) rc = over_quota(&u->limits, u->used, size);
+  if (!rc) rc = short_of_space(&u->limits, u->fd, size);
+  return rc;
 }
 
-/* The upload failed: drop the temporary file now (free its space). */
-static int upload_fail(file_upload *u, int e, const char *doing) {
-  int rc = io_error(e, doing);
+/* The upload failed with the error just raised (rc): drop the temporary
+ * file now (free its space); later writes and the finish answer the same. */
+static int upload_failed(file_upload *u, int rc) {
   if (u->fd >= 0) close(u->fd);
   u->fd = -1;
   if (u->tmp[0]) unlink(u->tmp);
   u->tmp[0] = '\0';
   u->failed = rc;
-  snprintf(u->why, sizeof u->why, "%s", assay_error_last()->message);
+  const assay_error *e = assay_error_last();
+  snprintf(u->why, sizeof u->why, "%s", e && e->message ? e->message : "the upload failed");
   return rc;
+}
+
+static int upload_fail(file_upload *u, int e, const char *doing) {
+  return upload_failed(u, io_error(e, doing));
 }
 
 int files_upload_write(file_upload *u, const void *data, size_t n) {
   if (u->failed) return assay__err(u->failed, "%s", u->why);
+  int64_t total = u->size + (int64_t)n;
+  int rc = too_large(&u->limits, total);
+  if (!rc && u->folder) rc = over_quota(&u->limits, u->used, total);
+  if (!rc && total >= u->next_space_check) {
+    rc = short_of_space(&u->limits, u->fd, (int64_t)n);
+    u->next_space_check = total + FILES_SPACE_CHECK_BYTES;
+  }
+  if (rc) return upload_failed(u, rc);
   crypto_generichash_update(&u->hash, data, n);
   const char *p = data;
   while (n > 0) {
@@ -481,39 +824,78 @@ int files_upload_write(file_upload *u, const void *data, size_t n) {
 
 void files_upload_abort(file_upload *u) { upload_free(u); }
 
-/* Inside the write transaction: check the role again, make the folders,
- * record, rename into place. */
+/* Inside the write transaction: check who may write there, the content
+ * folder's rule and the quota, make the folders, record, rename into
+ * place. *dir receives the descriptor of the file's folder once the file
+ * is renamed there (*placed = 1); *existing the record of a file that
+ * already held these bytes (nothing recorded). */
 static int upload_place(file_upload *u, store *s, const char *rel, const char *hex,
-                        int64_t now, int *placed) {
-  char wsdir[PATH_MAX], abs[PATH_MAX];
+                        int64_t now, int *placed, int *dir, json_t **existing) {
+  const char *ws = u->who.workspace_id;
+  workspace_role held = ROLE_NONE;
+  int same = 0, wsfd = -1, dfd = -1;
+  int64_t old_size = 0, used = 0;
   struct stat st;
-  int rc = access_workspace(s, &u->who, u->who.workspace_id, ROLE_MEMBER, NULL);
-  if (!rc) rc = ws_path(u->p, u->who.workspace_id, NULL, wsdir, sizeof wsdir);
-  if (!rc) rc = ws_path(u->p, u->who.workspace_id, rel, abs, sizeof abs);
-  if (!rc) rc = make_parents(wsdir, rel);
-  if (!rc && lstat(abs, &st) == 0 && S_ISDIR(st.st_mode))
-    rc = assay__err(ASSAY_ERR_CONFLICT,
-                    "'%s' is a folder of uploaded files; delete it first or upload under "
-                    "another name",
-                    rel);
-  if (!rc)
-    rc = s->ops->file_put(s, u->who.workspace_id, rel, u->size, hex, u->who.user_id, now);
-  if (!rc && rename(u->tmp, abs) != 0) rc = io_error(errno, "storing the upload");
-  if (!rc) {
-    u->tmp[0] = '\0';
-    *placed = 1;
-    /* The rename is durable once its folder is synced. */
-    char *slash = strrchr(abs, '/');
-    *slash = '\0';
-    int dfd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-      fsync(dfd);
-      close(dfd);
-    }
-    *slash = '/';
-  } else {
-    prune_empty(wsdir, rel);
+  int rc = access_workspace(s, &u->who, ws, ROLE_MEMBER, &held);
+  if (!rc && in_content_folder(rel) &&
+      strncmp(rel, hex, FILES_CONTENT_FOLDER_LEN) != 0)
+    rc = assay__err(ASSAY_ERR_CONFIG,
+                    "upload_path '%.*s' is a content folder (a top-level folder named by %d "
+                    "hex digits): it holds only files whose BLAKE2b-256 begins with its name, "
+                    "and this file's is %s; leave upload_path out to store it in its own "
+                    "content folder, or choose another",
+                    FILES_CONTENT_FOLDER_LEN, rel, FILES_CONTENT_FOLDER_LEN, hex);
+  if (!rc) rc = may_write(s, &u->who, held, rel, hex, &same, &old_size);
+  if (!rc && same) rc = s->ops->file_get(s, ws, rel, existing);
+  if (!rc && !same && u->limits.workspace_quota_bytes > 0) {
+    rc = workspace_usage(s, ws, &used);
+    if (!rc) rc = over_quota(&u->limits, used - old_size, u->size);
   }
+  if (!rc) rc = ws_open(u->p, ws, 1, &wsfd);
+  size_t bad = 0, n = folder_len(rel);
+  if (!rc && (dfd = walk_folder(wsfd, rel, n, 1, &bad)) < 0) {
+    int e = errno;
+    if (e == ENOTDIR)
+      rc = assay__err(ASSAY_ERR_CONFLICT,
+                      "'%.*s' is an uploaded file, so it cannot also be a folder; choose "
+                      "another upload_path or delete it first",
+                      (int)bad, rel);
+    else if (e == ELOOP)
+      rc = assay__err(ASSAY_ERR_STORE,
+                      "'%.*s' in the workspace's files is a symbolic link, which is never "
+                      "followed; nothing was stored",
+                      (int)bad, rel);
+    else
+      rc = assay__err(ASSAY_ERR_STORE, "cannot create the folder '%.*s' for the upload: %s",
+                      (int)bad, rel, strerror(e));
+  }
+  const char *leaf = leaf_of(rel);
+  int present = 0;
+  if (!rc && fstatat(dfd, leaf, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    present = S_ISREG(st.st_mode);
+    if (S_ISDIR(st.st_mode))
+      rc = assay__err(ASSAY_ERR_CONFLICT,
+                      "'%s' is a folder of uploaded files; delete it first or upload under "
+                      "another name",
+                      rel);
+  }
+  if (!rc && !same)
+    rc = s->ops->file_put(s, ws, rel, u->size, hex, u->who.user_id, now);
+  /* The same bytes already there: nothing to do, unless the file went
+   * missing from the disk. */
+  if (!rc && !(same && present)) {
+    if (renameat(AT_FDCWD, u->tmp, dfd, leaf) != 0) {
+      rc = io_error(errno, "storing the upload");
+    } else {
+      u->tmp[0] = '\0';
+      *placed = 1;
+      fsync(dfd); /* the rename is durable once its folder is synced */
+    }
+  }
+  if (rc && wsfd >= 0) prune_empty(wsfd, rel);
+  if (wsfd >= 0) close(wsfd);
+  if (*placed) *dir = dfd;
+  else if (dfd >= 0) close(dfd);
   return rc;
 }
 
@@ -544,30 +926,39 @@ int files_upload_finish(file_upload *u, json_t **answer) {
   crypto_generichash_final(&u->hash, digest, sizeof digest);
   sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
   if (u->folder) snprintf(rel, sizeof rel, "%s/%s", u->folder, u->name);
-  else snprintf(rel, sizeof rel, "%.16s/%s", hex, u->name);
+  else snprintf(rel, sizeof rel, "%.*s/%s", FILES_CONTENT_FOLDER_LEN, hex, u->name);
 
   store *s = NULL;
   int64_t now = assay__now();
-  int placed = 0;
+  int placed = 0, dfd = -1;
+  json_t *existing = NULL;
   int rc = platform_store_acquire(u->p, &s);
   if (!rc) rc = s->ops->begin(s, 1);
   if (!rc) {
-    rc = upload_place(u, s, rel, hex, now, &placed);
+    rc = upload_place(u, s, rel, hex, now, &placed, &dfd, &existing);
     if (!rc) rc = s->ops->commit(s);
     if (rc) {
       s->ops->rollback(s);
       if (placed) { /* the record did not commit: neither does the file */
-        char abs[PATH_MAX], wsdir[PATH_MAX];
-        if (!ws_path(u->p, u->who.workspace_id, rel, abs, sizeof abs) &&
-            !ws_path(u->p, u->who.workspace_id, NULL, wsdir, sizeof wsdir)) {
-          unlink(abs);
-          prune_empty(wsdir, rel);
+        int wsfd = -1;
+        unlinkat(dfd, leaf_of(rel), 0);
+        if (ws_open(u->p, u->who.workspace_id, 0, &wsfd) == ASSAY_OK && wsfd >= 0) {
+          prune_empty(wsfd, rel);
+          close(wsfd);
         }
       }
     }
   }
+  if (dfd >= 0) close(dfd);
   platform_store_release(u->p, s);
-  if (!rc) {
+  if (!rc && existing) {
+    if (with_location(existing)) {
+      *answer = existing;
+      existing = NULL;
+    } else {
+      rc = assay__nomem();
+    }
+  } else if (!rc) {
     char when[32];
     assay__rfc3339(when, now);
     char *loc = NULL;
@@ -579,6 +970,7 @@ int files_upload_finish(file_upload *u, json_t **answer) {
     free(loc);
     if (!*answer) rc = assay__nomem();
   }
+  json_decref(existing);
   upload_free(u);
   return rc;
 }
@@ -637,33 +1029,67 @@ int h_files_list(route_ctx *c) {
   return rc;
 }
 
-/* The deletion inside the write transaction. */
+/* May `who` (holding `held`) delete these file records? Members delete
+ * only what they uploaded. */
+static int may_delete(const principal *who, workspace_role held, json_t *files,
+                      const char *location, int folder) {
+  if (held >= ROLE_ADMIN) return ASSAY_OK;
+  size_t i;
+  json_t *f;
+  json_array_foreach(files, i, f) {
+    if (uploaded_by(f, who)) continue;
+    if (!folder)
+      return assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                        "%s was uploaded by another user: only they and workspace admins may "
+                        "delete it",
+                        location);
+    return assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                      "the folder %s holds files another user uploaded (such as %s%s): only "
+                      "workspace admins may delete it; delete your own files one by one",
+                      location, FILES_LOCATION_PREFIX,
+                      json_string_value(json_object_get(f, "path")));
+  }
+  return ASSAY_OK;
+}
+
+/* The deletion inside the write transaction. What is on disk is reached
+ * from the workspace's folder without following a symbolic link: a path
+ * that goes through one has nothing of this workspace to delete. */
 static int delete_location(route_ctx *c, const char *path, const char *location) {
   store *s = c->store;
   const char *ws = c->who->workspace_id;
-  char wsdir[PATH_MAX], abs[PATH_MAX];
-  json_t *rec = NULL;
+  json_t *rec = NULL, *files = NULL;
+  workspace_role held = ROLE_NONE;
   int64_t n = 0;
-  int rc = access_workspace(s, c->who, ws, ROLE_MEMBER, NULL);
-  if (!rc) rc = ws_path(c->platform, ws, NULL, wsdir, sizeof wsdir);
-  if (!rc) rc = ws_path(c->platform, ws, path, abs, sizeof abs);
+  int wsfd = -1, dfd = -1, folder = 0;
+  int rc = access_workspace(s, c->who, ws, ROLE_MEMBER, &held);
   if (rc) return rc;
   rc = s->ops->file_get(s, ws, path, &rec);
-  json_decref(rec);
   if (rc == ASSAY_OK) {
-    rc = s->ops->file_delete(s, ws, path, 0, &n);
-    if (!rc && unlink(abs) != 0 && errno != ENOENT)
+    files = json_pack("[o]", rec);
+    rc = files ? ASSAY_OK : assay__nomem();
+  } else if (rc == ASSAY_ERR_NOT_FOUND) {
+    folder = 1;
+    rc = s->ops->file_list(s, ws, path, &files);
+    if (!rc && json_array_size(files) == 0)
+      rc = assay__err(ASSAY_ERR_NOT_FOUND, "no uploaded file or folder at %s", location);
+  }
+  if (!rc) rc = may_delete(c->who, held, files, location, folder);
+  if (!rc) rc = s->ops->file_delete(s, ws, path, folder, &n);
+  if (!rc) rc = ws_open(c->platform, ws, 0, &wsfd);
+  if (!rc && wsfd >= 0 && (dfd = walk_folder(wsfd, path, folder_len(path), 0, NULL)) >= 0) {
+    const char *leaf = leaf_of(path);
+    if (!folder && unlinkat(dfd, leaf, 0) != 0 && errno != ENOENT)
       rc = assay__err(ASSAY_ERR_STORE, "cannot delete the uploaded file %s: %s", location,
                       strerror(errno));
-  } else if (rc == ASSAY_ERR_NOT_FOUND) {
-    rc = s->ops->file_delete(s, ws, path, 1, &n);
-    if (!rc && n == 0)
-      rc = assay__err(ASSAY_ERR_NOT_FOUND, "no uploaded file or folder at %s", location);
-    if (!rc && rm_tree_at(AT_FDCWD, abs) != 0)
+    if (folder && rm_tree_at(dfd, leaf) != 0)
       rc = assay__err(ASSAY_ERR_STORE, "cannot delete the uploaded folder %s: %s", location,
                       strerror(errno));
+    close(dfd);
   }
-  if (!rc) prune_empty(wsdir, path);
+  if (!rc && wsfd >= 0) prune_empty(wsfd, path);
+  if (wsfd >= 0) close(wsfd);
+  json_decref(files);
   return rc;
 }
 

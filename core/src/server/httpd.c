@@ -11,7 +11,9 @@
  * A route that streams its body (PUT /v1/files, see router.h) is not
  * buffered and max_body does not apply: each piece goes to the router's
  * stream as it arrives, and a connection that ends before the body does
- * aborts the stream (nothing is kept). */
+ * aborts the stream (nothing is kept). After the stream failed (disk full,
+ * an upload limit), at most HTTPD_DISCARD_MAX more bytes are read and
+ * dropped before the error is answered; a longer body is hung up on. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
@@ -256,13 +258,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->stream) {
       /* A piece of a streamed body goes on at once. After a failure (disk
-       * full, ...) the rest is read and dropped, however long, and the
-       * error answered at the end: libmicrohttpd cannot answer in the
+       * full, a limit passed, ...) the rest is read and dropped and the
+       * error answered at the end — libmicrohttpd cannot answer in the
        * middle of a body, and a closed connection would tell the uploader
-       * nothing. (The caller is authenticated; the connection timeout still
-       * ends a stalled body.) */
-      if (!st->stream_failed &&
-          router_stream_write(st->stream, upload_data, *upload_data_size) != 0)
+       * nothing — but only up to HTTPD_DISCARD_MAX more bytes, as for an
+       * oversized buffered body: past that the connection is closed, so an
+       * endless body cannot keep a connection busy for ever. */
+      if (st->stream_failed) {
+        st->dropped += *upload_data_size;
+        *upload_data_size = 0;
+        return st->dropped > HTTPD_DISCARD_MAX ? MHD_NO : MHD_YES;
+      }
+      if (router_stream_write(st->stream, upload_data, *upload_data_size) != 0)
         st->stream_failed = 1;
       assay_error_clear();
       *upload_data_size = 0;
