@@ -197,6 +197,67 @@ for _, mode in ipairs(support.modes) do
       client:delete_project(project.project_id, true)
     end)
 
+    -- The names of the files in a folder (nil when it does not exist).
+    local function list_dir(path)
+      if not support.is_dir(path) then
+        return nil
+      end
+      local names = {}
+      local p = assert(io.popen("ls -A " .. support.quote(path)))
+      for line in p:lines() do names[#names + 1] = line end
+      p:close()
+      return names
+    end
+
+    it("loads once on registration, caches one file per dataset and drops it on delete",
+       function()
+      support.write_file(dir .. "/counting.py", "import pandas as pd\n\n"
+        .. "def load(calls_file, rows, start_time=None, end_time=None):\n"
+        .. "    with open(calls_file, 'a') as f:\n"
+        .. "        f.write('call\\n')\n"
+        .. "    return pd.DataFrame({'ts': list(range(rows)), 'label': [0] * rows})\n")
+      local location = client:upload_file(dir .. "/counting.py")
+      local function register(p, name)
+        local calls = dir .. "/calls-" .. name .. ".txt"
+        local id, d = p:register_dataset(name, loading(location, "load", nil,
+                                                       { calls_file = calls, rows = 4 }))
+        assert.are.equal("VALIDITY_STATUS_VALID", d.validity_status, d.validity_message)
+        assert.are.equal(4, d.row_count)
+        assert.are.equal("call\n", support.read_file(calls)) -- exactly one call
+        local files = list_dir(env.home .. "/cache/" .. id)
+        assert(files, "no cache folder for " .. id)
+        assert.are.equal(1, #files)
+        assert.matches("%.acol$", files[1])
+        return id
+      end
+      local first = register(project, "first")
+      project:delete_dataset(first)
+      assert.is_nil(list_dir(env.home .. "/cache/" .. first))
+
+      local second = register(project, "second")
+      local third = register(project, "third")
+      local other = client:create_project(support.unique("other"), "kept",
+                                          "MODEL_TASK_REGRESSION")
+      local kept = register(other, "kept")
+      client:delete_project(project.project_id, true)
+      assert.is_nil(list_dir(env.home .. "/cache/" .. second))
+      assert.is_nil(list_dir(env.home .. "/cache/" .. third))
+      assert.are.equal(1, #list_dir(env.home .. "/cache/" .. kept))
+    end)
+
+    it("leaves a dataset registered with skip_validation pending", function()
+      support.write_file(dir .. "/d.csv", "a,label\n1,0\n")
+      local id, r = project:upload_and_register_dataset_from_file("skipped", dir .. "/d.csv",
+                                                                  { skip_validation = true })
+      assert.are.equal(id, r.dataset_id)
+      local d = project:get_dataset(id)
+      assert.are.equal("VALIDITY_STATUS_PENDING", d.validity_status)
+      assert.are.equal("validation skipped", d.validity_message)
+      assert.is_nil(d.row_count)
+      assert.is_nil(d.schema_profile)
+      assert.is_nil(d.validation_job_id)
+    end)
+
     it("shows the validation job", function()
       support.write_file(dir .. "/d.csv", "a,label\n1,0\n")
       local id = project:upload_and_register_dataset_from_file("d", dir .. "/d.csv")

@@ -69,6 +69,13 @@ def test_upload_directory_hidden_files_and_links(client, tmp_path):
     urls = set(client.list_uploaded_file_urls())
     assert urls == {location + "/model.py", location + "/sub/weights.bin",
                     location + "/inside"}
+    # The link inside the tree was uploaded as the file it points to.
+    records = {f["location"]: f for f in client.list_uploaded_files()}
+    target = root / "model.py"
+    assert records[location + "/inside"]["size"] == target.stat().st_size
+    assert records[location + "/inside"]["blake2b"] == blake2b(target)
+    assert records[location + "/sub/weights.bin"]["blake2b"] == blake2b(
+        root / "sub" / "weights.bin")
     client.upload_directory(root, upload_hidden=True, upload_path="models/v2")
     assert "assay://files/models/v2/model/.secret" in client.list_uploaded_file_urls()
 
@@ -92,10 +99,28 @@ def test_upload_data_frame(client, project):
     assert d["row_count"] == 3
     assert [(c["column"], c["type"]) for c in d["schema_profile"]] == [
         ("x", "float64"), ("y", "string"), ("label", "int64")]
-    csv_location = client.upload_data_frame(df, name="frame.csv")
-    assert csv_location.endswith("/frame.csv")
     with pytest.raises(assay.ConfigError, match="name"):
         client.upload_data_frame(df, name="frame.xlsx")
+
+
+@pytest.mark.parametrize("name, types", [
+    ("frame.csv", [("x", "float64"), ("y", "string"), ("label", "int64")]),
+    ("frame.json", [("x", "float64"), ("y", "string"), ("label", "int64")]),
+    ("frame.jsonl", [("x", "float64"), ("y", "string"), ("label", "int64")]),
+])
+def test_upload_data_frame_other_formats_register_and_validate(client, project, name, types):
+    df = pd.DataFrame({"x": [1.5, None, 3.25], "y": ["a", "b,c", None], "label": [0, 1, 0]})
+    location = client.upload_data_frame(df, name=name)
+    assert location.endswith("/" + name)
+    d = project.get_dataset(project.register_dataset_from_file(
+        name, location, data_params={"label_col": "label"}))
+    assert d["validity_status"] == "VALIDITY_STATUS_VALID", d["validity_message"]
+    assert d["row_count"] == 3
+    assert [(c["column"], c["type"]) for c in d["schema_profile"]] == types
+    profile = {c["column"]: c for c in d["schema_profile"]}
+    assert profile["x"]["null_share"] == pytest.approx(1 / 3)
+    assert profile["y"]["null_share"] == pytest.approx(1 / 3)
+    assert profile["y"]["distinct_count"] == 2
 
 
 # --- datasets -------------------------------------------------------------------
@@ -147,6 +172,9 @@ def test_skip_validation_leaves_the_dataset_pending(client, project, tmp_path):
     d = project.get_dataset(project.register_dataset_from_file(
         "skipped", client.upload_file(path), skip_validation=True))
     assert d["validity_status"] == "VALIDITY_STATUS_PENDING"
+    assert d["validity_message"] == "validation skipped"
+    assert d["row_count"] is None
+    assert d["schema_profile"] is None
     assert d["validation_job_id"] is None
 
 
@@ -242,9 +270,21 @@ def test_models(client, project, tmp_path):
     info = project.get_model(model_name="file-model")
     assert info["model_id"] == path_id
     assert info["model_info"]["model_path"]["path"].endswith("/model.py")
-    folder_id = project.upload_and_register_model_from_path("dir-model", tmp_path,
-                                                            upload_model_dir=True)
+    folder = tmp_path / "model_dir"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "model.py").write_text("def predict_df(df):\n    return df['x']\n")
+    (folder / "sub" / "weights.bin").write_bytes(b"\0\1\2\3")
+    folder_id = project.upload_and_register_model_from_path("dir-model", folder,
+                                                            upload_model_dir=True,
+                                                            upload_path="models/dir")
     assert project.has_model(folder_id) and not project.has_model(model_name="nope")
+    dir_location = "assay://files/models/dir/model_dir"
+    assert project.get_model(folder_id)["model_info"] == {"model_path": {"path": dir_location}}
+    records = {f["location"]: f for f in client.list_uploaded_files()}
+    assert {u for u in records if u.startswith(dir_location + "/")} == {
+        dir_location + "/model.py", dir_location + "/sub/weights.bin"}
+    assert records[dir_location + "/sub/weights.bin"]["blake2b"] == blake2b(
+        folder / "sub" / "weights.bin")
     with pytest.raises(assay.ConflictError):
         project.register_model("no-model")
     with pytest.raises(assay.ConfigError, match="model_path"):
@@ -284,7 +324,8 @@ def test_predictions(client, project, tmp_path):
                                            pred_params={"pred_col": "score"})
     p = project.get_predictions(model_id, dataset_id)
     assert p["validity_status"] == "VALIDITY_STATUS_INVALID"
-    assert "score" in p["validity_message"] and "pred" in p["validity_message"]
+    assert p["validity_message"] == ("pred_params.pred_col 'score' is not a column of the "
+                                     "data; the data has 1 column: pred")
     project.delete_predictions(model_id, dataset_id)
     short = tmp_path / "short.csv"
     short.write_text("pred\n0.5\n")
@@ -292,7 +333,9 @@ def test_predictions(client, project, tmp_path):
                                            pred_params={"pred_col": "pred"})
     p = project.get_predictions(model_id, dataset_id)
     assert p["validity_status"] == "VALIDITY_STATUS_INVALID"
-    assert "1" in p["validity_message"] and "3" in p["validity_message"]
+    assert p["validity_message"] == (
+        "the predictions have 1 rows but dataset 'data' (%s) has 3; expected one prediction "
+        "per row of the dataset" % dataset_id)
 
     # Deleting the dataset deletes its predictions.
     project.delete_dataset(dataset_id)

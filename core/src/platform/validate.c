@@ -14,6 +14,7 @@
 #include "config/data_info.h"
 #include "engine/load.h"
 #include "integration/integration.h"
+#include "platform/files.h"
 #include "platform/jobs.h"
 
 #define VALID "VALIDITY_STATUS_VALID"
@@ -50,6 +51,9 @@ static char *last_message(const redactor *red) {
 
 /* --- recording the verdict ------------------------------------------------------------ */
 
+struct verdict;
+static int record_verdict_tx(job_ctx *j, struct verdict *v);
+
 typedef struct verdict {
   const vkind *k;
   const char *id;
@@ -84,7 +88,56 @@ static int verdict_tx(store *s, void *vctx) {
   return rc;
 }
 
+/* `text` with every `from` replaced by `to` (a new string; NULL: no memory). */
+static char *replace_all(const char *text, const char *from, const char *to) {
+  size_t nf = strlen(from), nt = strlen(to), n = 0;
+  for (const char *p = text; nf && (p = strstr(p, from)); p += nf) n++;
+  char *out = malloc(strlen(text) + n * (nt > nf ? nt - nf : 0) + 1), *o = out;
+  if (!out) return NULL;
+  for (const char *p = text, *hit; *p;) {
+    if (nf && (hit = strstr(p, from))) {
+      memcpy(o, p, (size_t)(hit - p));
+      o += hit - p;
+      memcpy(o, to, nt);
+      o += nt;
+      p = hit + nf;
+    } else {
+      size_t rest = strlen(p);
+      memcpy(o, p, rest);
+      o += rest;
+      break;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/* A message as the workspace may read it: paths of the platform's home (a
+ * loader's traceback names its file) shown as file locations, or as
+ * $ASSAY_HOME, never as the server's layout. */
+static char *without_home_paths(job_ctx *j, const char *message) {
+  const char *home = assay_platform_home(j->platform);
+  char *files = NULL;
+  if (!home || asprintf(&files, "%s/files/%s/", home, j->workspace_id) < 0) return NULL;
+  char *a = replace_all(message, files, FILES_LOCATION_PREFIX);
+  char *b = a ? replace_all(a, home, "$ASSAY_HOME") : NULL;
+  free(files);
+  free(a);
+  return b;
+}
+
 static int record_verdict(job_ctx *j, verdict *v) {
+  char *shown = v->message ? without_home_paths(j, v->message) : NULL;
+  if (v->message && !shown) return assay__nomem();
+  const char *original = v->message;
+  if (shown) v->message = shown;
+  int rc = record_verdict_tx(j, v);
+  v->message = original;
+  free(shown);
+  return rc;
+}
+
+static int record_verdict_tx(job_ctx *j, verdict *v) {
   store *s = NULL;
   int rc = platform_store_acquire(j->platform, &s);
   if (!rc) rc = store_tx(s, 1, verdict_tx, v);
@@ -152,7 +205,7 @@ static int check_frame(job_ctx *j, const vkind *k, const json_t *record, const j
   }
   if (k == &K_DATASET) {
     const json_t *params = json_object_get(info, "data_params");
-    static const char *const cols[] = {"label_col", "timestamp_col", NULL};
+    static const char *const cols[] = {"label_col", "timestamp_col", "pred_col", NULL};
     for (int i = 0; cols[i] && !msg; i++) {
       const char *col = text_of(params, cols[i]);
       if (!col) continue;
@@ -249,6 +302,29 @@ static int settle(vstate *v, int rc) {
   return v->problem ? ASSAY_OK : assay__nomem();
 }
 
+/* One line in the job's log naming the secret variables whose values are
+ * shorter than 4 bytes (their names, never their values): such a value is
+ * redacted wherever its bytes or its encoded forms appear. */
+static void note_short_secrets(job_ctx *j, const json_t *secrets) {
+  char names[512] = "";
+  size_t used = 0, count = 0;
+  const char *key;
+  json_t *value;
+  json_object_foreach((json_t *)secrets, key, value) {
+    size_t len = json_is_string(value) ? json_string_length(value) : 0;
+    if (!len || len >= 4) continue;
+    int n = snprintf(names + used, sizeof names - used, "%s%s", count ? ", " : "", key);
+    if (n > 0 && (size_t)n < sizeof names - used) used += (size_t)n;
+    else names[used] = '\0'; /* no room: the names so far */
+    count++;
+  }
+  if (count)
+    j->log(j, "note: the value of secret variable%s %s is shorter than 4 bytes; it is "
+              "redacted wherever it or an encoded form of it appears in the loader's output, "
+              "which can make this log hard to read",
+           count > 1 ? "s" : "", names);
+}
+
 /* The redactor for the loader's secrets: the integration_dict's values but
  * those of not-sensitive variables (a public endpoint stays readable). */
 static int make_redactor(job_ctx *j, vstate *v, const json_t *conn) {
@@ -265,6 +341,7 @@ static int make_redactor(job_ctx *j, vstate *v, const json_t *conn) {
     if (!rc && !public && json_object_set(secrets, key, value) != 0) rc = assay__nomem();
   }
   if (!rc) rc = redactor_new(&v->red, secrets);
+  if (!rc) note_short_secrets(j, secrets);
   json_decref(secrets); /* before the dict is wiped: it holds references */
   json_decref(names);
   return rc;
