@@ -941,7 +941,7 @@ static void read_mode_formats(void **state) {
 /* A loader that tries what a hostile one would and what an honest one
  * needs, and returns one row per attempt: "ok" or "denied:<errno name>". */
 static const char *PROBE_LOADER =
-  "import errno, os, signal, socket, sysconfig, tempfile\n"
+  "import errno, os, signal, socket, sys, sysconfig, tempfile\n"
   "import numpy, pandas as pd, pyarrow\n"
   "def _try(fn):\n"
   "    try:\n"
@@ -984,6 +984,7 @@ static const char *PROBE_LOADER =
   "    r['write_own_folder'] = _try(lambda: _write('planted.txt'))\n"
   "    r['write_site_packages'] = _try(lambda: _write(j(sysconfig.get_paths()['purelib'],\n"
   "                                                      'planted_h7.py')))\n"
+  "    r['write_prefix'] = _try(lambda: _write(j(sys.prefix, 'planted_h11.txt')))\n"
   "    r['write_dev_null'] = _try(lambda: _write('/dev/null'))\n"
   "    r['read_block_device'] = _try(lambda: [_read(j('/dev', d)) for d in os.listdir('/dev')\n"
   "                                          if d.startswith(('sd', 'vd', 'nvme', 'xvd'))])\n"
@@ -1136,6 +1137,7 @@ static void sandbox_keeps_the_platform_files_away(void **state) {
   assert_probe(fr, "write_db", "denied:EACCES");
   assert_probe(fr, "write_own_folder", "denied:EACCES");
   assert_probe(fr, "write_site_packages", "denied:EACCES");
+  assert_probe(fr, "write_prefix", "denied:EACCES");
   assert_probe_denied(fr, "read_block_device"); /* "ok" only where there is no disk */
   /* the server: not signalled, not read */
   assert_probe_denied(fr, "signal_server");
@@ -1165,6 +1167,60 @@ static void sandbox_keeps_the_platform_files_away(void **state) {
   free(w);
   assert_out_dir_empty(f);
   assert_not_contains(f->log, "runner: no user and PID namespaces");
+  probe_teardown(&pe);
+}
+
+/* An interpreter (a venv) under /tmp, beside the loader's writable work
+ * folder: its site-packages and its folder stay read-only while the rest
+ * of /tmp is writable (the loader gets its own TMPDIR). */
+static void sandbox_keeps_an_interpreter_under_tmp_read_only(void **state) {
+  fixture *f = *state;
+  /* a venv of the project venv's base interpreter that sees the project
+   * venv's packages (pandas ...) through a .pth file */
+  write_text(f->work, "mkvenv.py",
+             "import os, subprocess, sys, sysconfig\n"
+             "d = sys.argv[1]\n"
+             "subprocess.check_call([sys._base_executable, '-m', 'venv', '--without-pip', d])\n"
+             "site = subprocess.check_output([d + '/bin/python', '-c', 'import sysconfig; "
+             "print(sysconfig.get_paths()[\"purelib\"])'], text=True).strip()\n"
+             "p = sysconfig.get_paths()\n"
+             "with open(os.path.join(site, 'project.pth'), 'w') as fh:\n"
+             "    fh.write(p['purelib'] + '\\n' + p['platlib'] + '\\n')\n"
+             "print(site)\n");
+  char *cmd = NULL;
+  assert_true(asprintf(&cmd, "'%s' '%s/mkvenv.py' '%s/venv' > '%s/site.txt'", PYTHON, f->work,
+                       f->work, f->work) > 0);
+  assert_int_equal(system(cmd), 0);
+  free(cmd);
+  char *site = slurp_in(f->work, "site.txt", NULL);
+  assert_non_null(site);
+  site[strcspn(site, "\n")] = '\0';
+  char py[8192];
+  snprintf(py, sizeof py, "%s/venv/bin/python", f->work);
+  f->cfg.python = py;
+  probe_env pe;
+  probe_setup(f, &pe);
+  frame *fr;
+  int rc = run_probe(f, &pe, &fr);
+  if (rc) fail_msg("%s\nlog:\n%s", last_message(), f->log);
+  assert_probe(fr, "write_site_packages", "denied:EACCES");
+  assert_probe(fr, "write_prefix", "denied:EACCES");
+  assert_probe(fr, "read_key", "denied:EACCES");
+  assert_probe(fr, "write_home", "denied:EACCES");
+  assert_probe(fr, "read_own_folder", "ok");
+  assert_probe(fr, "tmp_file", "ok");
+  assert_probe(fr, "write_work", "ok"); /* beside the venv, in the same /tmp folder */
+  frame_free(fr);
+  assert_connected(&pe);
+  char p[16384];
+  snprintf(p, sizeof p, "%s/planted_h7.py", site);
+  assert_int_not_equal(access(p, F_OK), 0);
+  snprintf(p, sizeof p, "%s/venv/planted_h11.txt", f->work);
+  assert_int_not_equal(access(p, F_OK), 0);
+  char *w = slurp_in(f->dir, "from-loader.txt", NULL);
+  assert_string_equal(w, "x");
+  free(w);
+  free(site);
   probe_teardown(&pe);
 }
 
@@ -1385,6 +1441,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(output_flood_does_not_block, setup, teardown),
     cmocka_unit_test_setup_teardown(read_mode_formats, setup, teardown),
     cmocka_unit_test_setup_teardown(sandbox_keeps_the_platform_files_away, setup, teardown),
+    cmocka_unit_test_setup_teardown(sandbox_keeps_an_interpreter_under_tmp_read_only, setup,
+                                    teardown),
     cmocka_unit_test_setup_teardown(sandbox_without_namespaces, setup, teardown),
     cmocka_unit_test_setup_teardown(refused_without_landlock, setup, teardown),
     cmocka_unit_test_setup_teardown(escaped_processes_die_and_count, setup, teardown),

@@ -5,6 +5,7 @@
  * log, its time and memory limited, its run cancellable by the caller, and
  * the columnar parts it writes mapped into one frame (see runner/runner.h). */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -237,6 +238,8 @@ typedef struct sandbox_build {
   size_t ng, cap;
   char *writable[3];  /* real paths of /tmp, /var/tmp, /dev/shm (if present) */
   size_t nw;
+  char *ro[4];        /* real paths kept read-only inside the writable roots */
+  size_t nro;
 } sandbox_build;
 
 /* Is `p` the path `root` or below it? */
@@ -292,6 +295,90 @@ static int is_writable_root_below(const sandbox_build *b, const char *p) {
   for (size_t i = 0; i < b->nw; i++)
     if (path_under(p, b->writable[i])) return 1;
   return 0;
+}
+
+/* Is `p` a read-only path or below one? */
+static int inside_readonly(const sandbox_build *b, const char *p) {
+  for (size_t i = 0; i < b->nro; i++)
+    if (path_under(p, b->ro[i])) return 1;
+  return 0;
+}
+
+/* Does the folder `p` hold a read-only path (strictly below it)? */
+static int holds_readonly(const sandbox_build *b, const char *p) {
+  for (size_t i = 0; i < b->nro; i++)
+    if (path_under(b->ro[i], p) && strcmp(b->ro[i], p) != 0) return 1;
+  return 0;
+}
+
+/* The folder of `path` (a copy; "." for a bare name, "/" for "/x"). */
+static char *parent_of(const char *path) {
+  size_t n = strlen(path);
+  while (n > 1 && path[n - 1] == '/') n--;
+  while (n > 0 && path[n - 1] != '/') n--;
+  if (n == 0) return strdup(".");
+  while (n > 1 && path[n - 1] == '/') n--;
+  return strndup(path, n);
+}
+
+/* Keep the folder `dir` (resolved; skipped if it does not exist) read-only
+ * when it lies in a writable root. A writable root that is the folder
+ * itself stops being writable; a folder that holds a writable root (an
+ * installation at "/" or "/var") changes nothing: outside the writable
+ * roots everything is read-only already. */
+static int add_readonly(sandbox_build *b, const char *dir) {
+  char *real = dir ? realpath(dir, NULL) : NULL;
+  if (!real) return dir ? ASSAY_OK : assay__nomem();
+  for (size_t i = 0; i < b->nw; i++) {
+    if (strcmp(real, b->writable[i]) != 0) continue;
+    free(b->writable[i]);
+    b->writable[i] = b->writable[--b->nw];
+    i--;
+  }
+  int keep = is_writable_root_below(b, real) && !inside_readonly(b, real) &&
+             b->nro < sizeof b->ro / sizeof b->ro[0];
+  if (keep) b->ro[b->nro++] = real;
+  else free(real);
+  return ASSAY_OK;
+}
+
+/* The installation of the interpreter `exe` (as resolved, maybe through
+ * links) and of libassay, read-only even under /tmp: the venv folder
+ * (exe's grandparent as given, when it has a pyvenv.cfg), the prefix of
+ * the real interpreter (grandparent of realpath(exe)), and the folder of
+ * the running libassay (or of the program it is linked into). */
+static int add_installation(sandbox_build *b, const char *exe) {
+  int rc = ASSAY_OK;
+  char *bin = parent_of(exe), *venv = bin ? parent_of(bin) : NULL;
+  char *cfgp = venv ? path_join(venv, "pyvenv.cfg") : NULL;
+  if (!cfgp) rc = assay__nomem();
+  if (!rc && access(cfgp, F_OK) == 0) rc = add_readonly(b, venv);
+  free(cfgp);
+  free(venv);
+  free(bin);
+  char *real = rc ? NULL : realpath(exe, NULL);
+  if (real) {
+    bin = parent_of(real);
+    venv = bin ? parent_of(bin) : NULL;
+    rc = add_readonly(b, venv);
+    free(venv);
+    free(bin);
+    free(real);
+  }
+  Dl_info info;
+  if (!rc && dladdr((const void *)assay_runner_script, &info) && info.dli_fname &&
+      strchr(info.dli_fname, '/')) {
+    char *lib = parent_of(info.dli_fname);
+    rc = add_readonly(b, lib);
+    free(lib);
+  }
+  /* a writable root dropped above: what was in it is read-only anyway */
+  for (size_t i = 0; i < b->nro; i++) {
+    if (is_writable_root_below(b, b->ro[i])) continue;
+    free(b->ro[i]);
+    b->ro[i--] = b->ro[--b->nro];
+  }
+  return rc;
 }
 
 /* Add a guard for the real path `real` (split into folder and name). */
@@ -400,9 +487,10 @@ static int dev_allowed(const char *name) {
 }
 
 /* Read and execute on every entry of `dir` but the protected ones; into
- * folders that hold a protected entry (and /dev) it goes down. Entries
- * under /tmp, /var/tmp and /dev/shm are writable too. An entry that cannot
- * be opened is left out (denied). */
+ * folders that hold a protected entry or a read-only path (and /dev) it
+ * goes down. Entries under /tmp, /var/tmp and /dev/shm are writable too,
+ * but for the read-only paths (the interpreter's installation). An entry
+ * that cannot be opened is left out (denied). */
 static int grant_complement(sandbox_build *b, const char *dir) {
   DIR *d = opendir(dir);
   if (!d) return ASSAY_OK;
@@ -422,11 +510,13 @@ static int grant_complement(sandbox_build *b, const char *dir) {
       rc = assay__nomem();
       break;
     }
-    if (S_ISDIR(st.st_mode) && (holds_guarded(b, path) || strcmp(path, "/dev") == 0)) {
+    if (S_ISDIR(st.st_mode) && (holds_guarded(b, path) ||
+                                (holds_readonly(b, path) && !inside_readonly(b, path)) ||
+                                strcmp(path, "/dev") == 0)) {
       rc = grant_complement(b, path);
     } else {
       uint64_t rights = R_DIR_READ;
-      if (is_writable_root_below(b, path)) rights |= R_DIR_WRITE;
+      if (is_writable_root_below(b, path) && !inside_readonly(b, path)) rights |= R_DIR_WRITE;
       else if (in_dev) rights = R_DEV | LANDLOCK_ACCESS_FS_READ_DIR;
       (void)grant(b, dirfd(d), name, rights);
     }
@@ -451,13 +541,15 @@ static void sandbox_free_build(sandbox_build *b) {
   }
   free(b->g);
   for (size_t i = 0; i < b->nw; i++) free(b->writable[i]);
+  for (size_t i = 0; i < b->nro; i++) free(b->ro[i]);
 }
 
 /* Build the ruleset: `read_dir` (the loader's folder) or `read_file` (the
- * data file), `script` readable, `out_dir` writable, the rest as
- * runner.h says. */
-static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const char *read_dir,
-                           const char *read_file, const char *script, const char *out_dir) {
+ * data file), `script` readable, `out_dir` writable, the installation of
+ * the interpreter `exe` read-only, the rest as runner.h says. */
+static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const char *exe,
+                           const char *read_dir, const char *read_file, const char *script,
+                           const char *out_dir) {
   sb->abi = abi;
   sb->fd = -1;
   sandbox_build b;
@@ -482,6 +574,7 @@ static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const
     if (r && !inside_guarded(&b, r)) b.writable[b.nw++] = r;
     else free(r);
   }
+  if (!rc) rc = add_installation(&b, exe);
   if (!rc) {
     long fd = syscall(SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
     if (fd < 0)
@@ -492,7 +585,7 @@ static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const
   if (!rc) rc = grant_complement(&b, "/");
   /* a writable root that is not handled entry by entry above */
   for (size_t i = 0; !rc && i < b.nw; i++)
-    if (!holds_guarded(&b, b.writable[i]))
+    if (!holds_guarded(&b, b.writable[i]) && !holds_readonly(&b, b.writable[i]))
       (void)grant(&b, AT_FDCWD, b.writable[i], R_DIR_READ | R_DIR_WRITE);
   /* what the run needs inside the protected paths */
   struct {
@@ -515,7 +608,8 @@ static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const
     const char *t = getenv("TMPDIR");
     char *rt = realpath(t && *t ? t : "/tmp", NULL);
     sb->tmp_writable = rt && is_writable_root_below(&b, rt) && !inside_guarded(&b, rt) &&
-                       !holds_guarded(&b, rt);
+                       !holds_guarded(&b, rt) && !inside_readonly(&b, rt) &&
+                       !holds_readonly(&b, rt);
     free(rt);
   }
   free(home);
@@ -1375,7 +1469,8 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
     else st.req_len = strlen(st.req);
   }
   if (!rc && abi)
-    rc = sandbox_prepare(&sb, cfg, abi, load ? cwd : NULL, load ? NULL : path, script, out_dir);
+    rc = sandbox_prepare(&sb, cfg, abi, exe, load ? cwd : NULL, load ? NULL : path, script,
+                         out_dir);
   if (!rc && !abi)
     log_text(&st.x, "stderr",
              load ? "runner: this kernel has no Landlock: the loader runs WITHOUT a sandbox "

@@ -20,9 +20,11 @@
  *   an entry created after the run started is not); writable are only
  *   output_dir and /tmp, /var/tmp and /dev/shm (entry by entry when one of
  *   them holds the home: then its other entries are writable, new entries
- *   directly in it are not, and TMPDIR points at output_dir). Of /dev only
- *   null, zero, full, random, urandom, tty, ptmx, pts and shm are reachable
- *   (never a disk). Landlock also keeps the child from tracing or reading
+ *   directly in it are not, and TMPDIR points at output_dir; the same when
+ *   one of them holds the interpreter's installation — its venv folder,
+ *   the prefix of realpath(python) — or libassay's folder, which stay
+ *   read-only). Of /dev only null, zero, full, random, urandom, tty,
+ *   ptmx, pts and shm are reachable (never a disk). Landlock also keeps the child from tracing or reading
  *   the memory of processes outside its sandbox and (ABI >= 6) from
  *   signalling them or reaching their abstract UNIX sockets. Network stays
  *   open. Without Landlock (kernel < 5.13 or the LSM disabled) a custom
