@@ -19,25 +19,36 @@ typedef struct local_transport {
   char *token; /* the api_key, or NULL: act as the bootstrap admin */
 } local_transport;
 
-static int local_request(transport *t, const char *method, const char *path, const char *body,
-                         size_t body_len, int *status, json_t **resp) {
-  local_transport *lt = (local_transport *)t;
-  char *copy = strdup(path), *query = NULL;
-  if (!copy) return assay__nomem();
-  char *q = strchr(copy, '?');
+/* A request to `path` (with its query) as this transport's caller; *copy
+ * holds the path text the request points into (caller frees). */
+static int make_request(local_transport *lt, const char *method, const char *path,
+                        router_request *req, char **copy) {
+  char *query = NULL;
+  if (!(*copy = strdup(path))) return assay__nomem();
+  char *q = strchr(*copy, '?');
   if (q) {
     *q = '\0';
     query = q + 1;
   }
-  router_request req = {
+  router_request r = {
     .method = method,
-    .path = copy,
+    .path = *copy,
     .query = query,
     .token = lt->token,
     .principal = lt->token ? NULL : platform_admin_principal(lt->platform),
-    .body = body,
-    .body_len = body_len,
   };
+  *req = r;
+  return ASSAY_OK;
+}
+
+static int local_request(transport *t, const char *method, const char *path, const char *body,
+                         size_t body_len, int *status, json_t **resp) {
+  local_transport *lt = (local_transport *)t;
+  char *copy = NULL;
+  router_request req;
+  if (make_request(lt, method, path, &req, &copy)) return ASSAY_ERR_NOMEM;
+  req.body = body;
+  req.body_len = body_len;
   router_response r;
   router_handle(lt->platform, &req, &r);
   free(copy);
@@ -56,20 +67,9 @@ static int local_upload(transport *t, const char *path, int fd, int64_t size, in
   local_transport *lt = (local_transport *)t;
   *status = 0;
   *resp = NULL;
-  char *copy = strdup(path), *query = NULL;
-  if (!copy) return assay__nomem();
-  char *q = strchr(copy, '?');
-  if (q) {
-    *q = '\0';
-    query = q + 1;
-  }
-  router_request req = {
-    .method = "PUT",
-    .path = copy,
-    .query = query,
-    .token = lt->token,
-    .principal = lt->token ? NULL : platform_admin_principal(lt->platform),
-  };
+  char *copy = NULL;
+  router_request req;
+  if (make_request(lt, "PUT", path, &req, &copy)) return ASSAY_ERR_NOMEM;
   router_response r;
   router_stream *st = NULL;
   int rc = ASSAY_OK;
