@@ -4,7 +4,9 @@
  * alignments in both alphabets, hex in both cases) against texts made by
  * Python's own encoders; overlapping matches redacted as one region; short
  * secrets; and streams split at every position, byte by byte and at random
- * giving exactly what redact_text gives for the whole text. */
+ * giving exactly what redact_text gives for the whole text. Also ascii() /
+ * unicode_escape (and that inside JSON), JSON with "\/" for '/', and base64
+ * wrapped at 76 characters a line (base64.encodebytes, MIME). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,6 +116,51 @@ static const struct {
      "b64 QmFzaWM6eHl[REDACTED]xhYg== end"},
 };
 
+/* Made by Python too: ascii(s) and s.encode("unicode_escape") (\xNN,
+ * \uNNNN, \UNNNNNNNN), json.dumps({"a": ascii(s)}), json.dumps(s) (both
+ * ensure_ascii, and jansson's upper-case hex) with every '/' as "\/", and
+ * base64.encodebytes(b"user:" + L) with "\n" and "\r\n" line ends. */
+#define U "p\xc3\xa4ssw\xc3\xb6rd/Zq8-917 x\xe2\x82\xac\xf0\x9f\x98\x80" /* ...x€😀 */
+#define L "tok_A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5" \
+          "A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5A1b2C3d4E5"
+
+static const struct {
+  const char *in, *out;
+} MORE_FORMS[] = {
+    {"ascii 'p\\xe4ssw\\xf6rd-Zq8-917' end",
+     "ascii '[REDACTED]' end"},
+    {"esc <p\\xe4ssw\\xf6rd-Zq8-917> end",
+     "esc <[REDACTED]> end"},
+    {"json {\"a\": \"'p\\\\xe4ssw\\\\xf6rd-Zq8-917'\"} end",
+     "json {\"a\": \"'[REDACTED]'\"} end"},
+    {"ascii 'tok en/x\\'y\"z\\x01\\xfc' end",
+     "ascii '[REDACTED]' end"},
+    {"esc <tok en/x'y\"z\\x01\\xfc> end",
+     "esc <[REDACTED]> end"},
+    {"json {\"a\": \"'tok en/x\\\\'y\\\"z\\\\x01\\\\xfc'\"} end",
+     "json {\"a\": \"'[REDACTED]'\"} end"},
+    {"ascii 'p\\xe4ssw\\xf6rd/Zq8-917 x\\u20ac\\U0001f600' end",
+     "ascii '[REDACTED]' end"},
+    {"esc <p\\xe4ssw\\xf6rd/Zq8-917 x\\u20ac\\U0001f600> end",
+     "esc <[REDACTED]> end"},
+    {"json {\"a\": \"'p\\\\xe4ssw\\\\xf6rd/Zq8-917 x\\\\u20ac\\\\U0001f600'\"} end",
+     "json {\"a\": \"'[REDACTED]'\"} end"},
+    {"php \"tok en\\/x'y\\\"z\\u0001\\u00fc\" end",
+     "php \"[REDACTED]\" end"},
+    {"php \"tok en\\/x'y\\\"z\\u0001\xc3""\xbc""\" end",
+     "php \"[REDACTED]\" end"},
+    {"php \"p\\u00e4ssw\\u00f6rd\\/Zq8-917 x\\u20ac\\ud83d\\ude00\" end",
+     "php \"[REDACTED]\" end"},
+    {"php \"p\xc3""\xa4""ssw\xc3""\xb6""rd\\/Zq8-917 x\xe2""\x82""\xac""\xf0""\x9f""\x98""\x80""\" end",
+     "php \"[REDACTED]\" end"},
+    {"php \"p\\u00E4ssw\\u00F6rd\\/Zq8-917 x\\u20AC\\uD83D\\uDE00\" end",
+     "php \"[REDACTED]\" end"},
+    {"b64 dXNlcjp0b2tfQTFiMkMzZDRFNUExYjJDM2Q0RTVBMWIyQzNkNEU1QTFiMkMzZDRFNUExYjJDM2Q0\nRTVBMWIyQzNkNEU1QTFiMkMzZDRFNUExYjJDM2Q0RTVBMWIyQzNkNEU1QTFiMkMzZDRFNQ==\nend",
+     "b64 dXNlcjp[REDACTED]Q==\nend"},
+    {"b64 dXNlcjp0b2tfQTFiMkMzZDRFNUExYjJDM2Q0RTVBMWIyQzNkNEU1QTFiMkMzZDRFNUExYjJDM2Q0\r\nRTVBMWIyQzNkNEU1QTFiMkMzZDRFNUExYjJDM2Q0RTVBMWIyQzNkNEU1QTFiMkMzZDRFNQ==\r\nend",
+     "b64 dXNlcjp[REDACTED]Q==\r\nend"},
+};
+
 /* Redact `text` by streaming it in pieces cut at cuts[0..ncuts) (ascending). */
 static char *stream_pieces(const redactor *r, const char *text, size_t len, const size_t *cuts,
                            size_t ncuts) {
@@ -195,6 +242,34 @@ static void encoded_forms(void **state) {
   /* text that only looks alike stays */
   check_all_ways(r, "p%C3%A4ssw%C3%B6rd-Zq8-91 70c3a4737377c3b672642d5a71382d3931",
                  "p%C3%A4ssw%C3%B6rd-Zq8-91 70c3a4737377c3b672642d5a71382d3931");
+  redactor_free(r);
+  json_decref(secrets);
+}
+
+static void escaped_slashed_and_wrapped_forms(void **state) {
+  (void)state;
+  json_t *secrets = json_pack("{s:s, s:s, s:s, s:s}", "S", S, "T", T, "U", U, "L", L);
+  redactor *r;
+  assert_int_equal(redactor_new(&r, secrets), ASSAY_OK);
+  size_t total = 1;
+  for (size_t i = 0; i < sizeof MORE_FORMS / sizeof MORE_FORMS[0]; i++) {
+    check_all_ways(r, MORE_FORMS[i].in, MORE_FORMS[i].out);
+    total += strlen(MORE_FORMS[i].in) + strlen(MORE_FORMS[i].out) + 2;
+  }
+  /* all of them in one text */
+  char *in = calloc(1, total), *out = calloc(1, total);
+  for (size_t i = 0; i < sizeof MORE_FORMS / sizeof MORE_FORMS[0]; i++) {
+    strcat(in, MORE_FORMS[i].in), strcat(in, "\n");
+    strcat(out, MORE_FORMS[i].out), strcat(out, "\n");
+  }
+  check_all_ways(r, in, out);
+  free(in);
+  free(out);
+  /* a line break is allowed inside base64 only, one at a time */
+  check_all_ways(r, "x p\\xe4ssw\n\\xf6rd-Zq8-917 y", "x p\\xe4ssw\n\\xf6rd-Zq8-917 y");
+  check_all_ways(r, "b64 cMOkc3N3\nw7ZyZC1acTgt\r\nOTE3 end", "b64 [REDACTED] end");
+  check_all_ways(r, "b64 cMOkc3N3\n\nw7ZyZC1acTgtOTE3 end", "b64 cMOkc3N3\n\nw7ZyZC1acTgtOTE3 end");
+  check_all_ways(r, "b64 cMOkc3N3\rw7ZyZC1acTgtOTE3 end", "b64 cMOkc3N3\rw7ZyZC1acTgtOTE3 end");
   redactor_free(r);
   json_decref(secrets);
 }
@@ -298,6 +373,7 @@ int main(void) {
   assay_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(encoded_forms),
+      cmocka_unit_test(escaped_slashed_and_wrapped_forms),
       cmocka_unit_test(overlaps_are_one_region),
       cmocka_unit_test(short_secrets),
       cmocka_unit_test(random_streams),

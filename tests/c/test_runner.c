@@ -13,7 +13,8 @@
  * written, the server neither signalled nor read, what a loader needs
  * working; the same without namespaces; custom loaders refused without
  * Landlock unless allowed; processes that escape the group killed and
- * counted); and the redactor on its own. */
+ * counted; nested namespaces, memfd and a big /dev/shm refused or
+ * bounded); and the redactor on its own. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1336,6 +1337,101 @@ static void escaped_processes_die_and_count(void **state) {
   if (now_s() - t0 > 15) fail_msg("the memory limit took %.1f s to act", now_s() - t0);
 }
 
+/* What would hold memory the limit does not count is refused or bounded:
+ * a nested user namespace (unshare, or clone with a namespace flag),
+ * memfd_create, and /dev/shm (the run's own tmpfs of at most 256 MiB, gone
+ * with the run; read-only without namespaces). Threads, numpy and a
+ * subprocess still work. */
+static const char *HOARD_LOADER =
+    "import ctypes, errno, os, subprocess, threading, numpy as np, pandas as pd\n"
+    "from concurrent.futures import ThreadPoolExecutor\n"
+    "def _try(fn):\n"
+    "    try:\n"
+    "        return fn()\n"
+    "    except OSError as e:\n"
+    "        return 'denied:' + errno.errorcode.get(e.errno, str(e.errno))\n"
+    "def _libc_call(name, *args):\n"
+    "    libc = ctypes.CDLL(None, use_errno=True)\n"
+    "    if getattr(libc, name)(*args) != 0:\n"
+    "        e = ctypes.get_errno()\n"
+    "        raise OSError(e, os.strerror(e))\n"
+    "    return 'ok'\n"
+    "def _unshare():\n"
+    "    if hasattr(os, 'unshare'):\n"
+    "        os.unshare(os.CLONE_NEWUSER)\n"
+    "        return 'ok'\n"
+    "    return _libc_call('unshare', 0x10000000)\n"
+    "def _nested():\n"
+    "    # fork, then a new user + PID namespace in the child\n"
+    "    r, w = os.pipe()\n"
+    "    pid = os.fork()\n"
+    "    if pid == 0:\n"
+    "        os.write(w, _try(lambda: _libc_call('unshare', 0x10000000 | 0x20000000)).encode())\n"
+    "        os._exit(0)\n"
+    "    os.close(w)\n"
+    "    got = os.read(r, 100).decode()\n"
+    "    os.waitpid(pid, 0)\n"
+    "    return got\n"
+    "def _memfd():\n"
+    "    os.close(os.memfd_create('x'))\n"
+    "    return 'ok'\n"
+    "def _shm():\n"
+    "    path = '/dev/shm/' + NAME\n"
+    "    written = 0\n"
+    "    try:\n"
+    "        with open(path, 'wb') as f:\n"
+    "            chunk = b'x' * (1 << 20)\n"
+    "            for _ in range(300):\n"
+    "                f.write(chunk)\n"
+    "                f.flush()\n"
+    "                written += 1\n"
+    "        return 'ok'\n"
+    "    except OSError as e:\n"
+    "        return 'denied:%s:%d' % (errno.errorcode.get(e.errno), written)\n"
+    "def _threads():\n"
+    "    out = []\n"
+    "    t = threading.Thread(target=lambda: out.append(int(np.arange(1000).sum())))\n"
+    "    t.start(); t.join()\n"
+    "    with ThreadPoolExecutor(4) as ex:\n"
+    "        out += list(ex.map(lambda n: int(np.ones(n).sum()), [10, 20]))\n"
+    "    return ','.join(map(str, out))\n"
+    "def _subprocess():\n"
+    "    return subprocess.run(['/bin/echo', 'hi'], capture_output=True, text=True).stdout.strip()\n"
+    "def load():\n"
+    "    rows = [('unshare', _try(_unshare)), ('nested', _try(_nested)),\n"
+    "            ('memfd', _try(_memfd)), ('shm', _try(_shm)),\n"
+    "            ('threads', _threads()), ('subprocess', _try(_subprocess))]\n"
+    "    return pd.DataFrame({'what': [r[0] for r in rows], 'result': [r[1] for r in rows]})\n";
+
+static void no_memory_outside_the_limit(void **state) {
+  fixture *f = *state;
+  char name[64], src[8192], path[128];
+  snprintf(name, sizeof name, "assay-test-shm-%ld-%ld", (long)getpid(), (long)time(NULL));
+  snprintf(src, sizeof src, "NAME = '%s'\n%s", name, HOARD_LOADER);
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  write_text(f->dir, "hoard.py", src);
+  for (int pass = 0; pass < 2; pass++) {
+    f->cfg.sandbox_test = pass ? RUNNER_TEST_NO_NAMESPACES : 0;
+    frame *fr;
+    int rc = run_loader(f, "hoard.py", "load", NULL, &fr);
+    if (rc) fail_msg("pass %d: %s\n%s", pass, last_message(), f->log);
+    assert_probe(fr, "unshare", "denied:EPERM");
+    assert_probe(fr, "nested", "denied:EPERM");
+    assert_probe(fr, "memfd", "denied:EPERM");
+    /* its own /dev/shm is full at 256 MiB; without namespaces the
+     * machine's is read-only */
+    assert_probe(fr, "shm", pass ? "denied:EACCES:0" : "denied:ENOSPC:256");
+    assert_probe(fr, "threads", "499500,10,20");
+    assert_probe(fr, "subprocess", "hi");
+    frame_free(fr);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+      unlink(path);
+      fail_msg("pass %d: %s outlived the run", pass, path);
+    }
+  }
+}
+
 /* --- the redactor ---------------------------------------------------------------------- */
 
 static void redactor_text_and_streams(void **state) {
@@ -1446,6 +1542,7 @@ int main(void) {
     cmocka_unit_test_setup_teardown(sandbox_without_namespaces, setup, teardown),
     cmocka_unit_test_setup_teardown(refused_without_landlock, setup, teardown),
     cmocka_unit_test_setup_teardown(escaped_processes_die_and_count, setup, teardown),
+    cmocka_unit_test_setup_teardown(no_memory_outside_the_limit, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

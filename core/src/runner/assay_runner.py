@@ -740,6 +740,7 @@ def _send(fd, obj):
 
 
 _SECRETS = []  # forms of the integration_dict's secret values, longest first
+_WRAPPED = []  # their base64 forms as patterns allowing line breaks (MIME)
 
 
 def _b64_cores(b, encode):
@@ -756,23 +757,35 @@ def _b64_cores(b, encode):
 def _forms(v):
     """The forms of a secret the parent redacts too (runner/redact.c): as it
     is, JSON-escaped (both cases of \\u hex), inside repr(), inside
-    repr(v.encode()), percent-encoded (quote / quote_plus, '/' kept or
-    not), base64 at each alignment (both alphabets), hex (both cases)."""
-    import base64
+    repr(v.encode()), inside ascii() and as unicode_escape writes it (also
+    JSON-escaped), JSON with every '/' as "\\/", percent-encoded (quote /
+    quote_plus, '/' kept or not), base64 at each alignment (both alphabets;
+    see _b64_forms for line breaks), hex (both cases)."""
     import urllib.parse
 
     b = v.encode("utf-8", "surrogatepass")
     forms = {v, repr(v)[1:-1], repr(b)[2:-1], b.hex(), b.hex().upper()}
+    for a in (ascii(v)[1:-1], v.encode("unicode_escape").decode("ascii")):
+        forms.add(a)
+        forms.add(json.dumps(a)[1:-1])
+        forms.add(json.dumps(a)[1:-1].replace("/", "\\/"))
     for ascii_only in (True, False):
         j = json.dumps(v, ensure_ascii=ascii_only)[1:-1]
-        forms.add(j)
-        forms.add(_upper_u_escapes(j))
+        for f in (j, _upper_u_escapes(j)):
+            forms.add(f)
+            forms.add(f.replace("/", "\\/"))
     for safe in ("/", ""):
         forms.add(urllib.parse.quote(b, safe=safe))
         forms.add(urllib.parse.quote_plus(b, safe=safe))
-    forms.update(_b64_cores(b, base64.b64encode))
-    forms.update(_b64_cores(b, base64.urlsafe_b64encode))
+    forms.update(_b64_forms(v))
     return forms
+
+
+def _b64_forms(v):
+    import base64
+
+    b = v.encode("utf-8", "surrogatepass")
+    return set(_b64_cores(b, base64.b64encode) + _b64_cores(b, base64.urlsafe_b64encode))
 
 
 def _upper_u_escapes(j):
@@ -794,13 +807,23 @@ def _note_secrets(req):
     """The secret values in every form a loader may print them in."""
     d = req.get("integration_dict")
     public = req.get("public_names") or []
-    forms = set()
+    import re
+
+    forms, b64 = set(), set()
     if isinstance(d, dict):
         for k, v in d.items():
             if isinstance(v, str) and v and k not in public:
                 forms.update(_forms(v))
+                b64.update(_b64_forms(v))
     forms.discard("")
+    b64.discard("")
     _SECRETS[:] = sorted(forms, key=len, reverse=True)
+    # base64 wrapped at 76 characters a line (base64.encodebytes, MIME): one
+    # "\n" or "\r\n" allowed between any two characters, as in the parent
+    _WRAPPED[:] = [
+        re.compile("(?=(" + "(?:\r?\n)?".join(re.escape(c) for c in f) + "))")
+        for f in sorted(b64, key=len, reverse=True)
+    ]
 
 
 def _redact(text):
@@ -813,6 +836,8 @@ def _redact(text):
         while at >= 0:
             spans.append((at, at + len(s)))
             at = text.find(s, at + 1)
+    for w in _WRAPPED:
+        spans.extend(m.span(1) for m in w.finditer(text))
     if not spans:
         return text
     spans.sort()

@@ -15,6 +15,9 @@
 typedef struct pattern {
   char *text;
   size_t len;
+  int wrapped;            /* also matches with one "\n" or "\r\n" between
+                             any two of its characters (base64 forms, as
+                             MIME / base64.encodebytes wrap them) */
 } pattern;
 
 struct redactor {
@@ -66,10 +69,13 @@ static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t
 
 /* --- the patterns ------------------------------------------------------------ */
 
-static int add_pattern(redactor *r, size_t *cap, const char *text, size_t len) {
+static int add_pattern_as(redactor *r, size_t *cap, const char *text, size_t len, int wrapped) {
   if (!len) return 0;
   for (size_t i = 0; i < r->npats; i++)
-    if (r->pats[i].len == len && memcmp(r->pats[i].text, text, len) == 0) return 0;
+    if (r->pats[i].len == len && memcmp(r->pats[i].text, text, len) == 0) {
+      r->pats[i].wrapped |= wrapped;
+      return 0;
+    }
   if (r->npats == *cap) {
     size_t ncap = *cap ? *cap * 2 : 8;
     pattern *n = realloc(r->pats, ncap * sizeof *n);
@@ -82,14 +88,38 @@ static int add_pattern(redactor *r, size_t *cap, const char *text, size_t len) {
   memcpy(copy, text, len);
   r->pats[r->npats].text = copy;
   r->pats[r->npats].len = len;
+  r->pats[r->npats].wrapped = wrapped;
   r->npats++;
   if (len > r->maxlen) r->maxlen = len;
   return 0;
 }
 
+static int add_pattern(redactor *r, size_t *cap, const char *text, size_t len) {
+  return add_pattern_as(r, cap, text, len, 0);
+}
+
+/* `text` (len bytes) with every '/' written as "\/", as some JSON encoders
+ * (PHP's, say) write it; nothing to add when it has no '/'. */
+static int add_slash_escaped(redactor *r, size_t *cap, const char *text, size_t len) {
+  size_t slashes = 0;
+  for (size_t i = 0; i < len; i++) slashes += text[i] == '/';
+  if (!slashes) return 0;
+  char *buf = malloc(len + slashes);
+  if (!buf) return -1;
+  size_t n = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '/') buf[n++] = '\\';
+    buf[n++] = text[i];
+  }
+  int rc = add_pattern(r, cap, buf, n);
+  sodium_memzero(buf, n);
+  free(buf);
+  return rc;
+}
+
 /* The value as jansson and Python's json.dumps write it, without the
  * quotes: jansson writes \u escapes with upper-case hex, json.dumps with
- * lower-case, so both. */
+ * lower-case, so both; each also with every '/' as "\/". */
 static int add_json_form(redactor *r, size_t *cap, const char *value, size_t len, size_t flags) {
   json_t *s = json_stringn(value, len);
   if (!s) return 0; /* not UTF-8: it has no JSON form */
@@ -98,6 +128,7 @@ static int add_json_form(redactor *r, size_t *cap, const char *value, size_t len
   if (!text) return -1;
   size_t tl = strlen(text);
   int rc = tl >= 2 ? add_pattern(r, cap, text + 1, tl - 2) : 0;
+  if (!rc && tl >= 2) rc = add_slash_escaped(r, cap, text + 1, tl - 2);
   for (size_t i = 0; i + 1 < tl; i++) {
     if (text[i] != '\\') continue;
     if (text[i + 1] == 'u')
@@ -106,6 +137,7 @@ static int add_json_form(redactor *r, size_t *cap, const char *value, size_t len
     i++; /* the escaped character */
   }
   if (!rc && tl >= 2) rc = add_pattern(r, cap, text + 1, tl - 2);
+  if (!rc && tl >= 2) rc = add_slash_escaped(r, cap, text + 1, tl - 2);
   sodium_memzero(text, tl);
   free(text);
   return rc;
@@ -134,6 +166,59 @@ static int add_repr_form(redactor *r, size_t *cap, const char *value, size_t len
   }
   int rc = add_pattern(r, cap, buf, n);
   sodium_memzero(buf, len * 4 + 1);
+  free(buf);
+  return rc;
+}
+
+/* The value as Python's ascii() shows it between its quotes, which is also
+ * what s.encode("unicode_escape") gives when the value does not hold both
+ * kinds of quotes: the repr() form with every non-ASCII character as \xNN
+ * (up to 0xff), \uNNNN or \UNNNNNNNN (lower-case hex). `squote_escape`:
+ * ' escaped as repr() and ascii() do when both quotes are in the value
+ * (unicode_escape never escapes it). Also that text JSON-escaped (its
+ * backslashes doubled: ascii(s) inside json.dumps). Nothing when the value
+ * is not valid UTF-8. */
+static int add_ascii_form(redactor *r, size_t *cap, const char *value, size_t len,
+                          int squote_escape) {
+  static const char hex[] = "0123456789abcdef";
+  int squote = memchr(value, '\'', len) != NULL, dquote = memchr(value, '"', len) != NULL;
+  char *buf = malloc(len * 10 + 1); /* \UNNNNNNNN for 4 bytes at most */
+  if (!buf) return -1;
+  size_t n = 0, i = 0;
+  while (i < len) {
+    unsigned char c = (unsigned char)value[i];
+    uint32_t cp;
+    size_t k;
+    if (c < 0x80) cp = c, k = 1;
+    else if (c >= 0xc2 && c < 0xe0) cp = c & 0x1f, k = 2;
+    else if (c >= 0xe0 && c < 0xf0) cp = c & 0x0f, k = 3;
+    else if (c >= 0xf0 && c < 0xf5) cp = c & 0x07, k = 4;
+    else break;
+    if (i + k > len) break;
+    size_t j = 1;
+    for (; j < k && ((unsigned char)value[i + j] & 0xc0) == 0x80; j++)
+      cp = cp << 6 | ((unsigned char)value[i + j] & 0x3f);
+    if (j < k) break;
+    i += k;
+    if (cp == '\\') buf[n++] = '\\', buf[n++] = '\\';
+    else if (cp == '\n') buf[n++] = '\\', buf[n++] = 'n';
+    else if (cp == '\r') buf[n++] = '\\', buf[n++] = 'r';
+    else if (cp == '\t') buf[n++] = '\\', buf[n++] = 't';
+    else if (cp == '\'' && squote && dquote && squote_escape) buf[n++] = '\\', buf[n++] = '\'';
+    else if (cp >= 0x20 && cp < 0x7f) buf[n++] = (char)cp;
+    else {
+      int digits = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
+      buf[n++] = '\\';
+      buf[n++] = digits == 2 ? 'x' : digits == 4 ? 'u' : 'U';
+      for (int d = digits - 1; d >= 0; d--) buf[n++] = hex[cp >> (4 * d) & 15];
+    }
+  }
+  int rc = 0;
+  if (i == len) { /* stopped early: not UTF-8, no such form */
+    rc = add_pattern(r, cap, buf, n);
+    if (!rc) rc = add_json_form(r, cap, buf, n, 0);
+  }
+  sodium_memzero(buf, len * 10 + 1);
   free(buf);
   return rc;
 }
@@ -184,7 +269,9 @@ static int add_hex_form(redactor *r, size_t *cap, const char *value, size_t len,
  * for each offset of the value modulo 3 in that buffer: the characters
  * whose 6 bits all come from the value (a character at an edge also holds
  * bits of the neighbours, which can be anything, so it is left out).
- * `alphabet`: the standard one or the URL-safe one. */
+ * `alphabet`: the standard one or the URL-safe one. The texts also match
+ * with a line break ("\n" or "\r\n") between any two of their characters,
+ * as base64.encodebytes and MIME wrap base64 at 76 characters a line. */
 static int add_base64_forms(redactor *r, size_t *cap, const char *value, size_t len,
                             const char *alphabet) {
   size_t size = len + 5, nbits_max = size * 8;
@@ -201,7 +288,7 @@ static int add_base64_forms(redactor *r, size_t *cap, const char *value, size_t 
       unsigned v = ((unsigned)buf[byte] << 8 | buf[byte + 1]) >> (10 - shift) & 63;
       text[n++] = alphabet[v];
     }
-    rc = add_pattern(r, cap, text, n);
+    rc = add_pattern_as(r, cap, text, n, 1);
   }
   if (buf) sodium_memzero(buf, size);
   if (text) sodium_memzero(text, nbits_max / 6 + 1);
@@ -220,6 +307,8 @@ static int add_forms(redactor *r, size_t *cap, const char *v, size_t len) {
   if (!rc) rc = add_json_form(r, cap, v, len, JSON_ENSURE_ASCII);
   if (!rc) rc = add_repr_form(r, cap, v, len, 0);
   if (!rc) rc = add_repr_form(r, cap, v, len, 1);
+  if (!rc) rc = add_ascii_form(r, cap, v, len, 1);
+  if (!rc) rc = add_ascii_form(r, cap, v, len, 0);
   for (int k = 0; !rc && k < 4; k++) rc = add_percent_form(r, cap, v, len, k & 1, k >> 1);
   if (!rc) rc = add_base64_forms(r, cap, v, len, B64_STD);
   if (!rc) rc = add_base64_forms(r, cap, v, len, B64_URL);
@@ -278,46 +367,73 @@ void redactor_free(redactor *r) {
 
 /* --- scanning ------------------------------------------------------------------ */
 
+enum { NO_MATCH, MATCH, PARTIAL };
+
+/* Does pt match at p (left bytes there)? MATCH: *span = the bytes it
+ * covers; PARTIAL: the bytes run out while they still agree with it. A
+ * wrapped pattern may have one "\n" or "\r\n" in the text before any of its
+ * characters but the first (its characters are never '\r' or '\n', so
+ * the match is unique). */
+static int match_at(const pattern *pt, const char *p, size_t left, size_t *span) {
+  if (!pt->wrapped) {
+    if (pt->len > left) return memcmp(p, pt->text, left) == 0 ? PARTIAL : NO_MATCH;
+    if (memcmp(p, pt->text, pt->len) != 0) return NO_MATCH;
+    *span = pt->len;
+    return MATCH;
+  }
+  size_t t = 0;
+  for (size_t j = 0; j < pt->len; j++) {
+    if (j && t < left && p[t] != pt->text[j]) {
+      if (p[t] == '\n') t++;
+      else if (p[t] == '\r' && (t + 1 == left || p[t + 1] == '\n')) t += t + 1 == left ? 1 : 2;
+    }
+    if (t >= left) return PARTIAL;
+    if (p[t] != pt->text[j]) return NO_MATCH;
+    t++;
+  }
+  *span = t;
+  return MATCH;
+}
+
 /* Redact p[0..n) into out. The text matched anywhere by any pattern is
  * replaced, and matches that overlap are one region with one marker: at
- * each position the longest pattern that matches there extends the
- * current region (or starts a new one, with its marker, once the last one
- * has ended). *cover: on entry, how many bytes at p's start lie in a
- * region whose marker is already out; on return, the same for the bytes
- * held back. Unless `final`, stop at the first position where the bytes
- * left are the start of a pattern that more bytes could complete and that
- * would reach past the current region (a shorter pattern matching there
- * waits too: the longer one wins). Returns where it stopped: the bytes
- * from there on are held back. */
+ * each position the pattern that matches there and reaches farthest
+ * extends the current region (or starts a new one, with its marker, once
+ * the last one has ended). *cover: on entry, how many bytes at p's start
+ * lie in a region whose marker is already out; on return, the same for
+ * the bytes held back. Unless `final`, stop at the first position where
+ * the bytes left are the start of a pattern that more bytes could
+ * complete and that would reach past the current region (a shorter
+ * pattern matching there waits too: the longer one wins). Returns where it
+ * stopped: the bytes from there on are held back. */
 static size_t scan(const redactor *r, const char *p, size_t n, int final, size_t *cover,
                    char **out, size_t *out_len, size_t *out_cap, int *oom) {
   size_t i = 0, end = *cover, lit = end; /* region [.., end); literal text [lit, i) */
   while (i < n) {
     unsigned char c = (unsigned char)p[i];
     if (r && r->bucket[c]) {
-      size_t best = 0, left = n - i;
+      size_t reach = end > i ? end : i, left = n - i; /* reach: farthest match end */
       int wait = 0;
       for (size_t k = r->bucket[c] - 1; k < r->bucket_end[c]; k++) {
         const pattern *pt = &r->pats[k];
-        if (i + pt->len <= end) break; /* this one and the shorter ones stay inside */
-        if (pt->len > left) {
-          if (!final && memcmp(p + i, pt->text, left) == 0) {
-            wait = 1;
-            break;
-          }
-        } else if (memcmp(p + i, pt->text, pt->len) == 0) {
-          best = pt->len;
-          break; /* longest first: no longer one can still match here */
+        /* inside what is covered already (a wrapped one may reach farther) */
+        if (!pt->wrapped && i + pt->len <= reach) continue;
+        size_t span = 0;
+        int m = match_at(pt, p + i, left, &span);
+        if (m == PARTIAL && !final) {
+          wait = 1;
+          break;
         }
+        if (m == MATCH && i + span > reach) reach = i + span;
       }
       if (wait) break;
-      if (best) {
+      if (reach > i && reach > end) {
         if (i >= end) { /* a new region */
           if (append(out, out_len, out_cap, p + lit, i - lit) != 0 ||
               append(out, out_len, out_cap, REDACTED, REDACTED_LEN) != 0)
             *oom = 1;
         }
-        end = i + best;
+        end = reach;
         lit = end;
       }
     }

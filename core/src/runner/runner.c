@@ -9,12 +9,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,7 +240,7 @@ typedef struct sandbox_build {
   uint64_t handled;   /* the filesystem rights it handles */
   guard *g;
   size_t ng, cap;
-  char *writable[3];  /* real paths of /tmp, /var/tmp, /dev/shm (if present) */
+  char *writable[3];  /* real paths of /tmp, /var/tmp (if present) */
   size_t nw;
   char *ro[4];        /* real paths kept read-only inside the writable roots */
   size_t nro;
@@ -488,7 +492,8 @@ static int dev_allowed(const char *name) {
 
 /* Read and execute on every entry of `dir` but the protected ones; into
  * folders that hold a protected entry or a read-only path (and /dev) it
- * goes down. Entries under /tmp, /var/tmp and /dev/shm are writable too,
+ * goes down. Entries under /tmp and /var/tmp are writable too (/dev/shm
+ * only readable),
  * but for the read-only paths (the interpreter's installation). An entry
  * that cannot be opened is left out (denied). */
 static int grant_complement(sandbox_build *b, const char *dir) {
@@ -517,6 +522,7 @@ static int grant_complement(sandbox_build *b, const char *dir) {
     } else {
       uint64_t rights = R_DIR_READ;
       if (is_writable_root_below(b, path) && !inside_readonly(b, path)) rights |= R_DIR_WRITE;
+      else if (in_dev && strcmp(name, "shm") == 0) rights = R_DIR_READ;
       else if (in_dev) rights = R_DEV | LANDLOCK_ACCESS_FS_READ_DIR;
       (void)grant(b, dirfd(d), name, rights);
     }
@@ -531,6 +537,7 @@ typedef struct sandbox {
   int abi;            /* Landlock ABI; 0: no sandbox */
   int fd;             /* the ruleset; -1: none */
   uint64_t proc_rights; /* for the child's own /proc */
+  uint64_t shm_rights;  /* for the child's own /dev/shm */
   int tmp_writable;   /* the TMPDIR (or /tmp) the platform has is writable */
 } sandbox;
 
@@ -557,6 +564,7 @@ static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const
   b.fd = -1;
   b.handled = landlock_fs_rights(abi);
   sb->proc_rights = R_DIR_READ & b.handled;
+  sb->shm_rights = (R_DIR_READ | R_DIR_WRITE) & b.handled;
   ll_ruleset_attr attr = {.handled_access_fs = b.handled, .handled_access_net = 0,
                           .scoped = abi >= 6 ? LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL
                                              : 0};
@@ -568,8 +576,10 @@ static int sandbox_prepare(sandbox *sb, const runner_config *cfg, int abi, const
   if (!rc) rc = add_guard(&b, home, 0); /* "/" as home: refused here */
   for (size_t i = 0; !rc && cfg->protect && cfg->protect[i]; i++)
     if (*cfg->protect[i]) rc = add_protected(&b, cfg->protect[i], 1);
-  static const char *const tmp_roots[] = {"/tmp", "/var/tmp", "/dev/shm"};
-  for (size_t i = 0; !rc && i < 3; i++) {
+  /* not /dev/shm: the machine's is read-only, the run gets its own (see
+   * child_exec) */
+  static const char *const tmp_roots[] = {"/tmp", "/var/tmp"};
+  for (size_t i = 0; !rc && i < 2; i++) {
     char *r = realpath(tmp_roots[i], NULL);
     if (r && !inside_guarded(&b, r)) b.writable[b.nw++] = r;
     else free(r);
@@ -641,6 +651,70 @@ static int env_allowed(const char *entry) {
   return 0;
 }
 
+/* --- the child's system call filter (seccomp) ------------------------------------- */
+
+/* The memory limit sums the resident memory of the run's PID namespace:
+ * a loader must not leave it (a nested user / PID namespace is not
+ * counted), nor hold memory no process maps (memfd). So unshare, setns,
+ * memfd_create and clone with a namespace flag fail with EPERM; clone3
+ * fails with ENOSYS (its flags are behind a pointer the filter cannot
+ * read; glibc then falls back to clone). Threads and fork are untouched.
+ * On an architecture not listed here the filter is left out. */
+#if defined(__x86_64__)
+#  define SC_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__) && !defined(__AARCH64EB__)
+#  define SC_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+#ifdef SC_ARCH
+#  ifndef SYS_clone3
+#    define SYS_clone3 435
+#  endif
+#  ifndef SYS_memfd_create
+#    if defined(__x86_64__)
+#      define SYS_memfd_create 319
+#    else
+#      define SYS_memfd_create 279
+#    endif
+#  endif
+#  ifndef CLONE_NEWCGROUP
+#    define CLONE_NEWCGROUP 0x02000000
+#  endif
+#  define SC_NS_FLAGS                                                              \
+    (CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC |    \
+     CLONE_NEWUTS | CLONE_NEWCGROUP)
+#  define SC_RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
+#  define SC_ERRNO(e) SC_RET(SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#  define SC_DENY(nr, e) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), SC_ERRNO(e)
+static struct sock_filter seccomp_insns[] = {
+    /* another ABI (a 32-bit call from a 64-bit process): refused */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SC_ARCH, 1, 0),
+    SC_ERRNO(ENOSYS),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#  if defined(__x86_64__)
+    /* x32 calls share the arch value: refused */
+    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
+    SC_ERRNO(ENOSYS),
+#  endif
+    SC_DENY(SYS_unshare, EPERM),
+    SC_DENY(SYS_setns, EPERM),
+    SC_DENY(SYS_memfd_create, EPERM),
+    SC_DENY(SYS_clone3, ENOSYS),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
+    /* the low 32 bits of the flags (little-endian), where the namespace
+     * flags are */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, SC_NS_FLAGS, 0, 1),
+    SC_ERRNO(EPERM),
+    SC_RET(SECCOMP_RET_ALLOW),
+};
+#endif
+
+/* The run's own /dev/shm (in its mount namespace) holds at most this much
+ * (or the memory limit when lower). */
+#define SHM_MAX ((int64_t)256 << 20)
+
 /* --- the child ------------------------------------------------------------------ */
 
 enum {
@@ -659,6 +733,9 @@ typedef struct child_plan {
   int err_fd;          /* reports a failure before exec (becomes 4)    */
   int ruleset_fd;      /* Landlock ruleset (becomes 5), -1: none       */
   uint64_t proc_rights; /* for the namespace's own /proc               */
+  uint64_t shm_rights; /* for the namespace's own /dev/shm            */
+  char shm_opts[64];   /* its tmpfs options ("mode=1777,size=N")      */
+  struct sock_fprog seccomp; /* the system call filter; len 0: none   */
   int ns;              /* started in new user, PID and mount namespaces */
   char uid_map[64];    /* "<uid> <uid> 1\n"                            */
   char gid_map[64];
@@ -758,14 +835,25 @@ static void child_exec(const child_plan *c) {
     /* the namespace's own /proc (its processes only; PID 1 is the
      * loader), readable in the sandbox; kept as it is if the kernel
      * refuses the mount */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0 &&
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0 &&
+    int priv = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+    if (priv && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0 &&
         ruleset >= 0) {
       int pfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
       ll_path_beneath pb = {.allowed_access = c->proc_rights, .parent_fd = pfd};
       if (pfd < 0 || syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0))
         child_fail(STAGE_SANDBOX, errno);
       close(pfd);
+    }
+    /* its own bounded /dev/shm, gone with the run; where the kernel
+     * refuses it, the machine's stays read-only (the ruleset says so) */
+    if (priv &&
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, c->shm_opts) == 0 &&
+        ruleset >= 0) {
+      int sfd = open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      ll_path_beneath pb = {.allowed_access = c->shm_rights, .parent_fd = sfd};
+      if (sfd < 0 || syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0))
+        child_fail(STAGE_SANDBOX, errno);
+      close(sfd);
     }
   }
 
@@ -777,6 +865,10 @@ static void child_exec(const child_plan *c) {
     close(ruleset);
   }
   drop_capabilities();
+  /* last: the filter needs no_new_privs (set above) */
+  if (c->seccomp.len > 0 && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &c->seccomp) != 0 &&
+      c->ruleset_fd >= 0)
+    child_fail(STAGE_SANDBOX, errno);
   execve(c->exe, c->argv, c->envp);
   child_fail(STAGE_EXEC, errno);
 }
@@ -792,7 +884,7 @@ static pid_t spawn_child(child_plan *c, int *ns, int *ns_err) {
       uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
     } args;
     memset(&args, 0, sizeof args);
-    args.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS;
+    args.flags = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC; /* own SysV IPC too */
     args.exit_signal = SIGCHLD;
     c->ns = 1;
     /* like fork (no CLONE_VM, no new stack); the child calls only what
@@ -1452,7 +1544,7 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   char *script = NULL, *exe = NULL;
   char **envp = NULL;
   char *tmpdir = NULL; /* "TMPDIR=<out_dir>" when the child gets its own */
-  sandbox sb = {0, -1, 0, 0};
+  sandbox sb = {0, -1, 0, 0, 0};
   int child_fds[5] = {-1, -1, -1, -1, -1}; /* stdin, stdout, stderr, result, exec error */
   int err_r = -1;
   int rc = make_redactor(&red, request);
@@ -1520,6 +1612,16 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
     plan.err_fd = child_fds[4];
     plan.ruleset_fd = sb.fd;
     plan.proc_rights = sb.proc_rights;
+    plan.shm_rights = sb.shm_rights;
+    {
+      int64_t shm = cfg->memory_bytes > 0 && cfg->memory_bytes < SHM_MAX ? cfg->memory_bytes
+                                                                         : SHM_MAX;
+      snprintf(plan.shm_opts, sizeof plan.shm_opts, "mode=1777,size=%lld", (long long)shm);
+    }
+#ifdef SC_ARCH
+    plan.seccomp.len = (unsigned short)(sizeof seccomp_insns / sizeof seccomp_insns[0]);
+    plan.seccomp.filter = seccomp_insns;
+#endif
     plan.parent = getpid();
     snprintf(plan.uid_map, sizeof plan.uid_map, "%lu %lu 1\n", (unsigned long)geteuid(),
              (unsigned long)geteuid());

@@ -18,13 +18,18 @@
  *   output_dir (read-write). Everything else is readable and executable
  *   (granted entry by entry as the complement of the protected paths, so
  *   an entry created after the run started is not); writable are only
- *   output_dir and /tmp, /var/tmp and /dev/shm (entry by entry when one of
+ *   output_dir and /tmp and /var/tmp (entry by entry when one of
  *   them holds the home: then its other entries are writable, new entries
  *   directly in it are not, and TMPDIR points at output_dir; the same when
  *   one of them holds the interpreter's installation — its venv folder,
  *   the prefix of realpath(python) — or libassay's folder, which stay
  *   read-only). Of /dev only null, zero, full, random, urandom, tty,
- *   ptmx, pts and shm are reachable (never a disk). Landlock also keeps the child from tracing or reading
+ *   ptmx, pts and shm are reachable (never a disk); the machine's /dev/shm
+ *   is read-only, and a run with its own mount namespace gets a private
+ *   tmpfs there (at most its memory limit, 256 MiB). A seccomp filter
+ *   refuses new namespaces (unshare, setns, clone with namespace flags)
+ *   and memfd_create, so no memory escapes the limit's count. Landlock
+ *   also keeps the child from tracing or reading
  *   the memory of processes outside its sandbox and (ABI >= 6) from
  *   signalling them or reaching their abstract UNIX sockets. Network stays
  *   open. Without Landlock (kernel < 5.13 or the LSM disabled) a custom
@@ -177,13 +182,17 @@ typedef struct redactor redactor;
  *   - as it is; JSON-escaped (with and without \u escapes of non-ASCII,
  *     their hex in either case: jansson and json.dumps); as Python shows it
  *     inside repr() quotes, and its UTF-8 inside repr(s.encode())'s b'...'
- *     (\xNN for bytes >= 0x80);
+ *     (\xNN for bytes >= 0x80); as Python's ascii() / unicode_escape show
+ *     it (\xNN, \uNNNN, \UNNNNNNNN; also JSON-escaped); each JSON form also
+ *     with every '/' written as \/;
  *   - percent-encoded as urllib.parse.quote / quote_plus write it
  *     (upper-case hex; '/' kept or %2F, a space as %20 or '+');
  *   - in base64 (standard and URL-safe alphabets) of any text holding it
  *     ("user:" + secret, say): for each of the three offsets of the secret
  *     modulo 3 the characters whose bits all come from the secret (the
- *     edge characters, which mix in neighbouring bytes, stay visible);
+ *     edge characters, which mix in neighbouring bytes, stay visible),
+ *     also with one \n or \r\n between any two characters (base64 wrapped
+ *     in lines, as base64.encodebytes and MIME write it);
  *   - its UTF-8 in hex, lower- and upper-case.
  * Every match of every form is redacted, also matches that overlap: an
  * overlapping run of them (two secrets sharing bytes, a secret repeated
@@ -198,7 +207,8 @@ char *redact_text(const redactor *r, const char *text, size_t len);
 
 /* Streaming redaction of one byte stream (a child's stdout, say): the bytes
  * of a secret may arrive over several reads, so trailing bytes that begin a
- * secret (at most the longest secret's length - 1) are held back until more
+ * secret (at most the longest form's length - 1, line breaks of wrapped
+ * base64 included) are held back until more
  * bytes (or the end) show whether the secret follows; other bytes pass at
  * once. The output is the same as redact_text of the whole stream. */
 typedef struct redact_stream redact_stream;
