@@ -65,11 +65,9 @@ __attribute__((format(printf, 1, 2)))
 #endif
 static json_t *jf(const char *fmt, ...) {
   va_list ap;
-  char *text = NULL;
   va_start(ap, fmt);
-  int n = vasprintf(&text, fmt, ap);
+  char *text = test_format_v(fmt, ap);
   va_end(ap);
-  assert_true(n >= 0);
   json_error_t e;
   json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
   if (!j) fail_msg("bad test JSON (%s): %s", e.text, text);
@@ -1090,14 +1088,9 @@ __attribute__((format(printf, 1, 2)))
 #endif
 static assay_value *vf(const char *fmt, ...) {
   va_list ap;
-  char *text = NULL;
   va_start(ap, fmt);
-  int n = vasprintf(&text, fmt, ap);
+  assay_value *v = test_value_v(fmt, ap);
   va_end(ap);
-  assert_true(n >= 0);
-  assay_value *v = NULL;
-  if (assay_value_parse(&v, text, (size_t)n) != ASSAY_OK) fail_msg("bad test JSON: %s", text);
-  free(text);
   return v;
 }
 

@@ -5,6 +5,7 @@
 #ifndef ASSAY_TEST_SUPPORT_H
 #define ASSAY_TEST_SUPPORT_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,29 @@ static inline const char *err_name(json_t *b) {
 }
 static inline const char *err_message(json_t *b) {
   return json_string_value(json_object_get(json_object_get(b, "error"), "message"));
+}
+#endif
+
+/* printf-formatted text (caller frees); the test binary aborts when out
+ * of memory. */
+static inline char *test_format_v(const char *fmt, va_list ap) {
+  char *text = NULL;
+  if (vasprintf(&text, fmt, ap) < 0) abort();
+  return text;
+}
+
+#ifdef ASSAY_VALUE_H
+/* A value parsed from printf-formatted JSON text (tests build configs and
+ * bodies this way); text that does not parse fails the test binary. */
+static inline assay_value *test_value_v(const char *fmt, va_list ap) {
+  char *text = test_format_v(fmt, ap);
+  assay_value *v = NULL;
+  if (assay_value_parse(&v, text, strlen(text)) != 0) {
+    fprintf(stderr, "bad test JSON: %s\n", text);
+    abort();
+  }
+  free(text);
+  return v;
 }
 #endif
 
