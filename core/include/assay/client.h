@@ -346,6 +346,62 @@ ASSAY_API int assay_client_get_job_log(assay_value **out, assay_client *client,
 ASSAY_API int assay_client_wait_job(assay_value **out, assay_client *client, const char *job_id,
                                     double poll_rate_sec, double timeout_sec);
 
+/* --- stress tests and their results ----------------------------------------------- *
+ * A stress test (RIME_API.md's start_stress_test) runs as a job of type
+ * JOB_TYPE_STRESS_TEST; job records carry "progress": {done, total} (test
+ * batches) and "cancel_requested"; a finished stress job's "result" is
+ * {test_run_id}. docs/tests.md lists every test. */
+
+/* Validate test_run_config (ASSAY_ERR_CONFIG naming what is wrong; unknown
+ * tests and categories list the valid ones; NOT_FOUND for a model or
+ * dataset not in the project) and queue the run. Out: the job record. */
+ASSAY_API int assay_client_start_stress_test(assay_value **out, assay_client *client,
+                                             const char *project_id,
+                                             const assay_value *test_run_config);
+/* A project's jobs, newest first. filter: {status: [JOB_STATUS_...],
+ * job_type: "JOB_TYPE_..."} (each optional) or NULL. Out: an array. */
+ASSAY_API int assay_client_list_jobs(assay_value **out, assay_client *client,
+                                     const char *project_id, const assay_value *filter);
+/* Cancel a job: a pending one is JOB_STATUS_CANCELLED at once, a running one
+ * stops within about a second and ends JOB_STATUS_CANCELLED; a finished one
+ * is ASSAY_ERR_CONFIG. Out: the job record. */
+ASSAY_API int assay_client_cancel_job(assay_value **out, assay_client *client,
+                                      const char *job_id);
+/* Set the categories a project's stress tests run when their config names
+ * none (an array of TEST_CATEGORY_TYPE_* names). Out: the project record. */
+ASSAY_API int assay_client_update_stress_test_categories(assay_value **out,
+                                                         assay_client *client,
+                                                         const char *project_id,
+                                                         const assay_value *categories);
+/* Test runs: summaries (the document without test_batches), newest first. */
+ASSAY_API int assay_client_list_test_runs(assay_value **out, assay_client *client,
+                                          const char *project_id);
+/* A run's summary; ASSAY_ERR_NOT_FOUND for an unknown id. */
+ASSAY_API int assay_client_get_test_run(assay_value **out, assay_client *client,
+                                        const char *test_run_id);
+/* The whole run document (with every test batch and case). */
+ASSAY_API int assay_client_get_test_run_document(assay_value **out, assay_client *client,
+                                                 const char *test_run_id);
+/* One flat row for the run (get_result_df). */
+ASSAY_API int assay_client_get_test_run_result(assay_value **out, assay_client *client,
+                                               const char *test_run_id);
+/* Flat test case rows (get_test_cases_df); test_type NULL: every batch;
+ * show_metrics: each case metric as a key of its row. */
+ASSAY_API int assay_client_get_test_cases(assay_value **out, assay_client *client,
+                                          const char *test_run_id, const char *test_type,
+                                          int show_metrics);
+/* Flat rows per category (get_category_results_df). */
+ASSAY_API int assay_client_get_category_results(assay_value **out, assay_client *client,
+                                                const char *test_run_id, int show_metrics);
+/* Batch summaries (without their cases), and one batch with its cases. */
+ASSAY_API int assay_client_list_test_batches(assay_value **out, assay_client *client,
+                                             const char *test_run_id);
+ASSAY_API int assay_client_get_test_batch(assay_value **out, assay_client *client,
+                                          const char *test_run_id, const char *test_type);
+/* The run's self-contained HTML report: {test_run_id, html}. */
+ASSAY_API int assay_client_get_test_run_report(assay_value **out, assay_client *client,
+                                               const char *test_run_id);
+
 /* --- administration -------------------------------------------------------- */
 
 /* Rotate the platform's master key (organisation admins): every stored

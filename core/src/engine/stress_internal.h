@@ -1,0 +1,152 @@
+/* engine/stress_internal.h — what the engine's test modules share: the
+ * prepared run (column roles, labels, predictions, unified category codes,
+ * sorted reference values, quantile bins), the thread pool, and the
+ * signature of a test module.
+ *
+ * stress.c prepares a stress_ctx once per run (stress_prepare) and runs
+ * the test modules:
+ *   tests_performance.c   MODEL_PERFORMANCE
+ *   tests_subset.c        SUBSET_PERFORMANCE, SUBSET_PERFORMANCE_DEGRADATION
+ *   tests_drift.c         DRIFT
+ *   tests_abnormal.c      ABNORMAL_INPUTS
+ *   tests_cleanliness.c   DATA_CLEANLINESS
+ * Each module exports one stress_test_fn per test type it implements
+ * (listed in stress.c's dispatch table). Not installed. */
+#ifndef ASSAY_ENGINE_STRESS_INTERNAL_H
+#define ASSAY_ENGINE_STRESS_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "config/test_config.h"
+#include "engine/frame.h"
+#include "engine/stats.h"
+#include "engine/stress.h"
+
+/* Subset bins and drift bins of numeric features: deciles of the
+ * reference unless a test's num_bins option says otherwise. */
+#define STRESS_DEFAULT_BINS 10
+
+/* One side of the run (reference or evaluation). */
+typedef struct stress_side {
+  const frame *f;
+  int64_t n;                     /* rows */
+  /* Labels: classification: class index 0..k-1 or -1 for a null label;
+   * regression: the value, NAN for null. NULL when there is no label
+   * column. */
+  int32_t *label_class;          /* binary / multiclass */
+  double *label_value;           /* regression */
+  int64_t labeled;               /* rows with a label */
+  /* Predictions (NULL when none): binary: positive-class probability;
+   * regression: the prediction; NAN for a missing prediction. Multiclass:
+   * proba n by k row-major, and pred_class the argmax (first on ties). */
+  double *score;
+  double *proba;
+  int32_t *pred_class;           /* classification: predicted class (binary:
+                                    score >= 0.5), -1 when missing */
+  /* Row order by score ascending (binary / regression with predictions),
+   * for ROC AUC of any subset (stats_roc_auc(order)). NULL when none. */
+  size_t *score_order;
+} stress_side;
+
+/* One feature (a column of the reference that is not the label, the
+ * prediction column(s) or the timestamp, minus global_exclude_columns). */
+typedef struct stress_feature {
+  const char *name;
+  int categorical;               /* 1: categorical (strings, bools, or listed
+                                    in categorical_features), 0: numeric */
+  int in_model, is_protected;
+  const column *ref_col;
+  const column *eval_col;        /* NULL when the evaluation lacks it */
+  /* Numeric features: the reference's non-null, finite values sorted
+   * (stress_sorted_ref), and the quantile edges for STRESS_DEFAULT_BINS
+   * bins (edges[nedges]); infinities count as values of the outer bins. */
+  /* Categorical features: one code space for both sides — codes
+   * 0..ncat_ref-1 are the reference's distinct values (most frequent
+   * first, ties by first appearance), ncat_ref..ncat-1 values seen only in
+   * the evaluation; -1 null. cat_names[code] is the value's text (numbers
+   * and bools as the CSV writer writes them). */
+  int32_t *ref_codes, *eval_codes;
+  int32_t ncat_ref, ncat;
+  char **cat_names;
+  /* Lazily computed (stress_sorted / stress_edges), under `lock`. */
+  pthread_mutex_t lock;
+  double *sorted[2];             /* [0] ref, [1] eval: non-null values sorted */
+  size_t nsorted[2];
+  double *edges;                 /* interior quantile edges of the reference */
+  size_t nedges;
+  int edges_bins;                /* for how many bins edges were made */
+} stress_feature;
+
+typedef struct stress_ctx {
+  const stress_input *in;
+  int task;                      /* TASK_* bit */
+  int32_t nclasses;              /* classification: k (binary: 2) */
+  json_t *class_names;           /* array of k strings, or NULL */
+  const char *label_col;         /* NULL: no labels */
+  const char *pred_source;       /* "predictions" | "pred_col" | "model" | "none" */
+  stress_side side[2];           /* [0] reference, [1] evaluation */
+  stress_feature *features;
+  int nfeatures;
+  int threads;
+  /* Value of a numeric feature's row as a double (int64, bool, timestamp
+   * (ns) and float64 columns; NAN for null). */
+} stress_ctx;
+
+/* Prepare / free a run (stress.c). */
+int stress_prepare(stress_ctx *c, const stress_input *in);
+void stress_release(stress_ctx *c);
+
+/* Whether the run was cancelled (reads in->cancel). */
+int stress_cancelled(const stress_ctx *c);
+
+/* Row i of a numeric column as a double (NAN when null). */
+double stress_num(const column *col, int64_t i);
+
+/* The non-null values of feature f on side s (0 ref, 1 eval) sorted
+ * ascending (computed once, shared; NULL with *n = 0 when the side lacks
+ * the column). Numeric features only. */
+const double *stress_sorted(stress_ctx *c, stress_feature *f, int side, size_t *n);
+/* The reference quantile edges of f for nbins bins (stats_quantile_edges;
+ * computed once per bin count asked first — later calls with another
+ * nbins compute into *tmp, which the caller frees). */
+const double *stress_edges(stress_ctx *c, stress_feature *f, int nbins, size_t *nedges,
+                           double **tmp);
+
+/* Run fn(arg, i) for i in [0, n) on the run's threads; returns the first
+ * non-zero result (the others still finish). */
+int stress_parallel(stress_ctx *c, int n, int (*fn)(void *arg, int i), void *arg);
+
+/* --- building results ------------------------------------------------------- */
+
+/* A new test case object {features: [feature?], status, severity,
+ * importance_score, metrics: {}}: severity from test_severity(test, value),
+ * importance from test_importance. metrics is filled by the caller. */
+json_t *stress_case(const json_t *test, const char *feature, double value);
+/* A skipped case: status TEST_CASE_STATUS_SKIP, severity SEVERITY_PASS,
+ * importance 0, skip_reason. */
+json_t *stress_case_skip(const char *feature, const char *reason);
+/* Set metrics[name] = value (NAN -> null, +-inf -> null). */
+void stress_metric(json_t *tc, const char *name, double value);
+
+/* A test module: fill batch's "test_cases" array (already present) and may
+ * set batch "metrics"; test is the normalized entry (thresholds,
+ * exclude_columns, options). Return 0, or an error (ASSAY_ERR_UNAVAILABLE
+ * when cancelled). Case order: feature order. */
+typedef int (*stress_test_fn)(stress_ctx *c, const test_def *def, const json_t *test,
+                              json_t *batch);
+
+/* Whether feature f is excluded for this test (its exclude_columns). */
+int stress_excluded(const json_t *test, const char *feature);
+
+/* Each module's lookup: the function of a test type it implements, or
+ * NULL. stress.c asks them in turn; a catalogue test no module implements
+ * fails the run (a C test checks that none is missing). */
+stress_test_fn tests_performance_find(const char *type);
+stress_test_fn tests_subset_find(const char *type);
+stress_test_fn tests_drift_find(const char *type);
+stress_test_fn tests_abnormal_find(const char *type);
+stress_test_fn tests_cleanliness_find(const char *type);
+
+#endif
