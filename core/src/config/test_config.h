@@ -63,7 +63,14 @@ typedef struct test_def {
   int tasks;                 /* TASK_* bits                                 */
   int needs_labels;          /* skipped (TEST_CASE_STATUS_SKIP) without    */
   int needs_predictions;     /*   labels / predictions                      */
-  const char *metric;        /* the metric it judges ("psi", "accuracy", "share_affected" ...) */
+  /* The case metric holding the value judged with the thresholds:
+   * "degradation" (MODEL_PERFORMANCE), "gap" (SUBSET_PERFORMANCE),
+   * "worst_degradation" (SUBSET_PERFORMANCE_DEGRADATION), "psi" for the
+   * drift tests with a statistic (the statistic's drift_stat_def.metric
+   * when another is chosen), "null_share_change", "share_affected"
+   * (ABNORMAL_INPUTS), "minority_share", "duplicate_share",
+   * "normalized_mutual_info", "correlation". */
+  const char *metric;
   const char *description;   /* one sentence, shown in results and docs     */
   double warning, alert;     /* default thresholds                          */
   thresh_dir dir;
@@ -87,14 +94,19 @@ typedef struct drift_stat_def {
   int numeric, categorical;   /* where it applies */
   double warning, alert;
   thresh_dir dir;
+  const char *metric;         /* the case metric holding the judged value:
+                                 "psi", "ks_statistic", "jensen_shannon",
+                                 "wasserstein_normed", "chi_square_pvalue" */
 } drift_stat_def;
 extern const drift_stat_def drift_stats[];  /* terminated by name NULL */
 const drift_stat_def *drift_stat_find(const char *name);
 
 /* Global sensitivity: thresholds of THRESH_UPPER tests are multiplied by
  * the factor (LESS_SENSITIVE 1.5, DEFAULT 1, MORE_SENSITIVE 2/3) and those
- * of THRESH_LOWER tests divided by it; thresholds a test's own
- * severity_thresholds set are not shifted. */
+ * of THRESH_LOWER tests divided by it, then rounded to 12 significant
+ * digits (0.05 x 1.5 is exactly 0.075); thresholds a test's own
+ * severity_thresholds set are not shifted. NULL: 1; an unknown name:
+ * NAN. */
 double test_sensitivity_factor(const char *sensitivity);
 
 /* Validate and normalise a test_run_config (RIME_API.md) for a project of
@@ -119,13 +131,31 @@ double test_sensitivity_factor(const char *sensitivity);
  *    categories: [categories to run, in catalogue order],
  *    skipped_categories: [{category, reason}],
  *    random_seed (integer; default 0), explicit_errors (bool),
- *    sensitivity, global_exclude_columns: [...],
+ *    sensitivity, global_exclude_columns: [... (duplicates dropped)],
+ *    profiling_config (only when given),
  *    tests: [{test_type, category, run (bool), warning, alert, direction
  *             ("upper" | "lower"), exclude_columns: [...], <options with
- *             defaults filled in>}]   — every catalogue test of the task
- *             in a category to run, in catalogue order, thresholds after
- *             the sensitivity shift; a drift test's warning/alert are those
- *             of its statistic unless severity_thresholds gives them}
+ *             defaults filled in: statistic "psi", num_bins 10 (integer),
+ *             min_sample_size 20, rare_threshold 0.001>}]
+ *             — every catalogue test of the task in a category to run
+ *             (run false included), in catalogue order, thresholds after
+ *             the sensitivity shift; a drift test's warning/alert/direction
+ *             are those of its statistic unless severity_thresholds gives
+ *             them (given thresholds are never shifted; when one is given
+ *             the other is the shifted default; the pair must be ordered
+ *             for the direction). label_drift / prediction_drift /
+ *             predicted_label_drift accept every statistic; when the one
+ *             chosen does not apply to the column compared for this task
+ *             (label_drift: classes for B/M, values for R;
+ *             prediction_drift: numeric; predicted_label_drift: classes),
+ *             the entry holds "statistic": "psi" (with psi's thresholds)
+ *             and "statistic_requested": the one asked for — the engine
+ *             uses "statistic" as it is.}
+ * categories: absent or null → project_categories (checked; named "the
+ * project's stress_test_categories" in messages) → the defaults; an empty
+ * array, a repeated or an unknown category is ASSAY_ERR_CONFIG. Unknown
+ * categories, tests and statistics get a "did you mean" when one is
+ * close.
  * Individual config for a test whose category is not run is accepted and
  * has no effect; for a test of another model task it is ASSAY_ERR_CONFIG
  * saying which tasks it is for. */
