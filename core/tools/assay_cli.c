@@ -1,7 +1,8 @@
 /* assay_cli.c — the `assay` command line: projects, workspaces, users,
- * members, API tokens, integrations, key rotation and uploaded files
- * through the client API (embedded platform, or an assayd server with
- * --url), and `assay serve`,
+ * members, API tokens, integrations, key rotation, uploaded files, jobs,
+ * test runs and their HTML report (`assay report RUN_ID -o FILE`) through
+ * the client API (embedded platform, or an assayd server with --url),
+ * and `assay serve`,
  * which runs the same code as assayd. The commands are one table; each row
  * names its arguments, options, the client call and how to print the answer.
  *
@@ -13,11 +14,14 @@
  * Exit status: 0 on success, 1 when the platform answered an error (printed
  * as "assay: NotFoundError: message" on stderr), 2 for usage errors. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "assay.h"
 #include "serve.h"
@@ -34,6 +38,10 @@ typedef struct cli {
   int force, hidden;
   const char *nrows, *head; /* debug read-csv */
   const char *kwargs, *runner_python; /* debug run-loader */
+  const char *output;                 /* report, debug report: -o / --output */
+  const char *job_type;               /* job list */
+  const char *statuses[16];           /* job list: --status, repeatable */
+  int nstatus;
   int quiet;
   /* prepared by a command's `prepare` step, before the client opens */
   int days;
@@ -62,6 +70,8 @@ static const struct {
   {"--head", offsetof(cli, head)},
   {"--kwargs", offsetof(cli, kwargs)},
   {"--runner-python", offsetof(cli, runner_python)},
+  {"--output", offsetof(cli, output)},
+  {"--job-type", offsetof(cli, job_type)},
 };
 
 /* --- the commands ------------------------------------------------------------ */
@@ -180,12 +190,26 @@ static int run_file_delete(const cli *c, assay_client *k, assay_value **o) {
   return assay_client_delete_uploaded_file(k, P(0));
 }
 
+static int run_job_list(const cli *c, assay_client *k, assay_value **o);
+static int run_job_get(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_get_job(o, k, P(0));
+}
+static int run_job_cancel(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_cancel_job(o, k, P(0));
+}
+static int run_test_run_list(const cli *c, assay_client *k, assay_value **o) {
+  return assay_client_list_test_runs(o, k, P(0));
+}
+static int run_report(const cli *c, assay_client *k, assay_value **o);
+
 static int prepare_token_create(cli *c);
 static int prepare_schema(cli *c);
 static int prepare_credentials(cli *c);
 static int prepare_update(cli *c);
 static int prepare_debug_read_csv(cli *c);
 static int prepare_debug_run_loader(cli *c);
+static int prepare_debug_stress(cli *c);
+static int prepare_debug_report(cli *c);
 
 static const command COMMANDS[] = {
   {"project", "list", "", "one line per project: ID, NAME, MODEL_TASK", 0, " ", NULL, NULL,
@@ -249,12 +273,31 @@ static const command COMMANDS[] = {
    run_file_list, PRINT_LIST, "location size blake2b uploaded_at"},
   {"file", "delete", "LOCATION", "a file, or every file under a folder location", 1, " ",
    NULL, NULL, run_file_delete, PRINT_NOTHING, NULL},
+  {"job", "list", "PROJECT [--status S]... [--job-type T]",
+   "ID, TYPE, STATUS, PROGRESS, CREATED_AT, newest first (S: JOB_STATUS_*)", 1,
+   " --status --job-type ", NULL, NULL, run_job_list, PRINT_LIST,
+   "job_id job_type status progress created_at"},
+  {"job", "get", "ID", "", 1, " ", NULL, NULL, run_job_get, PRINT_RECORD, NULL},
+  {"job", "cancel", "ID",
+   "a pending job at once, a running one within about a second", 1, " ", NULL, NULL,
+   run_job_cancel, PRINT_RECORD, NULL},
+  {"test-run", "list", "PROJECT", "ID, NAME, CREATED_AT, newest first", 1, " ", NULL, NULL,
+   run_test_run_list, PRINT_LIST, "test_run_id name created_at"},
+  {"report", "", "RUN_ID -o FILE",
+   "the run's self-contained HTML report into FILE ('-': stdout)", 1, " --output ",
+   " --output ", NULL, run_report, PRINT_NOTHING, NULL},
   {"debug", "read-csv", "FILE [--nrows N] [--head N | --quiet]",
    "internal: read FILE natively; JSON {rows, profile, head: N rows (5)}", 1,
    " --nrows --head --quiet ", NULL, prepare_debug_read_csv, NULL, PRINT_NOTHING, NULL},
   {"debug", "run-loader", "FILE FUNCTION [--kwargs JSON] [--runner-python PATH]",
    "internal: run a loader through the runner; JSON {rows, load_seconds, profile, ...}", 2,
    " --kwargs --runner-python ", NULL, prepare_debug_run_loader, NULL, PRINT_NOTHING, NULL},
+  {"debug", "stress", "REQUEST",
+   "internal: run the engine on two local CSV files; JSON document + timing", 1, " ", NULL,
+   prepare_debug_stress, NULL, PRINT_NOTHING, NULL},
+  {"debug", "report", "DOCUMENT -o FILE",
+   "internal: the HTML report of a run document in a JSON file", 1, " --output ",
+   " --output ", prepare_debug_report, NULL, PRINT_NOTHING, NULL},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -265,8 +308,8 @@ static void print_usage(FILE *f) {
   for (size_t i = 0; i < N_COMMANDS; i++) {
     const command *k = &COMMANDS[i];
     char line[160];
-    snprintf(line, sizeof line, "%s %s%s%s", k->group, k->sub, *k->synopsis ? " " : "",
-             k->synopsis);
+    snprintf(line, sizeof line, "%s%s%s%s%s", k->group, *k->sub ? " " : "", k->sub,
+             *k->synopsis ? " " : "", k->synopsis);
     if (!*k->help)
       fprintf(f, "  %s\n", line);
     else if (strlen(line) <= 35)
@@ -337,6 +380,12 @@ static int parse_args(cli *c, int argc, char **argv, int i, const char *allowed,
     int r = global_opt(c, argc, argv, &i);
     if (r < 0) return usage_error("option %s needs a value", a);
     if (r > 0) continue;
+    if (strcmp(a, "-o") == 0) {
+      if (!strstr(allowed, " --output ")) return usage_error("unknown option '-o' for this command");
+      if (i + 1 >= argc) return usage_error("%s", "option -o needs a value");
+      c->output = argv[++i];
+      continue;
+    }
     if (strncmp(a, "--", 2) == 0) {
       size_t n = strcspn(a, "=");
       char name[64];
@@ -350,6 +399,15 @@ static int parse_args(cli *c, int argc, char **argv, int i, const char *allowed,
           strcmp(name, "--quiet") == 0) {
         if (a[n]) return usage_error("option '%s' takes no value", name);
         *(name[2] == 'f' ? &c->force : name[2] == 'h' ? &c->hidden : &c->quiet) = 1;
+        continue;
+      }
+      if (strcmp(name, "--status") == 0) { /* repeatable; each may list several, comma-separated */
+        const char *v = NULL;
+        if (tool_opt_value(argc, argv, &i, name, &v) < 0 || !*v)
+          return usage_error("option %s needs a value", name);
+        if (c->nstatus == (int)(sizeof c->statuses / sizeof c->statuses[0]))
+          return usage_error("%s", "too many --status options");
+        c->statuses[c->nstatus++] = v;
         continue;
       }
       for (size_t k = 0; k < sizeof VALUE_OPTIONS / sizeof VALUE_OPTIONS[0]; k++) {
@@ -549,6 +607,12 @@ static int print_cell(const char *key, const assay_value *v) {
     }
     return 0;
   }
+  if (strcmp(key, "progress") == 0 && assay_value_type_of(v) == ASSAY_VALUE_OBJECT) {
+    /* a job's progress: "done/total" test batches */
+    printf("%lld/%lld", (long long)assay_value_get_int(assay_value_object_get(v, "done")),
+           (long long)assay_value_get_int(assay_value_object_get(v, "total")));
+    return 0;
+  }
   char *text = NULL;
   if (assay_value_dump(&text, v, 1) < 0) return api_error();
   fputs(text, stdout);
@@ -591,28 +655,39 @@ static int print_list(const assay_value *list, const char *columns) {
 
 static int run_command(cli *c, const char *group, int argc, char **argv, int i) {
   char subs[256] = "";
+  int known = 0;
   for (size_t k = 0; k < N_COMMANDS; k++)
-    if (strcmp(COMMANDS[k].group, group) == 0)
+    if (strcmp(COMMANDS[k].group, group) == 0) {
+      known = 1;
       snprintf(subs + strlen(subs), sizeof subs - strlen(subs), "%s%s", *subs ? ", " : "",
                COMMANDS[k].sub);
-  if (!*subs) return usage_error("unknown command '%s'", group);
-  if (i >= argc) return usage_error("%s needs a subcommand: %s", group, subs);
-  const char *sub = argv[i++];
+    }
+  if (!known) return usage_error("unknown command '%s'", group);
   const command *cmd = NULL;
-  for (size_t k = 0; k < N_COMMANDS && !cmd; k++)
-    if (strcmp(COMMANDS[k].group, group) == 0 && strcmp(COMMANDS[k].sub, sub) == 0)
-      cmd = &COMMANDS[k];
-  if (!cmd) return usage_error("unknown %s subcommand '%s'; expected one of: %s", group, sub, subs);
+  const char *sub = "";
+  for (size_t k = 0; k < N_COMMANDS && !cmd; k++) /* a command without subcommands */
+    if (strcmp(COMMANDS[k].group, group) == 0 && !*COMMANDS[k].sub) cmd = &COMMANDS[k];
+  if (!cmd) {
+    if (i >= argc) return usage_error("%s needs a subcommand: %s", group, subs);
+    sub = argv[i++];
+    for (size_t k = 0; k < N_COMMANDS && !cmd; k++)
+      if (strcmp(COMMANDS[k].group, group) == 0 && strcmp(COMMANDS[k].sub, sub) == 0)
+        cmd = &COMMANDS[k];
+    if (!cmd)
+      return usage_error("unknown %s subcommand '%s'; expected one of: %s", group, sub, subs);
+  }
 
   int rc = parse_args(c, argc, argv, i, cmd->options, cmd->npos);
   if (rc) return rc;
   if (c->npos != cmd->npos)
-    return usage_error("%s %s needs %s", group, sub, cmd->synopsis);
+    return usage_error("%s%s%s needs %s", group, *sub ? " " : "", sub, cmd->synopsis);
   for (size_t k = 0; cmd->required && k < sizeof VALUE_OPTIONS / sizeof VALUE_OPTIONS[0]; k++) {
     char key[80];
     snprintf(key, sizeof key, " %s ", VALUE_OPTIONS[k].name);
     if (strstr(cmd->required, key) && !*(const char **)((char *)c + VALUE_OPTIONS[k].slot))
-      return usage_error("%s %s needs %s", group, sub, VALUE_OPTIONS[k].name);
+      return usage_error("%s%s%s needs %s", group, *sub ? " " : "", sub,
+                         strcmp(VALUE_OPTIONS[k].name, "--output") == 0 ? "-o FILE"
+                                                                          : VALUE_OPTIONS[k].name);
   }
   if (cmd->prepare && (rc = cmd->prepare(c)) != 0) return rc;
   if (!cmd->run) return 0; /* a local command: its prepare step did the work */
@@ -627,6 +702,8 @@ static int run_command(cli *c, const char *group, int argc, char **argv, int i) 
   rc = cmd->run(c, client, &out);
   if (rc < 0) {
     rc = api_error();
+  } else if (rc > 0) {
+    /* the command reported its own failure (e.g. a file it could not write) */
   } else if (c->json && out) {
     rc = print_json(out);
   } else if (cmd->print == PRINT_FIELD) {
@@ -742,4 +819,135 @@ static int prepare_debug_run_loader(cli *c) {
   int rc = puts(text) < 0 ? 1 : 0;
   free(text);
   return rc;
+}
+
+/* --- jobs, reports and the engine ----------------------------------------------- */
+
+/* job list: the filter {status: [...], job_type} of --status (repeatable,
+ * each may be comma-separated) and --job-type. */
+static int run_job_list(const cli *c, assay_client *k, assay_value **o) {
+  if (!c->nstatus && !c->job_type) return assay_client_list_jobs(o, k, P(0), NULL);
+  assay_value *filter = NULL, *statuses = NULL, *v = NULL;
+  int rc = assay_value_new_object(&filter);
+  if (rc == 0 && c->nstatus) {
+    rc = assay_value_new_array(&statuses);
+    for (int i = 0; rc == 0 && i < c->nstatus; i++) {
+      for (const char *s = c->statuses[i]; rc == 0 && *s;) {
+        size_t n = strcspn(s, ",");
+        if (n) {
+          rc = assay_value_new_string(&v, s, n);
+          if (rc == 0) rc = assay_value_array_append(statuses, v);
+          v = NULL;
+        }
+        s += n + (s[n] == ',');
+      }
+    }
+    if (rc == 0) {
+      rc = assay_value_object_set(filter, "status", statuses);
+      statuses = NULL;
+    }
+  }
+  if (rc == 0 && c->job_type) {
+    rc = assay_value_new_string(&v, c->job_type, strlen(c->job_type));
+    if (rc == 0) rc = assay_value_object_set(filter, "job_type", v);
+  }
+  if (rc == 0) rc = assay_client_list_jobs(o, k, P(0), filter);
+  assay_value_free(statuses);
+  assay_value_free(filter);
+  return rc;
+}
+
+/* Write `len` bytes to `path` with mode 0644, atomically: a temporary file
+ * beside it, renamed into place. 0, or 1 after printing why not. */
+static int write_file_atomic(const char *path, const char *text, size_t len) {
+  size_t plen = strlen(path);
+  char *tmp = malloc(plen + 8);
+  if (!tmp) {
+    fputs("assay: out of memory\n", stderr);
+    return 1;
+  }
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".XXXXXX", 8);
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "assay: cannot write %s: %s\n", path, strerror(errno));
+    free(tmp);
+    return 1;
+  }
+  int ok = fchmod(fd, 0644) == 0;
+  for (size_t done = 0; ok && done < len;) {
+    ssize_t n = write(fd, text + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) ok = 0;
+    else done += (size_t)n;
+  }
+  int err = ok ? 0 : errno;
+  if (ok && fsync(fd) != 0) ok = 0, err = errno;
+  if (close(fd) != 0 && ok) ok = 0, err = errno;
+  if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
+  if (!ok) {
+    unlink(tmp);
+    fprintf(stderr, "assay: cannot write %s: %s\n", path, strerror(err ? err : EIO));
+  }
+  free(tmp);
+  return ok ? 0 : 1;
+}
+
+/* `assay report RUN_ID -o FILE`: the platform renders the report (GET
+ * /v1/test-runs/{id}/report); it is written to FILE, or stdout for '-'.
+ * Prints nothing else (--json neither: the record is the file). */
+static int run_report(const cli *c, assay_client *k, assay_value **o) {
+  assay_value *rec = NULL;
+  int rc = assay_client_get_test_run_report(&rec, k, P(0));
+  if (rc < 0) return rc;
+  size_t len = 0;
+  const char *html = assay_value_get_string(assay_value_object_get(rec, "html"), &len);
+  if (!html) {
+    fprintf(stderr, "assay: the platform's answer for test run %s has no \"html\" report\n",
+            P(0));
+    rc = 1;
+  } else if (strcmp(c->output, "-") == 0) {
+    rc = fwrite(html, 1, len, stdout) != len || fflush(stdout) != 0;
+    if (rc) fprintf(stderr, "assay: cannot write the report to stdout: %s\n", strerror(errno));
+  } else {
+    rc = write_file_atomic(c->output, html, len);
+  }
+  assay_value_free(rec);
+  *o = NULL;
+  return rc;
+}
+
+/* `assay debug stress REQUEST`: the engine on two local CSV files, without a
+ * platform (stress.h: assay__debug_stress); REQUEST is a JSON file ('-':
+ * stdin). */
+int assay__debug_stress(const char *request_json, char **out_json);
+
+static int prepare_debug_stress(cli *c) {
+  int rc = read_json_input(c, "REQUEST", P(0),
+                           "an object {model_task, ref_path, eval_path, config?, ...}");
+  if (rc) return rc;
+  char *request = NULL, *text = NULL;
+  if (assay_value_dump(&request, c->input, 0) < 0) {
+    rc = api_error();
+  } else if (assay__debug_stress(request, &text) < 0) {
+    rc = api_error();
+  } else {
+    rc = puts(text) < 0 ? 1 : 0;
+    free(text);
+  }
+  assay_string_free(request);
+  assay_value_free(c->input);
+  c->input = NULL;
+  return rc;
+}
+
+/* `assay debug report DOCUMENT -o FILE`: the report of a run document in a
+ * local JSON file (from `assay debug stress` or .../document), without a
+ * platform. */
+int assay__debug_report(const char *document_path, const char *out_path);
+
+static int prepare_debug_report(cli *c) {
+  if (strcmp(c->output, "-") == 0)
+    return usage_error("%s", "debug report needs -o FILE (a file, not stdout)");
+  return assay__debug_report(P(0), c->output) < 0 ? api_error() : 0;
 }

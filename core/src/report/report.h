@@ -22,4 +22,12 @@ int report_html(const json_t *run, char **out);
  * renamed into place). */
 int report_write(const json_t *run, const char *path);
 
+/* Internal CLI and test support (`assay debug report`): the report of the
+ * run document in the JSON file document_path ("-": stdin; extra keys such
+ * as assay__debug_stress's "timing" are ignored) written to out_path as
+ * report_write does. ASSAY_ERR_CONFIG for a file that cannot be read or is
+ * not a JSON object. */
+__attribute__((visibility("default"))) int assay__debug_report(const char *document_path,
+                                                               const char *out_path);
+
 #endif
