@@ -35,7 +35,7 @@ def test_embedded_default_without_assay_home_is_dot_assay(tmp_path, monkeypatch)
 
 
 def test_version():
-    assert assay.__version__ == "0.3.0"
+    assert assay.__version__ == "0.4.0"
 
 
 def test_repr_and_lifetime(tmp_path):

@@ -9,9 +9,9 @@
 #include "common.h"
 
 #define ASSAY_VERSION_MAJOR 0
-#define ASSAY_VERSION_MINOR 3
+#define ASSAY_VERSION_MINOR 4
 #define ASSAY_VERSION_PATCH 0
-#define ASSAY_VERSION "0.3.0"
+#define ASSAY_VERSION "0.4.0"
 
 /* Packed as MAJOR*10000 + MINOR*100 + PATCH, for compile-time comparisons. */
 #define ASSAY_VERSION_NUMBER \
