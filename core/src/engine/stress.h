@@ -30,7 +30,17 @@ typedef struct stress_input {
    * timestamp_col, class_names, categorical_features,
    * features_not_in_model, protected_features, text_features,
    * image_features), or NULL. Roles are taken from ref_params; eval_params
-   * may only repeat them (a different label_col is ASSAY_ERR_CONFIG). */
+   * may only repeat them (a different label_col, timestamp_col or
+   * class_names is ASSAY_ERR_CONFIG) — except pred_col, which each dataset
+   * may name for itself (the evaluation falls back to the reference's). A
+   * label_col or pred_col the reference lacks is ASSAY_ERR_DATA; an
+   * evaluation without the reference's label (or inherited pred) column
+   * simply has no labels (predictions), and the tests that need them say
+   * so in a skipped case. Labels: binary 0/1 (ints, integral floats,
+   * bools) or texts named in class_names (negative first); multiclass
+   * class indices 0..k-1 or texts (class_names, else the sorted distinct
+   * texts); regression numbers. Binary predictions must lie in [0, 1];
+   * multiclass rows sum to 1 (within 1e-3), all present or all missing. */
   const json_t *ref_params, *eval_params;
   const json_t *config;          /* test_config_normalize()'s output */
   int threads;                   /* worker threads; <= 0: online CPUs (at most 8) */
@@ -73,7 +83,13 @@ typedef struct stress_input {
  *                                  number|null}, details: {...} | absent,
  *                                  skip_reason: text | absent}]}]}
  * Severity of a batch = the worst of its cases; of a category = the worst
- * of its batches. Test cases are in feature order (the reference's column
+ * of its batches. summary_counts count test cases by status, and
+ * severity_counts test cases by severity (skipped ones are
+ * SEVERITY_PASS); a batch's failing_features are the features of its
+ * cases of warning or alert severity, a category's failing_test_types its
+ * batches of warning or alert severity. A test that needs labels (or
+ * predictions) that the run has none of is one skipped case without
+ * features. Test cases are in feature order (the reference's column
  * order); batches in catalogue order. Errors: ASSAY_ERR_DATA / _CONFIG for
  * data that cannot be tested (no common columns, a label column missing,
  * labels that are not classes of the task ...), saying what was wrong. */
@@ -82,9 +98,12 @@ int stress_run(const stress_input *in, json_t **out);
 /* Internal CLI and test support: run the engine on two local CSV files
  * (csv_read) without a platform. request_json: {model_task, ref_path,
  * eval_path, ref_params?, eval_params?, config?: a test_run_config
- * (run_name, model_id and data_info may be omitted), threads?}. *out_json:
- * the malloc'ed document, plus "timing": {read_seconds, run_seconds,
- * peak_rss_kb}. Exported for `assay debug stress` and bench/. */
+ * (run_name, model_id and data_info may be omitted), threads?,
+ * ref_pred_path?, eval_pred_path? (CSV files of predictions, as
+ * ref_pred / eval_pred), verbose? (true: the engine's log lines on
+ * stderr)}. *out_json: the malloc'ed document, plus "timing":
+ * {read_seconds, run_seconds, run_cpu_seconds, peak_rss_kb}. Exported for
+ * `assay debug stress` and bench/. */
 __attribute__((visibility("default"))) int assay__debug_stress(const char *request_json,
                                                                char **out_json);
 

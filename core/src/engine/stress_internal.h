@@ -48,6 +48,13 @@ typedef struct stress_side {
   /* Row order by score ascending (binary / regression with predictions),
    * for ROC AUC of any subset (stats_roc_auc(order)). NULL when none. */
   size_t *score_order;
+  size_t nscored;                /* entries of score_order: the rows whose
+                                    score is not missing (binary / regression) */
+  double *score_sorted;          /* score[score_order[i]]: the scores sorted */
+  int32_t *score_rank;           /* per row: its position in score_order, -1
+                                    when the row has no score */
+  int8_t *label_sorted;          /* binary with labels: label_class[score_order[i]] */
+  int64_t npred;                 /* rows with a prediction */
 } stress_side;
 
 /* One feature (a column of the reference that is not the label, the
@@ -77,6 +84,11 @@ typedef struct stress_feature {
   double *edges;                 /* interior quantile edges of the reference */
   size_t nedges;
   int edges_bins;                /* for how many bins edges were made */
+  int sorted_done[2];            /* stress_sorted computed for the side */
+  /* tests_subset.c's per-feature subset statistics (its own, under
+   * cache_lock; freed by stress_release through tests_subset_release). */
+  pthread_mutex_t cache_lock;
+  void *subset_cache;
 } stress_feature;
 
 typedef struct stress_ctx {
@@ -90,23 +102,28 @@ typedef struct stress_ctx {
   stress_feature *features;
   int nfeatures;
   int threads;
-  /* Value of a numeric feature's row as a double (int64, bool, timestamp
-   * (ns) and float64 columns; NAN for null). */
+  struct stress_pool *pool;      /* the worker threads (threads - 1 of them) */
+  pthread_mutex_t lock;          /* free for modules' lazily computed values */
+  struct stress_perf *perf[2];   /* stress_overall(), per side              */
+  pthread_mutex_t perf_lock[2];  /* ... computed under these                */
+  const char *pred_col[2];       /* the pred_col used per side, or NULL     */
+  json_t *pred_cols[2];          /* multiclass: the k pred_col names, or NULL */
 } stress_ctx;
 
 /* Prepare / free a run (stress.c). */
 int stress_prepare(stress_ctx *c, const stress_input *in);
 void stress_release(stress_ctx *c);
 
-/* Whether the run was cancelled (reads in->cancel). */
+/* Whether the run was cancelled (reads in->cancel; thread-safe). */
 int stress_cancelled(const stress_ctx *c);
 
 /* Row i of a numeric column as a double (NAN when null). */
 double stress_num(const column *col, int64_t i);
 
-/* The non-null values of feature f on side s (0 ref, 1 eval) sorted
- * ascending (computed once, shared; NULL with *n = 0 when the side lacks
- * the column). Numeric features only. */
+/* The non-null, finite values of feature f on side s (0 ref, 1 eval)
+ * sorted ascending (computed once, shared; NULL with *n = 0 when the side
+ * lacks the column or has no such value; infinities are left out, as in
+ * the edges). Numeric features only. */
 const double *stress_sorted(stress_ctx *c, stress_feature *f, int side, size_t *n);
 /* The reference quantile edges of f for nbins bins (stats_quantile_edges;
  * computed once per bin count asked first — later calls with another
@@ -115,14 +132,52 @@ const double *stress_edges(stress_ctx *c, stress_feature *f, int nbins, size_t *
                            double **tmp);
 
 /* Run fn(arg, i) for i in [0, n) on the run's threads; returns the first
- * non-zero result (the others still finish). */
+ * non-zero result (the others still finish), with the failing call's error
+ * message carried to the calling thread. Calls may nest (a test batch run
+ * in parallel may run its features in parallel): the caller works on its
+ * own items while idle workers help, so nesting never oversubscribes nor
+ * deadlocks. fn must not hold a lock across a nested stress_parallel. */
 int stress_parallel(stress_ctx *c, int n, int (*fn)(void *arg, int i), void *arg);
+
+/* Row indices sorted by key ascending (stable; radix sort on the IEEE-754
+ * bits; no NaN in key): idx gets n entries. 0 or ASSAY_ERR_NOMEM. */
+int stress_argsort(const double *key, size_t n, size_t *idx);
+
+/* Overall model metrics of one side over its rows with both a label and a
+ * prediction (n), and of its predictions over every row with one (npred);
+ * computed once per side (tests_performance.c), NULL when the side lacks
+ * labels or predictions. Undefined values are NAN. */
+typedef struct stress_perf {
+  int ok;                        /* the side has labels and predictions */
+  int64_t n, npred;
+  /* binary */
+  stats_confusion conf;
+  double accuracy, precision, recall, f1, fpr, fnr, positive_rate, auc, log_loss, brier;
+  /* multiclass (cm: k by k, row = label, column = predicted class) */
+  double *cm;
+  double mc_accuracy, macro_precision, macro_recall, macro_f1, mc_auc, mc_log_loss,
+      average_confidence;
+  /* regression */
+  stats_reg reg;
+  double mae, mse, rmse, mape, msle, r2, spearman;
+  /* predictions (binary: the score; regression: the value): mean and
+   * population variance over the rows with a prediction */
+  double mean_pred, var_pred;
+} stress_perf;
+const stress_perf *stress_overall(stress_ctx *c, int side);
+/* The task's headline metric (accuracy for classification, mae for
+ * regression) over the given rows of the evaluation that have a label and a
+ * prediction; NAN when none has. */
+double stress_headline_rows(const stress_ctx *c, const int64_t *rows, int64_t n);
 
 /* --- building results ------------------------------------------------------- */
 
 /* A new test case object {features: [feature?], status, severity,
  * importance_score, metrics: {}}: severity from test_severity(test, value),
- * importance from test_importance. metrics is filled by the caller. */
+ * importance from test_importance. metrics is filled by the caller. A NAN
+ * value makes a skipped case (status TEST_CASE_STATUS_SKIP, severity pass,
+ * skip_reason "the value is undefined ..."; the caller may replace the
+ * reason). NULL when out of memory. */
 json_t *stress_case(const json_t *test, const char *feature, double value);
 /* A skipped case: status TEST_CASE_STATUS_SKIP, severity SEVERITY_PASS,
  * importance 0, skip_reason. */
@@ -139,6 +194,15 @@ typedef int (*stress_test_fn)(stress_ctx *c, const test_def *def, const json_t *
 
 /* Whether feature f is excluded for this test (its exclude_columns). */
 int stress_excluded(const json_t *test, const char *feature);
+
+/* tests_subset.c: free the features' subset caches (stress_release). */
+void tests_subset_release(stress_ctx *c);
+/* tests_subset.c: compute the subset statistics every subset test of the
+ * config needs for every feature, in parallel (stress_run calls it before
+ * running the subset batches; without it they are computed on first use). */
+int tests_subset_warm(stress_ctx *c);
+/* tests_performance.c: free stress_overall's values (stress_release). */
+void tests_performance_release(stress_ctx *c);
 
 /* Each module's lookup: the function of a test type it implements, or
  * NULL. stress.c asks them in turn; a catalogue test no module implements

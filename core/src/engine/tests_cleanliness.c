@@ -1,4 +1,1011 @@
-/* TEMPORARY STUB — engine tests (cleanliness); its owner replaces this file. */
-#include <stddef.h>
-#include "engine/stress_internal.h"
-stress_test_fn tests_cleanliness_find(const char *type) { (void)type; return NULL; }
+/* engine/tests_cleanliness.c — the DATA_CLEANLINESS category: label
+ * imbalance, duplicate rows, feature-to-label leakage (normalised mutual
+ * information) and highly correlated feature pairs (Pearson / Cramér's V).
+ *
+ * Duplicate rows: a 64-bit hash per row built column at a time (one pass
+ * per column over a hash array), the (hash, row) pairs partitioned by
+ * their top bits and sorted within each bucket, then candidates of equal
+ * hash compared exactly, column by column (so a hash collision never makes
+ * a false duplicate). The two datasets run on two threads.
+ *
+ * Pearson for every numeric pair: the columns are shifted by their means
+ * and read in blocks of rows (a few hundred rows of every column, cache-
+ * resident); each block adds its dot products — four pairs at a time with
+ * SIMD vectors — to the accumulators of its stripe of rows, and stripes
+ * run in parallel, summed in a fixed order (results do not depend on the
+ * thread count). Nulls and non-finite values are masked: pairs with a
+ * masked column also accumulate the masked sums, so each pair's statistic
+ * is over the rows where both are present. Cramér's V and mutual
+ * information use dense contingency tables when small and sorted sparse
+ * cell keys otherwise. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/frame_impl.h"
+#include "engine/tests_util.h"
+
+/* Contingency tables up to this many cells are dense. */
+#define DENSE_CELLS (1 << 20)
+
+/* The judged value under the catalogue's metric name (def->metric), or
+ * under `fallback` when the catalogue names none. */
+static void metric_value(json_t *tc, const test_def *def, const char *fallback, double value) {
+  if (tc) stress_metric(tc, def && def->metric ? def->metric : fallback, value);
+}
+
+static int append_one(json_t *batch, json_t *tc) {
+  if (!tc) return assay__nomem();
+  return tu_append_cases(batch, &tc, 1);
+}
+
+/* --- label imbalance ------------------------------------------------------------------------ */
+
+static int label_imbalance(stress_ctx *c, const test_def *def, const json_t *test,
+                           json_t *batch) {
+  const stress_side *r = &c->side[0];
+  if (c->task == TASK_REGRESSION)
+    return append_one(batch, stress_case_skip(NULL, "regression labels have no classes"));
+  if (!c->label_col || !r->label_class)
+    return append_one(batch, stress_case_skip(NULL, "the data has no labels"));
+  int32_t k = c->nclasses > 0 ? c->nclasses : 1;
+  int64_t *cnt = calloc((size_t)k, sizeof *cnt);
+  if (!cnt) return assay__nomem();
+  int64_t total = 0;
+  for (int64_t i = 0; i < r->n; i++) {
+    int32_t v = r->label_class[i];
+    if (v >= 0 && v < k) cnt[v]++, total++;
+  }
+  json_t *tc;
+  if (total == 0) {
+    tc = stress_case_skip(c->label_col, "the reference has no labels");
+  } else {
+    int32_t minc = 0;
+    for (int32_t a = 1; a < k; a++)
+      if (cnt[a] < cnt[minc]) minc = a;
+    double value = (double)cnt[minc] / (double)total;
+    tc = stress_case(test, c->label_col, value);
+    if (tc) {
+      stress_metric(tc, "minority_class", (double)minc);
+      stress_metric(tc, "num_classes", (double)k);
+      stress_metric(tc, "labeled_rows", (double)total);
+      metric_value(tc, def, "minority_share", value);
+      json_t *names = json_array(), *shares = json_array();
+      for (int32_t a = 0; a < k; a++) {
+        const char *nm = json_string_value(json_array_get(c->class_names, (size_t)a));
+        char buf[24];
+        if (!nm) {
+          snprintf(buf, sizeof buf, "%d", (int)a);
+          nm = buf;
+        }
+        json_array_append_new(names, json_string(nm));
+        json_array_append_new(shares, json_real((double)cnt[a] / (double)total));
+      }
+      json_object_set_new(tc, "details",
+                          json_pack("{s:o, s:o}", "classes", names, "shares", shares));
+    }
+  }
+  free(cnt);
+  return append_one(batch, tc);
+}
+
+/* --- duplicate rows ------------------------------------------------------------------------- */
+
+typedef struct hk {
+  uint64_t h;
+  int64_t i;
+} hk;
+
+static int hk_cmp(const void *a, const void *b) {
+  const hk *x = a, *y = b;
+  if (x->h != y->h) return x->h < y->h ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+#define NULL_HASH 0x5bd1e9955bd1e995ull
+
+/* Whether rows a and b of the columns are equal (nulls equal nulls; -0.0
+ * equals 0.0; strings by text). */
+static int rows_equal(const column *const *cols, int ncols, int64_t a, int64_t b) {
+  for (int k = 0; k < ncols; k++) {
+    const column *col = cols[k];
+    int va = col_valid(col, a), vb = col_valid(col, b);
+    if (va != vb) return 0;
+    if (!va) continue;
+    switch (col->type) {
+      case COL_FLOAT64:
+        if (((const double *)col->values)[a] != ((const double *)col->values)[b]) return 0;
+        break;
+      case COL_INT64:
+      case COL_TIMESTAMP:
+        if (((const int64_t *)col->values)[a] != ((const int64_t *)col->values)[b]) return 0;
+        break;
+      case COL_BOOL:
+        if (((const uint8_t *)col->values)[a] != ((const uint8_t *)col->values)[b]) return 0;
+        break;
+      case COL_STRING: {
+        int32_t ca = ((const int32_t *)col->values)[a], cb = ((const int32_t *)col->values)[b];
+        if (ca == cb) break;
+        if (col->dict_unique) return 0;
+        int64_t la = col->dict_offsets[ca + 1] - col->dict_offsets[ca];
+        int64_t lb = col->dict_offsets[cb + 1] - col->dict_offsets[cb];
+        if (la != lb ||
+            memcmp(col->dict_data + col->dict_offsets[ca], col->dict_data + col->dict_offsets[cb],
+                   (size_t)la) != 0)
+          return 0;
+        break;
+      }
+      default: return 0;
+    }
+  }
+  return 1;
+}
+
+/* Fold column col into the row hashes h[n]. */
+static int hash_column(const column *col, int k, uint64_t *h, int64_t n) {
+  uint64_t mul = fx_hash_u64((uint64_t)k + 1) | 1;
+  switch (col->type) {
+    case COL_FLOAT64: {
+      const double *v = col->values;
+      for (int64_t i = 0; i < n; i++) {
+        double x = v[i] == 0 ? 0.0 : v[i];
+        uint64_t bits;
+        memcpy(&bits, &x, 8);
+        h[i] = fx_mix(h[i] ^ bits, mul);
+      }
+      break;
+    }
+    case COL_INT64:
+    case COL_TIMESTAMP: {
+      const int64_t *v = col->values;
+      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ (uint64_t)v[i], mul);
+      break;
+    }
+    case COL_BOOL: {
+      const uint8_t *v = col->values;
+      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ v[i], mul);
+      break;
+    }
+    case COL_STRING: {
+      uint64_t *dh = malloc((size_t)(col->dict_count > 0 ? col->dict_count : 1) * sizeof *dh);
+      if (!dh) return assay__nomem();
+      for (int64_t d = 0; d < col->dict_count; d++)
+        dh[d] = fx_hash(col->dict_data + col->dict_offsets[d],
+                        (size_t)(col->dict_offsets[d + 1] - col->dict_offsets[d]));
+      if (col->dict_count == 0) dh[0] = 0; /* every row null */
+      const int32_t *v = col->values;
+      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ dh[v[i]], mul);
+      free(dh);
+      break;
+    }
+    default: break;
+  }
+  /* A null row's value is 0 (frame.h), so the step above mixed in 0 for
+   * it; a second mix marks it as null (a valid 0 does not get it). */
+  if (col->validity && col->null_count > 0) {
+    for (int64_t i = 0; i < n; i++)
+      if (!col_valid(col, i)) h[i] = fx_mix(h[i] ^ NULL_HASH, mul ^ 2);
+  }
+  return 0;
+}
+
+/* Sort (hash, row) pairs by hash then row: a stable partition by the top
+ * bits of the hash, then each bucket sorted. tmp: n entries. */
+static int sort_hk(hk *a, hk *tmp, int64_t n) {
+  int bits = 1;
+  while (bits < 16 && ((int64_t)1 << bits) < n / 8) bits++;
+  size_t nb = (size_t)1 << bits;
+  int64_t *start = calloc(nb + 1, sizeof *start);
+  if (!start) return assay__nomem();
+  for (int64_t i = 0; i < n; i++) start[(a[i].h >> (64 - bits)) + 1]++;
+  for (size_t b = 0; b < nb; b++) start[b + 1] += start[b];
+  int64_t *pos = malloc(nb * sizeof *pos);
+  if (!pos) {
+    free(start);
+    return assay__nomem();
+  }
+  memcpy(pos, start, nb * sizeof *pos);
+  for (int64_t i = 0; i < n; i++) tmp[pos[a[i].h >> (64 - bits)]++] = a[i];
+  free(pos);
+  for (size_t b = 0; b < nb; b++) {
+    int64_t lo = start[b], len = start[b + 1] - lo;
+    hk *p = tmp + lo;
+    if (len <= 1) continue;
+    if (len <= 24) {
+      for (int64_t x = 1; x < len; x++) { /* stable: rows stay ascending */
+        hk v = p[x];
+        int64_t y = x;
+        while (y > 0 && p[y - 1].h > v.h) {
+          p[y] = p[y - 1];
+          y--;
+        }
+        p[y] = v;
+      }
+    } else {
+      qsort(p, (size_t)len, sizeof *p, hk_cmp);
+    }
+  }
+  memcpy(a, tmp, (size_t)n * sizeof *a);
+  free(start);
+  return 0;
+}
+
+typedef struct dup_job {
+  stress_ctx *c;
+  const test_def *def;
+  const json_t *test;
+  json_t *cases[2];
+} dup_job;
+
+static int column_excluded(stress_ctx *c, const json_t *test, const char *name) {
+  if (stress_excluded(test, name)) return 1;
+  const json_t *g = json_object_get(c->in->config, "global_exclude_columns");
+  size_t i;
+  const json_t *v;
+  json_array_foreach(g, i, v) {
+    if (json_is_string(v) && strcmp(json_string_value(v), name) == 0) return 1;
+  }
+  return 0;
+}
+
+/* Count the rows of f equal to an earlier row over cols. */
+static int count_duplicates(stress_ctx *c, const column *const *cols, int ncols, int64_t n,
+                            int64_t *out) {
+  uint64_t *h = malloc((size_t)(n ? n : 1) * sizeof *h);
+  hk *pairs = malloc((size_t)(n ? n : 1) * sizeof *pairs);
+  hk *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
+  int64_t *reps = NULL;
+  size_t reps_cap = 0;
+  int rc = 0;
+  if (!h || !pairs || !tmp) rc = assay__nomem();
+  for (int64_t i = 0; !rc && i < n; i++) h[i] = 0x243f6a8885a308d3ull;
+  for (int k = 0; !rc && k < ncols; k++) {
+    if (stress_cancelled(c)) rc = tu_cancelled();
+    else rc = hash_column(cols[k], k, h, n);
+  }
+  if (!rc) {
+    for (int64_t i = 0; i < n; i++) {
+      pairs[i].h = fx_hash_u64(h[i]);
+      pairs[i].i = i;
+    }
+    free(h);
+    h = NULL;
+    rc = sort_hk(pairs, tmp, n);
+  }
+  free(tmp);
+  tmp = NULL;
+  int64_t dups = 0;
+  for (int64_t s = 0; !rc && s < n;) {
+    int64_t e = s + 1;
+    while (e < n && pairs[e].h == pairs[s].h) e++;
+    if (e - s > 1) {
+      size_t nreps = 0;
+      for (int64_t x = s; x < e; x++) {
+        int64_t row = pairs[x].i;
+        int dup = 0;
+        for (size_t r = 0; r < nreps && !dup; r++) dup = rows_equal(cols, ncols, reps[r], row);
+        if (dup) {
+          dups++;
+          continue;
+        }
+        if (nreps == reps_cap) {
+          size_t cap = reps_cap ? reps_cap * 2 : 8;
+          int64_t *nr = realloc(reps, cap * sizeof *nr);
+          if (!nr) {
+            rc = assay__nomem();
+            break;
+          }
+          reps = nr;
+          reps_cap = cap;
+        }
+        reps[nreps++] = row;
+      }
+    }
+    s = e;
+  }
+  free(reps);
+  free(h);
+  free(pairs);
+  *out = dups;
+  return rc;
+}
+
+static int dup_side(void *arg, int s) {
+  dup_job *j = arg;
+  stress_ctx *c = j->c;
+  const char *dataset = s == 0 ? "reference" : "evaluation";
+  const frame *f = c->side[s].f;
+  int64_t n = c->side[s].n;
+  json_t *tc = NULL;
+  const column **cols = malloc((size_t)(f && f->ncols > 0 ? f->ncols : 1) * sizeof *cols);
+  if (!cols) return assay__nomem();
+  int ncols = 0;
+  for (int k = 0; f && k < f->ncols; k++)
+    if (!column_excluded(c, j->test, f->cols[k].name)) cols[ncols++] = &f->cols[k];
+  int rc = 0;
+  if (n == 0) {
+    tc = stress_case_skip(NULL,
+                          s == 0 ? "the reference has no rows" : "the evaluation has no rows");
+  } else if (ncols == 0) {
+    tc = stress_case_skip(NULL, "no columns to compare");
+  } else {
+    int64_t dups = 0;
+    rc = count_duplicates(c, cols, ncols, n, &dups);
+    if (!rc) {
+      double value = (double)dups / (double)n;
+      tc = stress_case(j->test, NULL, value);
+      if (tc) {
+        metric_value(tc, j->def, "duplicate_share", value);
+        stress_metric(tc, "duplicate_rows", (double)dups);
+        stress_metric(tc, "rows", (double)n);
+        stress_metric(tc, "columns", (double)ncols);
+      }
+    }
+  }
+  free(cols);
+  if (rc) return rc;
+  if (!tc) return assay__nomem();
+  json_object_set_new(json_object_get(tc, "metrics"), "dataset", json_string(dataset));
+  j->cases[s] = tc;
+  return 0;
+}
+
+static int duplicate_rows(stress_ctx *c, const test_def *def, const json_t *test,
+                          json_t *batch) {
+  dup_job j = {c, def, test, {NULL, NULL}};
+  int rc = stress_parallel(c, 2, dup_side, &j);
+  if (!rc) rc = tu_append_cases(batch, j.cases, 2);
+  json_decref(j.cases[0]);
+  json_decref(j.cases[1]);
+  return rc;
+}
+
+/* --- contingency statistics ----------------------------------------------------------------- */
+
+/* Mutual information (nats) from sorted cell keys (x * ky + y, as doubles)
+ * and the marginal counts, as sklearn's mutual_info_score. */
+static double mi_sparse(const double *keys, size_t n, int64_t ky, const double *cx,
+                        const double *cy) {
+  double total = (double)n, mi = 0, logn = log(total);
+  for (size_t s = 0; s < n;) {
+    size_t e = s + 1;
+    while (e < n && keys[e] == keys[s]) e++;
+    int64_t key = (int64_t)keys[s];
+    double nij = (double)(e - s);
+    mi += nij / total * (log(nij) + logn - log(cx[key / ky]) - log(cy[key % ky]));
+    s = e;
+  }
+  return mi < 0 ? 0 : mi;
+}
+
+/* Cramér's V from sorted cell keys and marginals: chi2 = N (sum nij^2 /
+ * (ni nj) - 1), V = sqrt(chi2 / (N (min(r, c) - 1))) over the non-empty
+ * rows r and columns c. */
+static double cramers_sparse(const double *keys, size_t n, int64_t kb, const double *ca,
+                             int64_t ka, const double *cb) {
+  int64_t r = 0, cc = 0;
+  for (int64_t i = 0; i < ka; i++) r += ca[i] > 0;
+  for (int64_t i = 0; i < kb; i++) cc += cb[i] > 0;
+  int64_t mn = r < cc ? r : cc;
+  if (n == 0 || mn < 2) return NAN;
+  double sum = 0;
+  for (size_t s = 0; s < n;) {
+    size_t e = s + 1;
+    while (e < n && keys[e] == keys[s]) e++;
+    int64_t key = (int64_t)keys[s];
+    double nij = (double)(e - s);
+    sum += nij * nij / (ca[key / kb] * cb[key % kb]);
+    s = e;
+  }
+  double chi2 = (double)n * (sum - 1);
+  if (chi2 < 0) chi2 = 0;
+  double v = sqrt(chi2 / ((double)n * (double)(mn - 1)));
+  return v > 1 ? 1 : v;
+}
+
+/* Cramér's V of a dense ka x kb count table: empty rows and columns
+ * dropped, then stats_cramers_v. */
+static double cramers_dense(const double *t, int32_t ka, int32_t kb) {
+  double *ra = calloc((size_t)ka + (size_t)kb, sizeof *ra);
+  if (!ra) return NAN;
+  double *rb = ra + ka;
+  for (int32_t a = 0; a < ka; a++)
+    for (int32_t b = 0; b < kb; b++) {
+      ra[a] += t[(size_t)a * kb + b];
+      rb[b] += t[(size_t)a * kb + b];
+    }
+  int32_t r = 0, cc = 0;
+  for (int32_t a = 0; a < ka; a++) r += ra[a] > 0;
+  for (int32_t b = 0; b < kb; b++) cc += rb[b] > 0;
+  double v = NAN;
+  if (r >= 2 && cc >= 2) {
+    double *ct = malloc((size_t)r * (size_t)cc * sizeof *ct);
+    if (ct) {
+      size_t o = 0;
+      for (int32_t a = 0; a < ka; a++) {
+        if (!(ra[a] > 0)) continue;
+        for (int32_t b = 0; b < kb; b++)
+          if (rb[b] > 0) ct[o++] = t[(size_t)a * kb + b];
+      }
+      v = stats_cramers_v(ct, r, cc);
+      free(ct);
+    }
+  }
+  free(ra);
+  return v;
+}
+
+/* --- feature leakage ------------------------------------------------------------------------- */
+
+typedef struct leak_job {
+  stress_ctx *c;
+  const test_def *def;
+  const json_t *test;
+  int nbins;
+  const int32_t *y;      /* label codes of the reference rows, -1 null */
+  int32_t ky;
+  double hy;             /* label entropy */
+  double *cy;            /* label counts */
+  int64_t labeled;
+  int *feat;
+  json_t **cases;
+} leak_job;
+
+typedef long long v2i __attribute__((vector_size(16)));
+typedef double v2d_ __attribute__((vector_size(16)));
+
+/* Feature codes of rows [s, s + len) into out (kx - 1: null). Numeric:
+ * the bin (the number of edges below the value, as stats_bin_of), counted
+ * edge by edge over the chunk two values at a time. buf: TU_CHUNK doubles,
+ * cnt: TU_CHUNK long longs. */
+static void feature_codes(const stress_feature *f, const column *col, const double *edges,
+                          size_t m, int64_t s, int len, int32_t *out, double *buf,
+                          long long *cnt) {
+  if (f->categorical) {
+    for (int k = 0; k < len; k++) {
+      int32_t v = f->ref_codes[s + k];
+      out[k] = v >= 0 && v < f->ncat_ref ? v : f->ncat_ref;
+    }
+    return;
+  }
+  tu_num_chunk(col, s, len, buf);
+  int even = len & ~1;
+  memset(cnt, 0, (size_t)len * sizeof *cnt);
+  for (size_t e = 0; e < m; e++) {
+    v2d_ ed = {edges[e], edges[e]};
+    for (int k = 0; k < even; k += 2) {
+      v2d_ x;
+      v2i c;
+      memcpy(&x, buf + k, sizeof x);
+      memcpy(&c, cnt + k, sizeof c);
+      c -= (v2i)(x > ed); /* a true comparison is -1 */
+      memcpy(cnt + k, &c, sizeof c);
+    }
+    if (even < len) cnt[even] += buf[even] > edges[e];
+  }
+  for (int k = 0; k < len; k++) out[k] = isnan(buf[k]) ? (int32_t)m + 1 : (int32_t)cnt[k];
+}
+
+static int leak_one(void *arg, int i) {
+  leak_job *j = arg;
+  stress_ctx *c = j->c;
+  stress_feature *f = &c->features[j->feat[i]];
+  if (stress_cancelled(c)) return tu_cancelled();
+  int64_t n = c->side[0].n;
+  size_t m = 0;
+  double *tmp = NULL;
+  const double *edges = NULL;
+  int32_t kx;
+  if (f->categorical) {
+    kx = f->ncat_ref + 1;
+  } else {
+    size_t ns = 0;
+    stress_sorted(c, f, 0, &ns);
+    if (ns > 0) edges = stress_edges(c, f, j->nbins, &m, &tmp);
+    if (!edges) m = 0;
+    kx = (int32_t)m + 2;
+  }
+  int64_t cells = (int64_t)kx * j->ky;
+  double *cx = calloc((size_t)kx, sizeof *cx);
+  int32_t codes[TU_CHUNK];
+  double buf[TU_CHUNK];
+  long long cnt[TU_CHUNK];
+  double mi = NAN;
+  int rc = 0;
+  if (!cx) rc = assay__nomem();
+  if (!rc && cells <= DENSE_CELLS) {
+    double *t = calloc((size_t)cells, sizeof *t);
+    if (!t) rc = assay__nomem();
+    for (int64_t s = 0; !rc && s < n; s += TU_CHUNK) {
+      int len = (int)(n - s < TU_CHUNK ? n - s : TU_CHUNK);
+      feature_codes(f, f->ref_col, edges, m, s, len, codes, buf, cnt);
+      for (int k = 0; k < len; k++) {
+        int32_t y = j->y[s + k];
+        if (y >= 0) t[(size_t)codes[k] * (size_t)j->ky + (size_t)y] += 1;
+      }
+    }
+    if (!rc) mi = stats_mutual_info_table(t, kx, j->ky);
+    free(t);
+  } else if (!rc) {
+    double *keys = malloc((size_t)(j->labeled ? j->labeled : 1) * sizeof *keys);
+    if (!keys) rc = assay__nomem();
+    size_t nk = 0;
+    for (int64_t s = 0; !rc && s < n; s += TU_CHUNK) {
+      int len = (int)(n - s < TU_CHUNK ? n - s : TU_CHUNK);
+      feature_codes(f, f->ref_col, edges, m, s, len, codes, buf, cnt);
+      for (int k = 0; k < len; k++) {
+        int32_t y = j->y[s + k];
+        if (y >= 0) {
+          keys[nk++] = (double)codes[k] * (double)j->ky + (double)y;
+          cx[codes[k]] += 1;
+        }
+      }
+    }
+    if (!rc && nk) rc = stats_sort_f64(keys, nk, NULL);
+    if (!rc) mi = mi_sparse(keys, nk, j->ky, cx, j->cy);
+    free(keys);
+  }
+  free(cx);
+  free(tmp);
+  if (rc) return rc;
+  json_t *tc;
+  if (j->labeled == 0) tc = stress_case_skip(f->name, "the reference has no labels");
+  else if (!(j->hy > 0)) tc = stress_case_skip(f->name, "the label has a single value");
+  else if (isnan(mi)) tc = stress_case_skip(f->name, "mutual information is undefined");
+  else {
+    double value = mi / j->hy;
+    if (value > 1) value = 1;
+    tc = stress_case(j->test, f->name, value);
+    if (tc) {
+      metric_value(tc, j->def, "normalized_mutual_info", value);
+      stress_metric(tc, "mutual_info", mi);
+      stress_metric(tc, "label_entropy", j->hy);
+    }
+  }
+  if (!tc) return assay__nomem();
+  j->cases[i] = tc;
+  return 0;
+}
+
+static int feature_leakage(stress_ctx *c, const test_def *def, const json_t *test,
+                           json_t *batch) {
+  const stress_side *r = &c->side[0];
+  int64_t n = r->n;
+  if (!c->label_col || (!r->label_class && !r->label_value))
+    return append_one(batch, stress_case_skip(NULL, "the data has no labels"));
+  int nbins = (int)tu_opt_num(test, "num_bins", STRESS_DEFAULT_BINS);
+  if (nbins < 2) nbins = 2;
+  if (nbins > 100) nbins = 100;
+  int32_t *y = malloc((size_t)(n ? n : 1) * sizeof *y);
+  int *feat = malloc(((size_t)c->nfeatures + 1) * sizeof *feat);
+  json_t **cases = calloc((size_t)c->nfeatures + 1, sizeof *cases);
+  double *cy = NULL;
+  int32_t ky = 0;
+  int rc = 0;
+  if (!y || !feat || !cases) rc = assay__nomem();
+  if (!rc && r->label_class) {
+    ky = c->nclasses > 0 ? c->nclasses : 1;
+    for (int64_t i = 0; i < n; i++) y[i] = r->label_class[i] < ky ? r->label_class[i] : -1;
+  } else if (!rc) {
+    /* regression: reference deciles (num_bins) of the labels */
+    double *s = malloc((size_t)(n ? n : 1) * sizeof *s);
+    double edges[100];
+    size_t ns = 0, m = 0;
+    if (!s) rc = assay__nomem();
+    for (int64_t i = 0; !rc && i < n; i++)
+      if (!isnan(r->label_value[i])) s[ns++] = r->label_value[i];
+    if (!rc && ns) rc = stats_sort_f64(s, ns, NULL);
+    if (!rc && ns) m = stats_quantile_edges(s, ns, nbins, edges);
+    free(s);
+    ky = (int32_t)m + 1;
+    for (int64_t i = 0; !rc && i < n; i++) {
+      double v = r->label_value[i];
+      y[i] = isnan(v) ? -1 : (int32_t)stats_bin_of(edges, m, v);
+    }
+  }
+  if (!rc && !(cy = calloc((size_t)(ky > 0 ? ky : 1), sizeof *cy))) rc = assay__nomem();
+  int64_t labeled = 0;
+  for (int64_t i = 0; !rc && i < n; i++)
+    if (y[i] >= 0) cy[y[i]] += 1, labeled++;
+  int nf = 0;
+  if (!rc) {
+    for (int i = 0; i < c->nfeatures; i++)
+      if (!stress_excluded(test, c->features[i].name)) feat[nf++] = i;
+    leak_job j = {c,     def, test, nbins, y,    ky,
+                  ky > 0 ? stats_entropy(cy, (size_t)ky) : 0,
+                  cy,    labeled, feat, cases};
+    rc = nf ? stress_parallel(c, nf, leak_one, &j) : 0;
+  }
+  if (!rc) rc = tu_append_cases(batch, cases, nf);
+  for (int i = 0; cases && i < nf; i++) json_decref(cases[i]);
+  free(cases);
+  free(feat);
+  free(cy);
+  free(y);
+  return rc;
+}
+
+/* --- feature correlation --------------------------------------------------------------------- */
+
+typedef double v2d __attribute__((vector_size(16)));
+
+#define CB 256          /* rows per block (a multiple of 4) */
+#define STRIPE_ROWS 65536
+
+static inline v2d ld2(const double *p) {
+  v2d v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/* Dot product of two blocks of len rows (len a multiple of 4). */
+static double dot(const double *a, const double *b, int len) {
+  v2d s0 = {0, 0}, s1 = {0, 0};
+  for (int k = 0; k < len; k += 4) {
+    s0 += ld2(a + k) * ld2(b + k);
+    s1 += ld2(a + k + 2) * ld2(b + k + 2);
+  }
+  v2d s = s0 + s1;
+  return s[0] + s[1];
+}
+
+/* Dot products of a with four blocks. */
+static void dot4(const double *a, const double *b0, const double *b1, const double *b2,
+                 const double *b3, int len, double out[4]) {
+  v2d s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
+  for (int k = 0; k < len; k += 2) {
+    v2d x = ld2(a + k);
+    s0 += x * ld2(b0 + k);
+    s1 += x * ld2(b1 + k);
+    s2 += x * ld2(b2 + k);
+    s3 += x * ld2(b3 + k);
+  }
+  out[0] = s0[0] + s0[1];
+  out[1] = s1[0] + s1[1];
+  out[2] = s2[0] + s2[1];
+  out[3] = s3[0] + s3[1];
+}
+
+typedef struct num_col {
+  const column *col;
+  double shift;            /* mean of the finite values */
+  double mn, mx;
+  int64_t present;         /* finite values */
+  int masked;              /* has nulls or non-finite values */
+} num_col;
+
+enum { A_N = 0, A_SA, A_SB, A_SAA, A_SBB, A_SAB, A_COUNT };
+
+typedef struct corr_job {
+  stress_ctx *c;
+  num_col *cols;
+  int ncols;
+  int64_t n, stripe_rows;
+  int npairs;
+  double *acc;             /* [stripe][pair][A_COUNT] */
+  /* categorical pairs */
+  stress_feature **cf;     /* per categorical pair: the two features */
+  double *cv;              /* Cramér's V per categorical pair */
+  double *crows;           /* rows per categorical pair */
+} corr_job;
+
+static int colstat_one(void *arg, int i) {
+  corr_job *j = arg;
+  num_col *nc = &j->cols[i];
+  double buf[TU_CHUNK], sum = 0, mn = INFINITY, mx = -INFINITY;
+  int64_t present = 0;
+  for (int64_t s = 0; s < j->n; s += TU_CHUNK) {
+    int len = (int)(j->n - s < TU_CHUNK ? j->n - s : TU_CHUNK);
+    tu_num_chunk(nc->col, s, len, buf);
+    for (int k = 0; k < len; k++) {
+      double x = buf[k];
+      if (!isfinite(x)) continue;
+      sum += x;
+      present++;
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+    }
+  }
+  nc->present = present;
+  nc->shift = present ? sum / (double)present : 0;
+  if (!isfinite(nc->shift)) nc->shift = 0;
+  nc->mn = mn;
+  nc->mx = mx;
+  nc->masked = present < j->n;
+  return 0;
+}
+
+static int stripe_one(void *arg, int st) {
+  corr_job *j = arg;
+  int p = j->ncols;
+  int64_t lo = (int64_t)st * j->stripe_rows, hi = lo + j->stripe_rows;
+  if (hi > j->n) hi = j->n;
+  double *acc = j->acc + (size_t)st * (size_t)j->npairs * A_COUNT;
+  /* V: shifted values (0 where masked); when some column is masked, Q =
+   * V^2 of every column and M the masks of the masked ones (at slot) */
+  int nmasked = 0;
+  int *slot = malloc((size_t)p * sizeof *slot);
+  if (!slot) return assay__nomem();
+  for (int a = 0; a < p; a++) slot[a] = j->cols[a].masked ? nmasked++ : -1;
+  size_t vq = nmasked ? 2 * (size_t)p : (size_t)p;
+  double *V = malloc((vq + (size_t)nmasked) * CB * sizeof *V);
+  double *sv = malloc((size_t)p * 3 * sizeof *sv); /* per column: sum V, sum V^2, present */
+  if (!V || !sv) {
+    free(slot), free(V), free(sv);
+    return assay__nomem();
+  }
+  double *Q = V + (size_t)p * CB, *M = V + vq * CB;
+  double buf[CB], out[4];
+  for (int64_t s = lo; s < hi; s += CB) {
+    if (((s - lo) & 16383) == 0 && stress_cancelled(j->c)) {
+      free(slot), free(V), free(sv);
+      return tu_cancelled();
+    }
+    int len = (int)(hi - s < CB ? hi - s : CB);
+    int plen = (len + 3) & ~3;
+    for (int a = 0; a < p; a++) {
+      double *v = V + (size_t)a * CB;
+      tu_num_chunk(j->cols[a].col, s, len, buf);
+      double shift = j->cols[a].shift, ssum = 0, qsum = 0, cnt = 0;
+      if (slot[a] < 0) {
+        for (int k = 0; k < len; k++) {
+          double x = buf[k] - shift;
+          v[k] = x;
+          ssum += x;
+          qsum += x * x;
+        }
+        cnt = len;
+      } else {
+        double *mk = M + (size_t)slot[a] * CB;
+        for (int k = 0; k < len; k++) {
+          double x = buf[k];
+          int ok = isfinite(x);
+          x = ok ? x - shift : 0;
+          v[k] = x;
+          mk[k] = ok;
+          ssum += x;
+          qsum += x * x;
+          cnt += ok;
+        }
+        for (int k = len; k < plen; k++) mk[k] = 0;
+      }
+      for (int k = len; k < plen; k++) v[k] = 0;
+      if (nmasked) {
+        double *q = Q + (size_t)a * CB;
+        for (int k = 0; k < plen; k++) q[k] = v[k] * v[k];
+      }
+      sv[3 * a] = ssum;
+      sv[3 * a + 1] = qsum;
+      sv[3 * a + 2] = cnt;
+    }
+    /* cross products, four pairs at a time */
+    int pair = 0;
+    for (int a = 0; a < p; a++) {
+      const double *va = V + (size_t)a * CB;
+      int b = a + 1;
+      for (; b + 4 <= p; b += 4) {
+        dot4(va, V + (size_t)b * CB, V + (size_t)(b + 1) * CB, V + (size_t)(b + 2) * CB,
+             V + (size_t)(b + 3) * CB, plen, out);
+        for (int q = 0; q < 4; q++) acc[(size_t)(pair + q) * A_COUNT + A_SAB] += out[q];
+        pair += 4;
+      }
+      for (; b < p; b++, pair++)
+        acc[(size_t)pair * A_COUNT + A_SAB] += dot(va, V + (size_t)b * CB, plen);
+    }
+    /* the sums over the rows where both are present */
+    pair = 0;
+    for (int a = 0; a < p; a++) {
+      for (int b = a + 1; b < p; b++, pair++) {
+        double *ac = acc + (size_t)pair * A_COUNT;
+        const double *Ma = slot[a] >= 0 ? M + (size_t)slot[a] * CB : NULL;
+        const double *Mb = slot[b] >= 0 ? M + (size_t)slot[b] * CB : NULL;
+        if (!Ma && !Mb) {
+          ac[A_N] += len;
+          ac[A_SA] += sv[3 * a];
+          ac[A_SB] += sv[3 * b];
+          ac[A_SAA] += sv[3 * a + 1];
+          ac[A_SBB] += sv[3 * b + 1];
+          continue;
+        }
+        const double *va = V + (size_t)a * CB, *vb = V + (size_t)b * CB;
+        const double *qa = Q + (size_t)a * CB, *qb = Q + (size_t)b * CB;
+        ac[A_N] += Ma && Mb ? dot(Ma, Mb, plen) : Ma ? sv[3 * a + 2] : sv[3 * b + 2];
+        ac[A_SA] += Mb ? dot(va, Mb, plen) : sv[3 * a];
+        ac[A_SB] += Ma ? dot(vb, Ma, plen) : sv[3 * b];
+        ac[A_SAA] += Mb ? dot(qa, Mb, plen) : sv[3 * a + 1];
+        ac[A_SBB] += Ma ? dot(qb, Ma, plen) : sv[3 * b + 1];
+      }
+    }
+  }
+  free(slot), free(V), free(sv);
+  return 0;
+}
+
+static int cat_pair_one(void *arg, int i) {
+  corr_job *j = arg;
+  stress_feature *fa = j->cf[2 * i], *fb = j->cf[2 * i + 1];
+  if (stress_cancelled(j->c)) return tu_cancelled();
+  int64_t n = j->n, ka = fa->ncat_ref, kb = fb->ncat_ref;
+  const int32_t *ca = fa->ref_codes, *cb = fb->ref_codes;
+  double rows = 0, v = NAN;
+  if (ka < 2 || kb < 2) {
+    for (int64_t r = 0; r < n; r++) rows += ca[r] >= 0 && cb[r] >= 0;
+  } else if (ka * kb <= DENSE_CELLS) {
+    double *t = calloc((size_t)(ka * kb), sizeof *t);
+    if (!t) return assay__nomem();
+    for (int64_t r = 0; r < n; r++) {
+      int32_t x = ca[r], y = cb[r];
+      if (x >= 0 && y >= 0 && x < ka && y < kb) t[(size_t)x * (size_t)kb + (size_t)y] += 1, rows++;
+    }
+    v = cramers_dense(t, (int32_t)ka, (int32_t)kb);
+    free(t);
+  } else {
+    double *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
+    double *ma = calloc((size_t)(ka + kb), sizeof *ma);
+    if (!keys || !ma) {
+      free(keys), free(ma);
+      return assay__nomem();
+    }
+    size_t nk = 0;
+    for (int64_t r = 0; r < n; r++) {
+      int32_t x = ca[r], y = cb[r];
+      if (x >= 0 && y >= 0 && x < ka && y < kb) {
+        keys[nk++] = (double)x * (double)kb + (double)y;
+        ma[x] += 1;
+        ma[ka + y] += 1;
+      }
+    }
+    rows = (double)nk;
+    int rc = nk ? stats_sort_f64(keys, nk, NULL) : 0;
+    if (!rc) v = cramers_sparse(keys, nk, kb, ma, ka, ma + ka);
+    free(keys), free(ma);
+    if (rc) return rc;
+  }
+  j->cv[i] = v;
+  j->crows[i] = rows;
+  return 0;
+}
+
+static int high_feature_correlation(stress_ctx *c, const test_def *def, const json_t *test,
+                                    json_t *batch) {
+  int nf = c->nfeatures;
+  int *use = calloc((size_t)nf + 1, sizeof *use);       /* index among numeric / categorical */
+  num_col *cols = calloc((size_t)nf + 1, sizeof *cols);
+  int *numidx = calloc((size_t)nf + 1, sizeof *numidx);
+  int *catidx = calloc((size_t)nf + 1, sizeof *catidx);
+  corr_job j;
+  memset(&j, 0, sizeof j);
+  int rc = 0, nnum = 0, ncat = 0;
+  if (!use || !cols || !numidx || !catidx) rc = assay__nomem();
+  for (int i = 0; !rc && i < nf; i++) {
+    stress_feature *f = &c->features[i];
+    use[i] = -1;
+    if (!f->in_model || stress_excluded(test, f->name)) continue;
+    if (f->categorical) {
+      if (!f->ref_codes) continue;
+      use[i] = ncat;
+      catidx[ncat++] = i;
+    } else {
+      use[i] = nnum;
+      cols[nnum].col = f->ref_col;
+      numidx[nnum++] = i;
+    }
+  }
+  j.c = c;
+  j.cols = cols;
+  j.ncols = nnum;
+  j.n = c->side[0].n;
+  j.npairs = nnum * (nnum - 1) / 2;
+  int nstripes = 0;
+  if (!rc && j.npairs > 0 && j.n > 0) {
+    rc = stress_parallel(c, nnum, colstat_one, &j);
+    if (!rc) {
+      int64_t want = (j.n + STRIPE_ROWS - 1) / STRIPE_ROWS;
+      int64_t cap = (int64_t)((64u << 20) / ((size_t)j.npairs * A_COUNT * sizeof(double)));
+      if (cap < 1) cap = 1;
+      if (want > cap) want = cap;
+      int64_t rows = (j.n + want - 1) / want;
+      rows = (rows + CB - 1) / CB * CB;
+      j.stripe_rows = rows;
+      nstripes = (int)((j.n + rows - 1) / rows);
+      j.acc = calloc((size_t)nstripes * (size_t)j.npairs * A_COUNT, sizeof *j.acc);
+      if (!j.acc) rc = assay__nomem();
+      if (!rc) rc = stress_parallel(c, nstripes, stripe_one, &j);
+    }
+  }
+  int ncpairs = ncat * (ncat - 1) / 2;
+  if (!rc && ncpairs > 0) {
+    j.cf = malloc((size_t)ncpairs * 2 * sizeof *j.cf);
+    j.cv = malloc((size_t)ncpairs * 2 * sizeof *j.cv);
+    if (!j.cf || !j.cv) rc = assay__nomem();
+    else {
+      j.crows = j.cv + ncpairs;
+      int q = 0;
+      for (int a = 0; a < ncat; a++)
+        for (int b = a + 1; b < ncat; b++, q++) {
+          j.cf[2 * q] = &c->features[catidx[a]];
+          j.cf[2 * q + 1] = &c->features[catidx[b]];
+        }
+      rc = stress_parallel(c, ncpairs, cat_pair_one, &j);
+    }
+  }
+  /* cases in feature order: pairs (i, k), i < k, of the same kind */
+  for (int a = 0; !rc && a < nf; a++) {
+    if (use[a] < 0) continue;
+    stress_feature *fa = &c->features[a];
+    for (int b = a + 1; !rc && b < nf; b++) {
+      stress_feature *fb = &c->features[b];
+      if (use[b] < 0 || !fa->categorical != !fb->categorical) continue;
+      double value, rows, signed_r = NAN;
+      const char *why = NULL;
+      if (!fa->categorical) {
+        int x = use[a], y = use[b];
+        /* pair index of (x, y), x < y, in the row-major upper triangle */
+        int pi = x * nnum - x * (x + 1) / 2 + (y - x - 1);
+        double s[A_COUNT] = {0};
+        for (int st = 0; st < nstripes; st++)
+          for (int k = 0; k < A_COUNT; k++)
+            s[k] += j.acc[((size_t)st * (size_t)j.npairs + (size_t)pi) * A_COUNT + (size_t)k];
+        rows = s[A_N];
+        double nn = s[A_N];
+        double cov = s[A_SAB] - s[A_SA] * s[A_SB] / nn;
+        double va = s[A_SAA] - s[A_SA] * s[A_SA] / nn;
+        double vb = s[A_SBB] - s[A_SB] * s[A_SB] / nn;
+        value = NAN;
+        if (nn < 2) why = "fewer than 2 rows where both values are present";
+        else if (cols[x].mn == cols[x].mx || cols[y].mn == cols[y].mx || !(va > 1e-14 * s[A_SAA]) ||
+                 !(vb > 1e-14 * s[A_SBB]))
+          why = "a feature is constant where both values are present";
+        else {
+          signed_r = cov / sqrt(va * vb);
+          if (signed_r > 1) signed_r = 1;
+          if (signed_r < -1) signed_r = -1;
+          value = fabs(signed_r);
+        }
+      } else {
+        int x = use[a], y = use[b];
+        int qi = x * ncat - x * (x + 1) / 2 + (y - x - 1);
+        value = j.cv[qi];
+        rows = j.crows[qi];
+        if (isnan(value)) why = "a feature has fewer than 2 categories where both are present";
+      }
+      json_t *tc = why ? stress_case_skip(fa->name, why) : stress_case(test, fa->name, value);
+      if (!tc) {
+        rc = assay__nomem();
+        break;
+      }
+      tu_set_pair(tc, fa->name, fb->name);
+      if (!why) {
+        metric_value(tc, def, "correlation", value);
+        if (fa->categorical) stress_metric(tc, "cramers_v", value);
+        else stress_metric(tc, "pearson", signed_r);
+      }
+      stress_metric(tc, "rows", rows);
+      rc = append_one(batch, tc);
+    }
+  }
+  free(j.acc);
+  free(j.cf);
+  free(j.cv);
+  free(use);
+  free(cols);
+  free(numidx);
+  free(catidx);
+  return rc;
+}
+
+stress_test_fn tests_cleanliness_find(const char *type) {
+  static const struct {
+    const char *type;
+    stress_test_fn fn;
+  } table[] = {
+      {"label_imbalance", label_imbalance},
+      {"duplicate_rows", duplicate_rows},
+      {"feature_leakage", feature_leakage},
+      {"high_feature_correlation", high_feature_correlation},
+  };
+  if (!type) return NULL;
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+    if (strcmp(table[i].type, type) == 0) return table[i].fn;
+  return NULL;
+}
