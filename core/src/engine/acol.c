@@ -1,7 +1,7 @@
 /* engine/acol.c — the columnar file (.acol, docs/columnar.md): frame_write
- * (atomic, fsynced, 0600), frame_map (read-only map) and frame_read (a
- * private copy in memory), both checking every byte the frame will read
- * first with the same code. */
+ * (atomic, fsynced, 0600; frame_write_scratch without the fsyncs),
+ * frame_map (read-only map) and frame_read (a private copy in memory), both
+ * checking every byte the frame will read first with the same code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -141,7 +141,9 @@ static int sync_dir(const char *path) {
   return rc;
 }
 
-int frame_write(const frame *f, const char *path) {
+/* durable: fsync the file and its folder (frame_write); else not
+ * (frame_write_scratch). Either way a temporary name renamed into place. */
+static int write_frame(const frame *f, const char *path, int durable) {
   if (!f || !path) return assay__err(ASSAY_ERR_INTERNAL, "frame_write: bad arguments");
   wbuf *bufs = calloc((size_t)f->ncols * 4 + 1, sizeof *bufs);
   if (!bufs) return assay__nomem();
@@ -213,7 +215,7 @@ int frame_write(const frame *f, const char *path) {
       ok = write_zeros(fd, bufs[i].rel - at) == 0 && write_buffer(fd, f, &bufs[i]) == 0;
       at = bufs[i].rel + bufs[i].len;
     }
-    ok = ok && fsync(fd) == 0;
+    ok = ok && (!durable || fsync(fd) == 0);
     int err = errno;
     if (close(fd) != 0 && ok) {
       ok = 0;
@@ -227,7 +229,7 @@ int frame_write(const frame *f, const char *path) {
       unlink(tmp);
       rc = assay__err(ASSAY_ERR_STORE, "cannot write the columnar file %s: %s", path,
                       strerror(err));
-    } else if (sync_dir(path) != 0) {
+    } else if (durable && sync_dir(path) != 0) {
       rc = assay__err(ASSAY_ERR_STORE, "cannot sync the folder of %s: %s", path,
                       strerror(errno));
     }
@@ -237,6 +239,10 @@ int frame_write(const frame *f, const char *path) {
   free(bufs);
   return rc;
 }
+
+int frame_write(const frame *f, const char *path) { return write_frame(f, path, 1); }
+
+int frame_write_scratch(const frame *f, const char *path) { return write_frame(f, path, 0); }
 
 /* --- mapping ----------------------------------------------------------------------- */
 

@@ -81,6 +81,10 @@ static inline int col_valid(const column *c, int64_t i) {
 /* Write f to path (atomically: a temporary file renamed into place,
  * fsynced). Mode 0600. */
 int frame_write(const frame *f, const char *path);
+/* frame_write without fsync (of the file and its folder): for a scratch
+ * file that is read once and removed, where durability only costs time
+ * (engine/predict.c's model input). */
+int frame_write_scratch(const frame *f, const char *path);
 /* Map a columnar file read-only; every offset, length, code and dictionary
  * offset is checked against the file, so a truncated or hostile file is
  * ASSAY_ERR_DATA, never a crash (the checks are listed in

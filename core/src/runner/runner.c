@@ -1139,8 +1139,8 @@ static char *redact_capped(const redactor *r, const char *text, size_t max, int 
 }
 
 /* The error for a failure the child reported. */
-static int child_failure(const char *python, const redactor *red, const run_ctx *x, json_t *res,
-                         int64_t mem_limit) {
+static int child_failure(const char *python, const char *what, const redactor *red,
+                         const run_ctx *x, json_t *res, int64_t mem_limit) {
   const char *kind = json_string_value(json_object_get(res, "kind"));
   const char *exc_type = json_string_value(json_object_get(res, "exc_type"));
   char *msg = redact_capped(red, json_string_value(json_object_get(res, "message")),
@@ -1164,8 +1164,8 @@ static int child_failure(const char *python, const redactor *red, const run_ctx 
       rc = assay__err(ASSAY_ERR_DATA, "the runner interpreter '%s' cannot import pandas: %s",
                       python, msg);
     } else if (mem_limit > 0 && exc_type && strcmp(exc_type, "MemoryError") == 0) {
-      rc = assay__err(ASSAY_ERR_DATA, "loader exceeded the memory limit of %lld MiB (%s)%s%.*s",
-                      (long long)(mem_limit >> 20), msg, sep, (int)tbl, tbt);
+      rc = assay__err(ASSAY_ERR_DATA, "%s exceeded the memory limit of %lld MiB (%s)%s%.*s",
+                      what, (long long)(mem_limit >> 20), msg, sep, (int)tbl, tbt);
     } else {
       rc = assay__err(ASSAY_ERR_DATA, "%s%s%.*s", msg, sep, (int)tbl, tbt);
     }
@@ -1495,30 +1495,39 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   const char *path = json_string_value(json_object_get(request, "path"));
   const char *out_dir = json_string_value(json_object_get(request, "output_dir"));
   int load = mode && strcmp(mode, "load") == 0;
-  if (!mode || (!load && strcmp(mode, "read") != 0) || !path || !*path || !out_dir || !*out_dir)
+  int predict = mode && strcmp(mode, "predict") == 0;
+  int user_code = load || predict; /* a workspace member's Python runs */
+  const char *data = predict ? json_string_value(json_object_get(request, "data")) : NULL;
+  if (!mode || (!user_code && strcmp(mode, "read") != 0) || !path || !*path || !out_dir ||
+      !*out_dir || (predict && (!data || !*data)))
     return assay__err(ASSAY_ERR_INTERNAL,
-                      "runner_run: the request needs mode ('load' or 'read'), path and output_dir");
+                      "runner_run: the request needs mode ('load', 'read' or 'predict'), path, "
+                      "output_dir (and for 'predict' data)");
   const char *python = cfg->python && *cfg->python ? cfg->python : ASSAY_DEFAULT_PYTHON;
+  const char *what = load ? "loader" : predict ? "model" : "data reader";
 
   int why = cancel_requested(cfg);
   if (why)
-    return assay__err(ASSAY_ERR_UNAVAILABLE, "%s cancelled: %s", load ? "loader" : "data reader",
-                      runner_cancel_reason(why));
+    return assay__err(ASSAY_ERR_UNAVAILABLE, "%s cancelled: %s", what, runner_cancel_reason(why));
   /* user code only in a sandbox, unless the platform says otherwise */
   int abi = landlock_abi(cfg);
-  if (!abi && load && !cfg->allow_unsandboxed)
+  if (!abi && user_code && !cfg->allow_unsandboxed)
     return assay__err(ASSAY_ERR_DATA,
-                      "custom loaders need Landlock (Linux 5.13+) to keep them away from the "
+                      "%s need Landlock (Linux 5.13+) to keep them away from the "
                       "platform's files; this kernel has none (set "
                       "ASSAY_ALLOW_UNSANDBOXED_LOADERS=1 in the platform's environment to run "
-                      "them anyway)");
+                      "them anyway)",
+                      load ? "custom loaders" : "model files");
   /* failures found here need no child */
   struct stat st_file;
   if (stat(path, &st_file) != 0 || !S_ISREG(st_file.st_mode))
-    return assay__err(ASSAY_ERR_DATA, load ? "loader file '%s' not found" : "data file '%s' not found",
-                      base_name(path));
+    return assay__err(ASSAY_ERR_DATA, "%s file '%s' not found",
+                      load ? "loader" : predict ? "model" : "data", base_name(path));
+  if (predict && (stat(data, &st_file) != 0 || !S_ISREG(st_file.st_mode)))
+    return assay__err(ASSAY_ERR_INTERNAL, "runner: the model's input file '%s' is missing",
+                      data);
   char *cwd = NULL;
-  if (load) {
+  if (user_code) {
     const char *slash = strrchr(path, '/');
     if (!slash) cwd = strdup(".");
     else if (slash == path) cwd = strdup("/");
@@ -1532,7 +1541,7 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   memset(&st, 0, sizeof st);
   st.cfg = cfg;
   st.python = python;
-  st.what = load ? "loader" : "data reader";
+  st.what = what;
   st.x.log = log;
   st.x.log_ctx = log_ctx;
   st.in_fd = st.res_fd = st.so.fd = st.se.fd = -1;
@@ -1561,13 +1570,16 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
     else st.req_len = strlen(st.req);
   }
   if (!rc && abi)
-    rc = sandbox_prepare(&sb, cfg, abi, exe, load ? cwd : NULL, load ? NULL : path, script,
-                         out_dir);
+    rc = sandbox_prepare(&sb, cfg, abi, exe, user_code ? cwd : NULL,
+                         load ? NULL : predict ? data : path, script, out_dir);
   if (!rc && !abi)
     log_text(&st.x, "stderr",
-             load ? "runner: this kernel has no Landlock: the loader runs WITHOUT a sandbox "
-                    "(ASSAY_ALLOW_UNSANDBOXED_LOADERS is set)"
-                  : "runner: this kernel has no Landlock: the data reader runs without a sandbox");
+             load      ? "runner: this kernel has no Landlock: the loader runs WITHOUT a sandbox "
+                         "(ASSAY_ALLOW_UNSANDBOXED_LOADERS is set)"
+             : predict ? "runner: this kernel has no Landlock: the model runs WITHOUT a sandbox "
+                         "(ASSAY_ALLOW_UNSANDBOXED_LOADERS is set)"
+                       : "runner: this kernel has no Landlock: the data reader runs without a "
+                         "sandbox");
   /* the child's environment: the allowlisted variables of ours, and a
    * temporary folder it can write to */
   if (!rc && abi && !sb.tmp_writable && asprintf(&tmpdir, "TMPDIR=%s", out_dir) < 0) {
@@ -1723,7 +1735,7 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
       rc = assay__err(ASSAY_ERR_DATA, "%s exceeded the memory limit of %lld MiB", st.what,
                       (long long)(cfg->memory_bytes >> 20));
     } else if (json_is_false(okv)) {
-      rc = child_failure(python, red, &st.x, res, cfg->memory_bytes);
+      rc = child_failure(python, st.what, red, &st.x, res, cfg->memory_bytes);
     } else {
       rc = no_result_error(&st);
     }

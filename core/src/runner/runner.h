@@ -13,8 +13,9 @@
  * - Filesystem (Landlock, every access right the running kernel's ABI
  *   knows): the platform home and the `protect` paths (the master key file
  *   and the files beside it named "<key>.*") are neither readable nor
- *   writable, but for what the run needs in them: the loader's folder
- *   (read-only, "load"), the data file ("read"), the runner script, and
+ *   writable, but for what the run needs in them: the loader's or model's
+ *   folder (read-only, "load" and "predict"), the data file ("read") or
+ *   the model's input file ("predict", read-only), the runner script, and
  *   output_dir (read-write). Everything else is readable and executable
  *   (granted entry by entry as the complement of the protected paths, so
  *   an entry created after the run started is not); writable are only
@@ -34,7 +35,8 @@
  *   signalling them or reaching their abstract UNIX sockets. Network stays
  *   open. Without Landlock (kernel < 5.13 or the LSM disabled) a custom
  *   loader ("load") is refused with ASSAY_ERR_DATA "custom loaders need
- *   Landlock ..." unless allow_unsandboxed; "read" runs unsandboxed.
+ *   Landlock ..." (a model, "predict": "model files need Landlock ...")
+ *   unless allow_unsandboxed; "read" runs unsandboxed.
  * - Processes: the child starts in new user (uid and gid mapped 1:1), PID
  *   and mount namespaces (its own /proc when the kernel allows the mount),
  *   so the loader is PID 1 of its namespace and killing it kills every
@@ -74,8 +76,8 @@
  * numpy / pyarrow reserve). When the loader's process ends, whatever it
  * left running is killed too.
  *
- * The working directory is the loader's folder ("load") or output_dir
- * ("read"). DataFrame dtypes become column types as assay_runner.py
+ * The working directory is the loader's or model's folder ("load",
+ * "predict") or output_dir ("read"). DataFrame dtypes become column types as assay_runner.py
  * documents (ints and nullable Int -> int64, floats -> float64 with NaN as
  * null, bool / boolean -> bool, str / object strings / category -> string,
  * datetime64 (time zones converted to UTC) -> timestamp, object columns of
@@ -103,7 +105,7 @@ typedef struct runner_config {
    * every wake-up of its poll loop (at most POLL_MS = 50 ms apart); once
    * it is non-zero the child (and all it started) is killed at once and
    * runner_run fails with ASSAY_ERR_UNAVAILABLE and
-   * "<loader|data reader> cancelled: <reason>" (runner_cancel_reason). The
+   * "<loader|data reader|model> cancelled: <reason>" (runner_cancel_reason). The
    * platform's own config (platform_runner) has none; a caller copies it
    * and points this at its job's flag. */
   const int *cancel;
@@ -154,6 +156,36 @@ typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr"
  *    "output_dir": "<dir>"}
  *   {"mode": "read", "path": "<file>", "format": "parquet"|"json"|"jsonl",
  *    "loading_kwargs": {...}, "nrows": int|absent, "output_dir": "<dir>"}
+ *   {"mode": "predict",     run a model file (engine/predict.h)
+ *    "path": "<absolute path of the model .py file>",
+ *    "function": "<name>"|absent,      model_loading's load_func_name: called
+ *                                      with the params (plus integration_dict
+ *                                      when it accepts it); it returns an
+ *                                      object with predict_df or
+ *                                      predict_dict, or a function (used as
+ *                                      predict_df). Absent: the module's own
+ *                                      predict_df, else its predict_dict.
+ *    "params": {...}|absent,
+ *    "integration_dict", "public_names": as for "load",
+ *    "data": "<a columnar file>",      the model's input columns, read-only
+ *                                      in the sandbox like "read"'s file
+ *    "task": "binary"|"multiclass"|"regression",
+ *    "nclasses": k|0,                  multiclass: 0 takes k from the output
+ *    "batch_size": N,                  rows per predict_df call
+ *    "output_dir": "<dir>"}
+ *   The child maps the data file (privately: the model may change its
+ *   frame, never the file) into a DataFrame typed as pandas types the same
+ *   data read from a CSV file (float64 with NaN; int64, or float64 with
+ *   NaN when it has nulls; bool, or object with NaN when it has nulls;
+ *   text in pandas' default dtype — object in pandas 2, str in pandas 3 —
+ *   with NaN; datetime64[ns] UTC without a zone, NaT), calls predict_df on
+ *   batch_size rows at a time (slices of the frame: the index continues
+ *   across batches) or predict_dict on each row as a dict of Python values
+ *   (None for nulls), checks each batch's output (the shapes of
+ *   engine/predict.h; numbers; for classification probabilities in
+ *   [0, 1], NaN allowed and kept as null) and writes one part: float64
+ *   "prediction" (binary: the positive-class probability; regression: the
+ *   value) or "proba_0" .. "proba_{k-1}".
  * On success *out is the loaded frame. Failures are ASSAY_ERR_DATA with a
  * message that says what happened, e.g.
  *   "loader file '<name>' not found"
@@ -164,6 +196,18 @@ typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr"
  *    iterable of DataFrames"
  *   "loader was killed after the time limit of N s"
  *   "loader exceeded the memory limit of N MiB"
+ *   (mode "predict": the same with "model" for "loader", and
+ *   "model file 'm.py' has no predict_df or predict_dict function"
+ *   "model loading function 'load' raised ValueError: ..."
+ *   "model loading function 'load' returned int; expected an object with
+ *    predict_df or predict_dict, or a function (used as predict_df)"
+ *   "model function 'predict_df' raised ValueError: ...\n<traceback>"
+ *   "model function 'predict_dict' raised KeyError: 'x' (row 17)"
+ *   "model function 'predict_df' returned shape (n, 3) for n rows;
+ *    expected (n,), (n, 1) or (n, 2) (the positive-class probability) for
+ *    binary classification"
+ *   "model function 'predict_df' returned 1.5 for row 7; expected
+ *    probabilities in [0, 1] for binary classification")
  *   "the runner interpreter '<python>' cannot import pandas: ..."
  *   "custom loaders need Landlock (Linux 5.13+) to keep them away from the
  *    platform's files; ..."
