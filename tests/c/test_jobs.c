@@ -5,7 +5,8 @@
  * same transaction: a failing hook leaves the job RUNNING), workers=0
  * leaving jobs pending, jobs_stop waiting for a job that ignores its
  * cancellation flag, cancelling one that watches it (back to PENDING and
- * run again by the next platform), jobs_cancel_running, the job log (and
+ * run again by the next platform), jobs_cancel_running (the job ends
+ * CANCELLED), the job log (and
  * its cap), the /v1/jobs routes (404 across workspaces) and the client's
  * wait_job. */
 #include <errno.h>
@@ -624,8 +625,8 @@ static void stale_jobs_fail(void **state) {
 
 /* A job that watches its cancellation flag: freeing the platform cancels
  * it at once, it goes back to PENDING (not FAILED), and the next platform
- * on the home runs it again. jobs_cancel_running with another reason ends
- * it FAILED with that reason. */
+ * on the home runs it again. jobs_cancel_running(RUNNER_CANCEL_JOB) ends
+ * it CANCELLED. */
 static void stop_cancels_and_requeues(void **state) {
   (void)state;
   char *home = make_home();
@@ -667,7 +668,7 @@ static void stop_cancels_and_requeues(void **state) {
   json_decref(wait_status(p, id, "JOB_STATUS_SUCCEEDED", 10));
   assert_int_equal(__atomic_load_n(&watch_runs, __ATOMIC_ACQUIRE), 2);
 
-  /* cancelled for another reason: FAILED with it */
+  /* cancelled by its user: CANCELLED, the job's own message in its log */
   __atomic_store_n(&watch_wait, 1, __ATOMIC_RELEASE);
   __atomic_store_n(&watch_started, 0, __ATOMIC_RELEASE);
   char other[37];
@@ -675,10 +676,15 @@ static void stop_cancels_and_requeues(void **state) {
   jobs_notify(q);
   for (int i = 0; i < 500 && !__atomic_load_n(&watch_started, __ATOMIC_ACQUIRE); i++) sleep_ms(10);
   assert_int_equal(jobs_cancel_running(q, other, RUNNER_CANCEL_JOB), 1);
-  job = wait_status(p, other, "JOB_STATUS_FAILED", 10);
+  job = wait_status(p, other, "JOB_STATUS_CANCELLED", 10);
   assert_string_equal(json_string_value(json_object_get(job, "error_msg")),
-                      "watcher cancelled: the job was cancelled");
+                      "the job was cancelled");
   json_decref(job);
+  snprintf(path, sizeof path, "%s/jobs/%s.log", home, other);
+  log = read_text(path);
+  assert_non_null(log);
+  assert_non_null(strstr(log, "cancelled: watcher cancelled: the job was cancelled"));
+  free(log);
   assay_platform_free(q);
   assay_platform_free(p);
   rm_home(home);

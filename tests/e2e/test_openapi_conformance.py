@@ -17,6 +17,8 @@ role, 404 for anything outside the caller's workspace).
 import hashlib
 import http.client
 import json
+import math
+import random
 import sqlite3
 import time
 import urllib.error
@@ -216,6 +218,8 @@ class Api:
                 "dataset_id": str(uuid.uuid4()),
                 "model_id": str(uuid.uuid4()),
                 "prediction_id": str(uuid.uuid4()),
+                "test_run_id": str(uuid.uuid4()),
+                "test_type": "numeric_feature_drift",
             }
         return self._ids
 
@@ -2173,6 +2177,485 @@ def get_job_log_of_another_workspace(api):
 @case("GET", "/v1/jobs/{job_id}/log", 404)
 def get_log_of_unknown_job(api):
     return api.call("GET", f"/v1/jobs/{uuid.uuid4()}/log")
+
+
+# --- stress tests ----------------------------------------------------------------
+
+def stress_csv(rows, shift, seed):
+    """A binary classification CSV: x1 (shifted by `shift`), x2, c, y, p."""
+    rnd = random.Random(seed)
+    lines = ["x1,x2,c,y,p"]
+    for _ in range(rows):
+        x1, x2 = rnd.random() * 10 + shift, rnd.random() * 5
+        p = 1 / (1 + math.exp(-(x1 - 5 - shift) * 0.8))
+        lines.append(f"{x1:.4f},{x2:.4f},{rnd.choice('abc')},{int(rnd.random() < p)},{p:.6f}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def stress_setup(api, token=None):
+    """A binary classification project (made by `token`, default the member) with a model and
+    two VALID datasets; {project_id, model_id, ref, eval}."""
+    token = token or api.tokens["member"]
+    project = api.new_project(token=token,
+                              model_task="MODEL_TASK_BINARY_CLASSIFICATION")["project_id"]
+    ids = {"project_id": project,
+           "model_id": new_model(api, project, token)["model_id"]}
+    for key, shift, seed in (("ref", 0.0, 1), ("eval", 3.0, 2)):
+        ds = api.ok(201, "POST", f"/v1/projects/{project}/datasets",
+                    {"name": f"{key}-{uuid.uuid4().hex[:8]}",
+                     "data_info": file_info(registry_upload(api, token, stress_csv(300, shift, seed)),
+                                            label_col="y", pred_col="p")}, token=token)
+        job = finished_job(api, ds["validation_job_id"], token)
+        assert job.json["result"]["validity_status"] == "VALIDITY_STATUS_VALID", job
+        ids[key] = ds["dataset_id"]
+    return ids
+
+
+def stress_config(ids, name="conformance run", **extra):
+    return {"run_name": name, "model_id": ids["model_id"],
+            "data_info": {"ref_dataset_id": ids["ref"], "eval_dataset_id": ids["eval"]}, **extra}
+
+
+def stress_run(api):
+    """A finished test run in the fixture's workspace (made once): {project_id, test_run_id,
+    job_id, ...}."""
+    if getattr(api, "_stress_run", None) is None:
+        ids = stress_setup(api)
+        job = api.ok(202, "POST", f"/v1/projects/{ids['project_id']}/stress-tests",
+                     stress_config(ids), token=api.tokens["member"])
+        done = finished_job(api, job["job_id"], api.tokens["member"])
+        assert done.json["status"] == "JOB_STATUS_SUCCEEDED", done
+        ids["job_id"] = job["job_id"]
+        ids["test_run_id"] = done.json["result"]["test_run_id"]
+        api._stress_run = ids
+    return api._stress_run
+
+
+def slow_validation_job(api, token=None):
+    """A dataset validation job that runs a loader sleeping for a minute (RUNNING until
+    cancelled); its id."""
+    token = token or api.tokens["member"]
+    project = registry_project(api, token)
+    loader = registry_upload(api, token, b"import time\ndef load():\n    time.sleep(60)\n",
+                             suffix=".py")
+    ds = api.ok(201, "POST", f"/v1/projects/{project}/datasets",
+                {"name": f"slow-{uuid.uuid4().hex[:8]}", "data_info": {"connection_info": {
+                    "data_loading": {"path": loader, "load_func_name": "load"}}}}, token=token)
+    return ds["validation_job_id"]
+
+
+# starting a run
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 202)
+def start_stress_test(api):
+    ids = stress_setup(api)
+    body = stress_config(ids, run_time_info={"random_seed": 7},
+                         test_suite_config={"global_test_sensitivity": "TEST_SENSITIVITY_DEFAULT"})
+    check_request_body("POST", "/v1/projects/{project_id}/stress-tests", body)
+    resp = api.call("POST", f"/v1/projects/{ids['project_id']}/stress-tests", body,
+                    token=api.tokens["member"])
+    assert resp.json["job_type"] == "JOB_TYPE_STRESS_TEST", resp
+    assert resp.json["cancel_requested"] is False
+    done = finished_job(api, resp.json["job_id"], api.tokens["member"])
+    assert done.json["status"] == "JOB_STATUS_SUCCEEDED", done
+    assert done.json["progress"]["done"] == done.json["progress"]["total"] > 0
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 400)
+def start_stress_test_unknown_category(api):
+    ids = stress_setup(api)
+    resp = api.call("POST", f"/v1/projects/{ids['project_id']}/stress-tests",
+                    stress_config(ids, categories=["TEST_CATEGORY_TYPE_NOPE"]),
+                    token=api.tokens["member"])
+    assert "TEST_CATEGORY_TYPE_DRIFT" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 400)
+def start_stress_test_invalid_dataset(api):
+    ids = stress_setup(api)
+    ds = api.ok(201, "POST", f"/v1/projects/{ids['project_id']}/datasets",
+                {"name": "bad", "data_info": file_info(registry_upload(api), label_col="zz")},
+                token=api.tokens["member"])
+    finished_job(api, ds["validation_job_id"], api.tokens["member"])
+    resp = api.call("POST", f"/v1/projects/{ids['project_id']}/stress-tests",
+                    stress_config(dict(ids, ref=ds["dataset_id"])), token=api.tokens["member"])
+    assert "VALIDITY_STATUS_INVALID" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 401)
+def start_stress_test_without_token(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/stress-tests", {}, token=None)
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 403)
+def start_stress_test_as_viewer(api):
+    ids = stress_setup(api)
+    return api.call("POST", f"/v1/projects/{ids['project_id']}/stress-tests", stress_config(ids),
+                    token=api.tokens["viewer"])
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 404)
+def start_stress_test_unknown_model(api):
+    ids = stress_setup(api)
+    resp = api.call("POST", f"/v1/projects/{ids['project_id']}/stress-tests",
+                    stress_config(dict(ids, model_id=str(uuid.uuid4()))),
+                    token=api.tokens["member"])
+    assert resp.json["error"]["message"].startswith("model_id: model"), resp
+    return resp
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 404)
+def start_stress_test_unknown_project(api):
+    return api.call("POST", f"/v1/projects/{uuid.uuid4()}/stress-tests", {"run_name": "x"},
+                    token=api.tokens["member"])
+
+
+@case("POST", "/v1/projects/{project_id}/stress-tests", 413)
+def start_stress_test_oversized_body(api):
+    return api.call("POST", f"/v1/projects/{registry_project(api)}/stress-tests",
+                    {"run_name": "x" * (MAX_BODY + 1024)}, token=api.tokens["member"])
+
+
+# categories
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 200)
+def update_stress_test_categories(api):
+    project = registry_project(api)
+    before = api.ok(200, "GET", f"/v1/projects/{project}", token=api.tokens["member"])
+    assert len(before["stress_test_categories"]) == 6
+    body = {"categories": ["TEST_CATEGORY_TYPE_DRIFT", "TEST_CATEGORY_TYPE_ABNORMAL_INPUTS"]}
+    check_request_body("PUT", "/v1/projects/{project_id}/stress-test-categories", body)
+    resp = api.call("PUT", f"/v1/projects/{project}/stress-test-categories", body,
+                    token=api.tokens["member"])
+    assert resp.json["stress_test_categories"] == body["categories"], resp
+    after = api.ok(200, "GET", f"/v1/projects/{project}", token=api.tokens["viewer"])
+    assert after == resp.json
+    return resp
+
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 400)
+def update_stress_test_categories_unknown(api):
+    resp = api.call("PUT", f"/v1/projects/{registry_project(api)}/stress-test-categories",
+                    {"categories": ["TEST_CATEGORY_TYPE_DRIFTY"]}, token=api.tokens["member"])
+    assert "TEST_CATEGORY_TYPE_DRIFT" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 400)
+def update_stress_test_categories_missing(api):
+    return api.call("PUT", f"/v1/projects/{registry_project(api)}/stress-test-categories", {},
+                    token=api.tokens["member"])
+
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 401)
+def update_stress_test_categories_without_token(api):
+    return api.call("PUT", f"/v1/projects/{registry_project(api)}/stress-test-categories",
+                    {"categories": ["TEST_CATEGORY_TYPE_DRIFT"]}, token=None)
+
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 403)
+def update_stress_test_categories_as_viewer(api):
+    return api.call("PUT", f"/v1/projects/{registry_project(api)}/stress-test-categories",
+                    {"categories": ["TEST_CATEGORY_TYPE_DRIFT"]}, token=api.tokens["viewer"])
+
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 404)
+def update_stress_test_categories_of_another_workspace(api):
+    project = api.new_project()["project_id"]  # the admin's own workspace
+    return api.call("PUT", f"/v1/projects/{project}/stress-test-categories",
+                    {"categories": ["TEST_CATEGORY_TYPE_DRIFT"]}, token=api.tokens["member"])
+
+
+@case("PUT", "/v1/projects/{project_id}/stress-test-categories", 413)
+def update_stress_test_categories_oversized_body(api):
+    return api.call("PUT", f"/v1/projects/{registry_project(api)}/stress-test-categories",
+                    {"categories": ["x" * (MAX_BODY + 1024)]}, token=api.tokens["member"])
+
+
+# a project's jobs
+
+@case("GET", "/v1/projects/{project_id}/jobs", 200)
+def list_project_jobs(api):
+    run = stress_run(api)
+    resp = api.call("GET", f"/v1/projects/{run['project_id']}/jobs", token=api.tokens["viewer"])
+    types = [j["job_type"] for j in resp.json["jobs"]]
+    assert types.count("JOB_TYPE_DATASET_VALIDATION") == 2 and types[0] == "JOB_TYPE_STRESS_TEST"
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/jobs", 200)
+def list_project_jobs_filtered(api):
+    run = stress_run(api)
+    resp = api.call("GET", f"/v1/projects/{run['project_id']}/jobs?status=JOB_STATUS_SUCCEEDED,"
+                           "JOB_STATUS_FAILED&job_type=JOB_TYPE_STRESS_TEST",
+                    token=api.tokens["member"])
+    assert [j["job_id"] for j in resp.json["jobs"]] == [run["job_id"]], resp
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/jobs", 400)
+def list_project_jobs_unknown_status(api):
+    resp = api.call("GET", f"/v1/projects/{registry_project(api)}/jobs?status=JOB_STATUS_DONE",
+                    token=api.tokens["member"])
+    assert "JOB_STATUS_CANCELLED" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/jobs", 401)
+def list_project_jobs_without_token(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/jobs", token=None)
+
+
+@case("GET", "/v1/projects/{project_id}/jobs", 404)
+def list_project_jobs_of_another_workspace(api):
+    project = api.new_project()["project_id"]
+    return api.call("GET", f"/v1/projects/{project}/jobs", token=api.tokens["viewer"])
+
+
+# cancelling a job
+
+@case("POST", "/v1/jobs/{job_id}/cancel", 200)
+def cancel_running_job(api):
+    job_id = slow_validation_job(api)
+    for _ in range(600):
+        if api.ok(200, "GET", f"/v1/jobs/{job_id}")["status"] == "JOB_STATUS_RUNNING":
+            break
+        time.sleep(0.05)
+    resp = api.call("POST", f"/v1/jobs/{job_id}/cancel", token=api.tokens["member"])
+    assert resp.json["cancel_requested"] is True or resp.json["status"] == "JOB_STATUS_CANCELLED"
+    done = finished_job(api, job_id, api.tokens["member"])
+    assert done.json["status"] == "JOB_STATUS_CANCELLED", done
+    assert done.json["error_msg"] == "the job was cancelled"
+    return resp
+
+
+@case("POST", "/v1/jobs/{job_id}/cancel", 400)
+def cancel_finished_job(api):
+    run = stress_run(api)
+    resp = api.call("POST", f"/v1/jobs/{run['job_id']}/cancel", token=api.tokens["member"])
+    assert "already finished (JOB_STATUS_SUCCEEDED)" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("POST", "/v1/jobs/{job_id}/cancel", 401)
+def cancel_job_without_token(api):
+    return api.call("POST", f"/v1/jobs/{api.real_ids()['job_id']}/cancel", token=None)
+
+
+@case("POST", "/v1/jobs/{job_id}/cancel", 403)
+def cancel_job_as_viewer(api):
+    return api.call("POST", f"/v1/jobs/{stress_run(api)['job_id']}/cancel",
+                    token=api.tokens["viewer"])
+
+
+@case("POST", "/v1/jobs/{job_id}/cancel", 404)
+def cancel_job_of_another_workspace(api):
+    job_id = new_job(api, token=api.token)  # the admin's own workspace
+    return api.call("POST", f"/v1/jobs/{job_id}/cancel", token=api.tokens["member"])
+
+
+# test runs
+
+def run_path(api, suffix=""):
+    return f"/v1/test-runs/{stress_run(api)['test_run_id']}{suffix}"
+
+
+@case("GET", "/v1/projects/{project_id}/test-runs", 200)
+def list_test_runs(api):
+    run = stress_run(api)
+    resp = api.call("GET", f"/v1/projects/{run['project_id']}/test-runs",
+                    token=api.tokens["viewer"])
+    assert [r["test_run_id"] for r in resp.json["test_runs"]] == [run["test_run_id"]], resp
+    assert "test_batches" not in resp.json["test_runs"][0]
+    return resp
+
+
+@case("GET", "/v1/projects/{project_id}/test-runs", 401)
+def list_test_runs_without_token(api):
+    return api.call("GET", f"/v1/projects/{registry_project(api)}/test-runs", token=None)
+
+
+@case("GET", "/v1/projects/{project_id}/test-runs", 404)
+def list_test_runs_of_another_workspace(api):
+    return api.call("GET", f"/v1/projects/{stress_run(api)['project_id']}/test-runs",
+                    token=api.token)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}", 200)
+def get_test_run(api):
+    resp = api.call("GET", run_path(api), token=api.tokens["viewer"])
+    assert resp.json["name"] == "conformance run" and resp.json["data"]["pred_source"] == "pred_col"
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}", 401)
+def get_test_run_without_token(api):
+    return api.call("GET", run_path(api), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}", 404)
+def get_unknown_test_run(api):
+    return api.call("GET", f"/v1/test-runs/{uuid.uuid4()}", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/test-runs/{test_run_id}", 404)
+def get_test_run_of_another_workspace(api):
+    return api.call("GET", run_path(api), token=api.token)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/document", 200)
+def get_test_run_document(api):
+    resp = api.call("GET", run_path(api, "/document"), token=api.tokens["viewer"])
+    cases = sum(len(b["test_cases"]) for b in resp.json["test_batches"])
+    assert cases == resp.json["summary_counts"]["total"] > 0
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/document", 401)
+def get_test_run_document_without_token(api):
+    return api.call("GET", run_path(api, "/document"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/document", 404)
+def get_test_run_document_of_another_workspace(api):
+    return api.call("GET", run_path(api, "/document"), token=api.token)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/result", 200)
+def get_test_run_result(api):
+    resp = api.call("GET", run_path(api, "/result"), token=api.tokens["viewer"])
+    summary = api.ok(200, "GET", run_path(api), token=api.tokens["viewer"])
+    assert resp.json["summary_counts.total"] == summary["summary_counts"]["total"]
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/result", 401)
+def get_test_run_result_without_token(api):
+    return api.call("GET", run_path(api, "/result"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/result", 404)
+def get_unknown_test_run_result(api):
+    return api.call("GET", f"/v1/test-runs/{uuid.uuid4()}/result", token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-cases", 200)
+def get_test_cases(api):
+    resp = api.call("GET", run_path(api, "/test-cases"), token=api.tokens["viewer"])
+    assert all(len(row) == 8 for row in resp.json["test_cases"])
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-cases", 200)
+def get_test_cases_with_metrics(api):
+    resp = api.call("GET", run_path(api, "/test-cases?show_metrics=true&"
+                                         "test_type=numeric_feature_drift"),
+                    token=api.tokens["viewer"])
+    rows = resp.json["test_cases"]
+    assert [r["features"] for r in rows] == [["x1"], ["x2"]], rows
+    assert rows[0]["severity"] != "SEVERITY_PASS" and rows[1]["severity"] == "SEVERITY_PASS"
+    assert all(isinstance(r["psi"], float) for r in rows)
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-cases", 400)
+def get_test_cases_bad_show_metrics(api):
+    return api.call("GET", run_path(api, "/test-cases?show_metrics=maybe"),
+                    token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-cases", 401)
+def get_test_cases_without_token(api):
+    return api.call("GET", run_path(api, "/test-cases"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-cases", 404)
+def get_test_cases_unknown_test_type(api):
+    resp = api.call("GET", run_path(api, "/test-cases?test_type=nope"), token=api.tokens["viewer"])
+    assert "numeric_feature_drift" in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/categories", 200)
+def get_category_results(api):
+    resp = api.call("GET", run_path(api, "/categories?show_metrics=false"),
+                    token=api.tokens["viewer"])
+    assert resp.json["categories"], resp
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/categories", 400)
+def get_category_results_bad_show_metrics(api):
+    return api.call("GET", run_path(api, "/categories?show_metrics=2"), token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/categories", 401)
+def get_category_results_without_token(api):
+    return api.call("GET", run_path(api, "/categories"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/categories", 404)
+def get_category_results_of_another_workspace(api):
+    return api.call("GET", run_path(api, "/categories"), token=api.token)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-batches", 200)
+def list_test_batches(api):
+    resp = api.call("GET", run_path(api, "/test-batches"), token=api.tokens["viewer"])
+    assert resp.json["test_batches"] and all("test_cases" not in b
+                                             for b in resp.json["test_batches"])
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-batches", 401)
+def list_test_batches_without_token(api):
+    return api.call("GET", run_path(api, "/test-batches"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-batches", 404)
+def list_test_batches_of_unknown_run(api):
+    return api.call("GET", f"/v1/test-runs/{uuid.uuid4()}/test-batches",
+                    token=api.tokens["viewer"])
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-batches/{test_type}", 200)
+def get_test_batch(api):
+    resp = api.call("GET", run_path(api, "/test-batches/numeric_feature_drift"),
+                    token=api.tokens["viewer"])
+    assert len(resp.json["test_cases"]) == 2, resp
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-batches/{test_type}", 401)
+def get_test_batch_without_token(api):
+    return api.call("GET", run_path(api, "/test-batches/numeric_feature_drift"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/test-batches/{test_type}", 404)
+def get_test_batch_unknown_type(api):
+    resp = api.call("GET", run_path(api, "/test-batches/nope"), token=api.tokens["viewer"])
+    assert "its test types: " in resp.json["error"]["message"], resp
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/report", 200)
+def get_test_run_report(api):
+    resp = api.call("GET", run_path(api, "/report"), token=api.tokens["viewer"])
+    assert "<html" in resp.json["html"].lower(), resp
+    return resp
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/report", 401)
+def get_test_run_report_without_token(api):
+    return api.call("GET", run_path(api, "/report"), token=None)
+
+
+@case("GET", "/v1/test-runs/{test_run_id}/report", 404)
+def get_test_run_report_of_another_workspace(api):
+    return api.call("GET", run_path(api, "/report"), token=api.token)
 
 
 # --- files ---------------------------------------------------------------------

@@ -227,6 +227,37 @@ static int want_names(const json_t *v, const char *path) {
   return ASSAY_OK;
 }
 
+/* A column name, or (the class probability columns of a multiclass model,
+ * in class order) a non-empty array of distinct column names: pred_col. */
+static int want_name_or_names(const json_t *v, const char *path) {
+  if (json_is_string(v)) return want_name(v, path);
+  if (!json_is_array(v))
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "%s: expected a non-empty string (the prediction column) or, for "
+                      "multiclass, an array of the class probability columns in class order; "
+                      "got %s",
+                      path, type_name(v));
+  if (json_array_size(v) == 0)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "%s: expected a non-empty string (the prediction column) or, for "
+                      "multiclass, an array of the class probability columns in class order; "
+                      "got an array with no names",
+                      path);
+  int rc = want_names(v, path);
+  size_t i, k;
+  json_t *e, *f;
+  json_array_foreach(v, i, e) {
+    if (rc) break;
+    for (k = 0; k < i && !rc; k++) {
+      f = json_array_get(v, k);
+      if (strcmp(json_string_value(e), json_string_value(f)) == 0)
+        rc = assay__err(ASSAY_ERR_CONFIG, "%s[%zu]: column '%s' is listed twice (also at [%zu])",
+                        path, i, json_string_value(e), k);
+    }
+  }
+  return rc;
+}
+
 /* path + "." + key into buf. */
 static const char *sub(char *buf, const char *path, const char *key) {
   int n = snprintf(buf, PATH_MAX_TEXT, "%s.%s", path, key);
@@ -245,6 +276,7 @@ static const char *item(char *buf, const char *path, size_t i) {
 
 typedef enum param_type {
   P_NAME,          /* a column name */
+  P_PRED_COL,      /* a column name, or an array of them (multiclass) */
   P_NAMES,         /* column names */
   P_POSITIVE_INT,
   P_BOOL,
@@ -262,7 +294,7 @@ static const param_spec data_params_spec[] = {
   {"label_col", P_NAME},
   {"timestamp_col", P_NAME},
   {"class_names", P_NAMES},
-  {"pred_col", P_NAME},
+  {"pred_col", P_PRED_COL},
   {"ranking_info", P_RANKING},
   {"nrows", P_POSITIVE_INT},
   {"nrows_per_time_bin", P_POSITIVE_INT},
@@ -276,7 +308,7 @@ static const param_spec data_params_spec[] = {
   {"loading_kwargs", P_OBJECT},
   {NULL, P_NAME}};
 
-static const param_spec pred_params_spec[] = {{"pred_col", P_NAME}, {NULL, P_NAME}};
+static const param_spec pred_params_spec[] = {{"pred_col", P_PRED_COL}, {NULL, P_NAME}};
 
 static const char *const ranking_keys[] = {"query_col", "nqueries", "nrows_per_query",
                                            "drop_query_id", NULL};
@@ -358,6 +390,7 @@ static int check_params(const json_t *v, const char *path, const param_spec *spe
     sub(p, path, s->name);
     switch (s->type) {
     case P_NAME: rc = want_name(x, p); break;
+    case P_PRED_COL: rc = want_name_or_names(x, p); break;
     case P_NAMES: rc = want_names(x, p); break;
     case P_POSITIVE_INT: rc = want_positive_int(x, p); break;
     case P_BOOL: rc = want_bool(x, p); break;

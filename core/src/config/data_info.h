@@ -26,7 +26,9 @@
  *                 file; load_func_name a Python identifier;
  *                 loader_kwargs_json a string holding a JSON object,
  *                 loader_kwargs an object (not both)
- *   data_params:  label_col, timestamp_col, pred_col (strings), class_names
+ *   data_params:  label_col, timestamp_col (strings), pred_col (a string,
+ *                 or for multiclass an array of the class probability
+ *                 columns in class order, distinct), class_names
  *                 (strings), ranking_info {query_col, ...}, nrows,
  *                 nrows_per_time_bin (positive integers), sample (boolean),
  *                 categorical_features, protected_features,
@@ -52,7 +54,9 @@ int data_info_validate(const json_t *data_info, const char *where, json_t **norm
 int model_info_validate(const json_t *model_info, json_t **normalized);
 
 /* pred_info = {"connection_info": {...as data_info}, "pred_params"?:
- * {"pred_col"?}}; messages start with "pred_info". */
+ * {"pred_col"?}} (pred_col as in data_params: a column name, or for
+ * multiclass an array of the class probability columns in class order);
+ * messages start with "pred_info". */
 int pred_info_validate(const json_t *pred_info, json_t **normalized);
 
 /* The connection type of a validated config: "data_file" or

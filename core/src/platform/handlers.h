@@ -95,5 +95,22 @@ void registry_drop_caches(assay_platform *p, json_t *ids);
 /* jobs.c */
 int h_job_get(route_ctx *c);
 int h_job_log(route_ctx *c);
+int h_jobs_list(route_ctx *c);
+int h_job_cancel(route_ctx *c);
+/* test_runs.c: stress tests and their results */
+int h_stress_test_start(route_ctx *c);
+int h_test_runs_list(route_ctx *c);
+int h_test_run_get(route_ctx *c);
+int h_test_run_document(route_ctx *c);
+int h_test_run_result(route_ctx *c);
+int h_test_run_test_cases(route_ctx *c);
+int h_test_run_categories(route_ctx *c);
+int h_test_run_batches(route_ctx *c);
+int h_test_run_batch(route_ctx *c);
+int h_test_run_report(route_ctx *c);
+/* projects.c: a project record as answered (stress_test_categories filled
+ * with the defaults when never set), in place; the categories route. */
+int project_public(json_t *project);
+int h_stress_test_categories_update(route_ctx *c);
 
 #endif

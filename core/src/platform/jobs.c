@@ -22,10 +22,11 @@
 #include "platform/handlers.h"
 #include "platform/jobs.h"
 
-#define ST_PENDING "JOB_STATUS_PENDING"
-#define ST_RUNNING "JOB_STATUS_RUNNING"
-#define ST_SUCCEEDED "JOB_STATUS_SUCCEEDED"
-#define ST_FAILED "JOB_STATUS_FAILED"
+#define ST_PENDING JOB_STATUS_PENDING
+#define ST_RUNNING JOB_STATUS_RUNNING
+#define ST_SUCCEEDED JOB_STATUS_SUCCEEDED
+#define ST_FAILED JOB_STATUS_FAILED
+#define ST_CANCELLED JOB_STATUS_CANCELLED
 #define STALE_MESSAGE "the platform process running this job stopped"
 /* GET /v1/jobs/{id}/log answers at most the last this many bytes. */
 #define LOG_ANSWER_MAX ((off_t)1 << 20)
@@ -42,8 +43,9 @@ typedef struct job_type_entry {
 static job_type_entry job_types[JOB_TYPES_MAX] = {
   {JOB_TYPE_DATASET_VALIDATION, validate_dataset_job, validate_abandoned},
   {JOB_TYPE_PREDICTIONS_VALIDATION, validate_predictions_job, validate_abandoned},
+  {JOB_TYPE_STRESS_TEST, stress_test_job, NULL},
 };
-static int n_job_types = 2;
+static int n_job_types = 3;
 static pthread_mutex_t job_types_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int jobs_register(const char *type, job_fn fn, job_abandoned_fn abandoned) {
@@ -194,6 +196,9 @@ struct job_run {
   int log_full;       /* the cap was reached: nothing more is written */
   int cancel;         /* ctx.cancel points here; __atomic_* access */
   job_run *next;      /* js->runs, under js->mu */
+  pthread_mutex_t mu; /* the log and the progress (any thread may report) */
+  int64_t progress_ms;   /* when progress was last written (monotonic ms) */
+  int progress_written;  /* whether any was */
 };
 
 static int log_path(char *buf, size_t size, const char *dir, const char *job_id) {
@@ -215,7 +220,14 @@ static int write_line(job_run *r, const char *line, size_t len) {
 
 /* Append `len` bytes and a line break to the job's log, up to its cap
  * (jobs.h, JOBS_LOG_MAX_BYTES). */
+static void log_write_locked(job_run *r, const char *text, size_t len);
 static void log_write(job_run *r, const char *text, size_t len) {
+  pthread_mutex_lock(&r->mu);
+  log_write_locked(r, text, len);
+  pthread_mutex_unlock(&r->mu);
+}
+
+static void log_write_locked(job_run *r, const char *text, size_t len) {
   if (r->log_full) return;
   long long max = __atomic_load_n(&r->js->log_max, __ATOMIC_RELAXED);
   if (r->fd < 0 && !r->log_failed) {
@@ -321,10 +333,69 @@ static int requeue(job_run *r) {
   return rc;
 }
 
+/* --- progress ------------------------------------------------------------------- */
+
+static int64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct progress_ctx {
+  const char *job_id;
+  int64_t done, total;
+} progress_ctx;
+
+static int progress_tx(store *s, void *vctx) {
+  progress_ctx *x = vctx;
+  return s->ops->job_progress(s, x->job_id, x->done, x->total);
+}
+
+/* job_ctx.progress: throttled writes of {done, total} to the job's row. */
+static void job_progress(job_ctx *j, int done, int total) {
+  job_run *r = (job_run *)j;
+  if (done < 0) done = 0;
+  if (total < 0) total = 0;
+  pthread_mutex_lock(&r->mu);
+  int64_t now = monotonic_ms();
+  int due = !r->progress_written || done == 0 || done >= total ||
+            now - r->progress_ms >= JOBS_PROGRESS_MIN_MS;
+  if (due) {
+    progress_ctx x = {j->job_id, done, total};
+    store *s = NULL;
+    /* best effort: a failed write only leaves the record behind */
+    int rc = platform_store_acquire(j->platform, &s);
+    if (!rc) rc = store_tx(s, 1, progress_tx, &x);
+    platform_store_release(j->platform, s);
+    if (!rc) {
+      r->progress_written = 1;
+      r->progress_ms = now;
+    }
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
+/* --- running one job ------------------------------------------------------------ */
+
+/* "A, B, C": the job types this process runs (a static buffer, under
+ * job_types_lock). */
+static void job_type_names(char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  pthread_mutex_lock(&job_types_lock);
+  for (int i = 0; i < n_job_types && used < size; i++) {
+    int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", job_types[i].type);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+  pthread_mutex_unlock(&job_types_lock);
+}
+
 /* Run a claimed job and record how it ended. */
 static void run_job(jobs_state *js, json_t *job) {
   job_run r;
   memset(&r, 0, sizeof r);
+  pthread_mutex_init(&r.mu, NULL);
   r.js = js;
   r.fd = -1;
   r.ctx.platform = js->p;
@@ -334,13 +405,21 @@ static void run_job(jobs_state *js, json_t *job) {
   r.ctx.submitted_by = text_of(job, "submitted_by");
   r.ctx.request = json_object_get(job, "request");
   r.ctx.log = job_log;
+  r.ctx.progress = job_progress;
   r.ctx.cancel = &r.cancel;
+  /* a job requeued after its cancellation was requested is not run again */
+  if (json_is_true(json_object_get(job, "cancel_requested")))
+    __atomic_store_n(&r.cancel, RUNNER_CANCEL_JOB, __ATOMIC_RELEASE);
   /* visible to jobs_stop / jobs_cancel_running from here on */
   pthread_mutex_lock(&js->mu);
   r.next = js->runs;
   js->runs = &r;
   js->running++;
-  if (js->stopping) __atomic_store_n(&r.cancel, RUNNER_CANCEL_STOPPING, __ATOMIC_RELEASE);
+  if (js->stopping) {
+    int none = RUNNER_CANCEL_NONE;
+    __atomic_compare_exchange_n(&r.cancel, &none, RUNNER_CANCEL_STOPPING, 0, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+  }
   pthread_mutex_unlock(&js->mu);
 
   const char *type = text_of(job, "job_type");
@@ -349,34 +428,48 @@ static void run_job(jobs_state *js, json_t *job) {
   char *error_msg = NULL;
   int rc;
   assay_error_clear();
-  if (__atomic_load_n(&r.cancel, __ATOMIC_ACQUIRE) == RUNNER_CANCEL_STOPPING) {
+  int early = __atomic_load_n(&r.cancel, __ATOMIC_ACQUIRE);
+  if (early == RUNNER_CANCEL_STOPPING) {
     /* claimed as the platform began to stop: not started at all */
     rc = assay__err(ASSAY_ERR_UNAVAILABLE, "the job was not started: %s",
                     runner_cancel_reason(RUNNER_CANCEL_STOPPING));
+  } else if (early == RUNNER_CANCEL_JOB) {
+    rc = assay__err(ASSAY_ERR_UNAVAILABLE, "the job was not started: %s",
+                    runner_cancel_reason(RUNNER_CANCEL_JOB));
   } else if (!job_type_find(type, &fn, NULL) || !fn) {
-    rc = assay__err(ASSAY_ERR_INTERNAL, "unknown job type '%s'; this platform runs: %s, %s",
-                    type, JOB_TYPE_DATASET_VALIDATION, JOB_TYPE_PREDICTIONS_VALIDATION);
+    char names[512];
+    job_type_names(names, sizeof names);
+    rc = assay__err(ASSAY_ERR_INTERNAL, "unknown job type '%s'; this platform runs: %s", type,
+                    names);
   } else {
     job_log(&r.ctx, "job %s (%s) started", r.ctx.job_id, type);
     rc = fn(&r.ctx, &result);
   }
-  if (rc == ASSAY_ERR_UNAVAILABLE &&
-      __atomic_load_n(&r.cancel, __ATOMIC_ACQUIRE) == RUNNER_CANCEL_STOPPING) {
+  int why = __atomic_load_n(&r.cancel, __ATOMIC_ACQUIRE);
+  if (rc == ASSAY_ERR_UNAVAILABLE && why == RUNNER_CANCEL_STOPPING) {
     /* interrupted because this platform stops: not a verdict on the job */
     job_log(&r.ctx, "interrupted: the platform is stopping; the job goes back to the queue "
                     "and runs again when a platform opens this home");
     (void)requeue(&r); /* when it cannot, the job is failed as stale later */
     goto done;
   }
+  const char *status = rc ? ST_FAILED : ST_SUCCEEDED;
   if (rc) {
     const assay_error *e = assay_error_last();
     if (e && e->message && *e->message) error_msg = strdup(e->message);
     else if (asprintf(&error_msg, "the job failed (error %d)", rc) < 0) error_msg = NULL;
-    job_log(&r.ctx, "failed: %s", error_msg ? error_msg : "(no message)");
+    if (why == RUNNER_CANCEL_JOB) {
+      status = ST_CANCELLED;
+      job_log(&r.ctx, "cancelled: %s", error_msg ? error_msg : "(no message)");
+      free(error_msg);
+      error_msg = strdup(JOB_CANCELLED_MESSAGE);
+    } else {
+      job_log(&r.ctx, "failed: %s", error_msg ? error_msg : "(no message)");
+    }
   } else {
     job_log(&r.ctx, "succeeded");
   }
-  finish_ctx f = {r.ctx.job_id, rc ? ST_FAILED : ST_SUCCEEDED,
+  finish_ctx f = {r.ctx.job_id, status,
                   rc ? (error_msg ? error_msg : "the job failed") : NULL, result};
   store *s = NULL;
   int frc = platform_store_acquire(js->p, &s);
@@ -398,6 +491,7 @@ done:
   js->running--;
   pthread_mutex_unlock(&js->mu);
   if (r.fd >= 0) close(r.fd);
+  pthread_mutex_destroy(&r.mu);
   json_decref(result);
   free(error_msg);
   assay_error_clear();
@@ -483,28 +577,77 @@ static void log_stale(jobs_state *js, const json_t *failed) {
     r.fd = -1;
     r.ctx.job_id = text_of(job, "job_id");
     if (!r.ctx.job_id) continue;
+    pthread_mutex_init(&r.mu, NULL);
     job_log(&r.ctx, "failed: %s (no heartbeat for more than %d s)", STALE_MESSAGE,
             JOBS_STALE_S);
     if (r.fd >= 0) close(r.fd);
+    pthread_mutex_destroy(&r.mu);
   }
 }
 
+typedef struct cancels_ctx {
+  const char *owner;
+  json_t *ids;
+} cancels_ctx;
+
+static int cancels_tx(store *s, void *vctx) {
+  cancels_ctx *x = vctx;
+  json_decref(x->ids);
+  x->ids = NULL;
+  return s->ops->job_cancel_requests(s, x->owner, &x->ids);
+}
+
+/* Cancellations requested (by any process) of the jobs this one runs:
+ * their flags are set. */
+static void poll_cancels(jobs_state *js) {
+  store *s = NULL;
+  if (platform_store_acquire(js->p, &s) != ASSAY_OK) return;
+  cancels_ctx x = {js->owner, NULL};
+  int rc = store_tx(s, 0, cancels_tx, &x);
+  platform_store_release(js->p, s);
+  size_t i;
+  json_t *id;
+  if (!rc) {
+    json_array_foreach(x.ids, i, id) {
+      if (jobs_cancel_running(js->p, json_string_value(id), RUNNER_CANCEL_JOB)) {
+        job_run *r = NULL;
+        pthread_mutex_lock(&js->mu);
+        for (r = js->runs; r; r = r->next)
+          if (r->ctx.job_id && strcmp(r->ctx.job_id, json_string_value(id)) == 0) break;
+        if (r) job_log(&r->ctx, "cancellation requested");
+        pthread_mutex_unlock(&js->mu);
+      }
+    }
+  }
+  json_decref(x.ids);
+}
+
+/* Heartbeats and stale jobs every JOBS_HEARTBEAT_S; cancellation requests
+ * of running jobs every JOBS_CANCEL_POLL_S. */
 static void *heartbeat_main(void *arg) {
   jobs_state *js = arg;
+  int64_t last_beat = 0;
+  int beaten = 0;
   pthread_mutex_lock(&js->mu);
   while (!js->hb_stopping) {
-    int beat = js->running > 0;
+    int running = js->running > 0;
     pthread_mutex_unlock(&js->mu);
-    store *s = NULL;
-    if (platform_store_acquire(js->p, &s) == ASSAY_OK) {
-      beat_ctx x = {js->owner, beat, NULL};
-      if (store_tx(s, 0, beat_tx, &x) == ASSAY_OK) log_stale(js, x.failed);
-      platform_store_release(js->p, s);
-      json_decref(x.failed);
+    int64_t now = monotonic_ms();
+    if (!beaten || now - last_beat >= (int64_t)JOBS_HEARTBEAT_S * 1000) {
+      store *s = NULL;
+      if (platform_store_acquire(js->p, &s) == ASSAY_OK) {
+        beat_ctx x = {js->owner, running, NULL};
+        if (store_tx(s, 0, beat_tx, &x) == ASSAY_OK) log_stale(js, x.failed);
+        platform_store_release(js->p, s);
+        json_decref(x.failed);
+      }
+      beaten = 1;
+      last_beat = now;
     }
+    if (running) poll_cancels(js);
     assay_error_clear();
     pthread_mutex_lock(&js->mu);
-    if (!js->hb_stopping) wait_secs(js, &js->hb_wake, JOBS_HEARTBEAT_S);
+    if (!js->hb_stopping) wait_secs(js, &js->hb_wake, JOBS_CANCEL_POLL_S);
   }
   pthread_mutex_unlock(&js->mu);
   return NULL;
@@ -753,4 +896,165 @@ int h_job_log(route_ctx *c) {
   }
   json_decref(job);
   return rc;
+}
+
+/* --- cancelling and listing ------------------------------------------------------------ */
+
+static const char *const job_status_names[] = {ST_PENDING, ST_RUNNING, ST_SUCCEEDED, ST_FAILED,
+                                               ST_CANCELLED, NULL};
+
+typedef struct cancel_ctx {
+  const char *job_id;
+  int running; /* out: the job was RUNNING (cancellation requested) */
+} cancel_ctx;
+
+static int cancel_tx(store *s, void *vctx) {
+  cancel_ctx *x = vctx;
+  x->running = 0;
+  json_t *rec = NULL;
+  int rc = s->ops->job_get(s, x->job_id, &rec);
+  if (rc) return rc;
+  const char *status = text_of(rec, "status");
+  if (status && strcmp(status, ST_PENDING) == 0) {
+    rc = s->ops->job_finish(s, x->job_id, ST_CANCELLED, JOB_CANCELLED_MESSAGE, NULL,
+                            assay__now());
+  } else if (status && strcmp(status, ST_RUNNING) == 0) {
+    rc = s->ops->job_request_cancel(s, x->job_id);
+    x->running = 1;
+  } else {
+    rc = assay__err(ASSAY_ERR_CONFIG, "job '%s' already finished (%s); only a pending or "
+                                      "running job can be cancelled",
+                    x->job_id, status ? status : "?");
+  }
+  json_decref(rec);
+  return rc;
+}
+
+int jobs_cancel(assay_platform *p, store *s, const char *job_id, json_t **out) {
+  cancel_ctx x = {job_id, 0};
+  int rc = store_tx(s, 1, cancel_tx, &x);
+  if (rc) return rc;
+  if (x.running && jobs_cancel_running(p, job_id, RUNNER_CANCEL_JOB)) {
+    jobs_state *js = state_of(p);
+    pthread_mutex_lock(&js->mu);
+    for (job_run *r = js->runs; r; r = r->next)
+      if (r->ctx.job_id && strcmp(r->ctx.job_id, job_id) == 0) job_log(&r->ctx, "cancellation requested");
+    pthread_mutex_unlock(&js->mu);
+  }
+  return jobs_get(s, job_id, out);
+}
+
+/* "A, B, ..." of a NULL-terminated list into buf. */
+static void join_names(char *buf, size_t size, const char *const *names) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; names[i] && used < size; i++) {
+    int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", names[i]);
+    if (n < 0) break;
+    used += (size_t)n;
+  }
+}
+
+int jobs_list(store *s, const char *project_id, const json_t *filter, json_t **out) {
+  size_t i;
+  json_t *st;
+  json_array_foreach(json_object_get(filter, "status"), i, st) {
+    const char *name = json_string_value(st);
+    int known = 0;
+    for (int k = 0; name && job_status_names[k] && !known; k++)
+      known = strcmp(name, job_status_names[k]) == 0;
+    if (!known) {
+      char list[256];
+      join_names(list, sizeof list, job_status_names);
+      return assay__err(ASSAY_ERR_CONFIG, "unknown job status '%s'; expected any of: %s",
+                        name ? name : "(not a string)", list);
+    }
+  }
+  json_t *list = NULL;
+  int rc = s->ops->job_list(s, project_id, filter, &list);
+  if (rc) return rc;
+  int64_t now = assay__now();
+  json_t *job;
+  json_array_foreach(list, i, job) {
+    if (!rc) rc = job_public(job, now);
+  }
+  if (rc) {
+    json_decref(list);
+    return rc;
+  }
+  *out = list;
+  return ASSAY_OK;
+}
+
+/* The caller may see project_id (it is in the caller's workspace) with at
+ * least `min`. */
+static int project_visible(route_ctx *c, const char *project_id, workspace_role min) {
+  json_t *p = NULL;
+  int rc = c->store->ops->project_get(c->store, c->who->workspace_id, project_id, &p);
+  json_decref(p);
+  if (!rc) rc = access_workspace(c->store, c->who, c->who->workspace_id, min, NULL);
+  return rc;
+}
+
+/* GET /v1/projects/{project_id}/jobs?status=A,B&job_type=T -> {jobs: [...]} */
+int h_jobs_list(route_ctx *c) {
+  char *status = NULL, *type = NULL;
+  json_t *filter = json_object(), *list = NULL;
+  if (!filter) return assay__nomem();
+  int rc = query_string(c->req->query, "status", &status);
+  if (!rc) rc = query_string(c->req->query, "job_type", &type);
+  if (!rc && type && *type && json_object_set_new(filter, "job_type", json_string(type)) != 0)
+    rc = assay__err(ASSAY_ERR_CONFIG, "query parameter job_type must be UTF-8 text");
+  if (!rc && status) {
+    json_t *arr = json_array();
+    if (!arr || json_object_set_new(filter, "status", arr) != 0) rc = assay__nomem();
+    for (char *save = NULL, *tok = strtok_r(status, ",", &save); !rc && tok;
+         tok = strtok_r(NULL, ",", &save)) {
+      while (*tok == ' ') tok++;
+      size_t n = strlen(tok);
+      while (n && tok[n - 1] == ' ') tok[--n] = '\0';
+      if (!n) continue;
+      json_t *t = json_string(tok);
+      if (!t) rc = assay__err(ASSAY_ERR_CONFIG, "query parameter status must be UTF-8 text");
+      else if (json_array_append_new(arr, t) != 0) rc = assay__nomem();
+    }
+    /* "status=" (nothing listed): no filter */
+    if (!rc && json_array_size(arr) == 0) json_object_del(filter, "status");
+  }
+  free(status);
+  free(type);
+  store *s = c->store;
+  if (!rc) rc = s->ops->begin(s, 0);
+  if (!rc) {
+    rc = project_visible(c, c->params[0], ROLE_VIEWER);
+    if (!rc) rc = jobs_list(s, c->params[0], filter, &list);
+    if (!rc) rc = s->ops->commit(s);
+    if (rc) s->ops->rollback(s);
+  }
+  json_decref(filter);
+  if (rc) {
+    json_decref(list);
+    return rc;
+  }
+  c->resp->body = json_pack("{s:o}", "jobs", list);
+  return c->resp->body ? ASSAY_OK : assay__nomem();
+}
+
+/* POST /v1/jobs/{job_id}/cancel: members cancel the jobs they submitted,
+ * admins any job of the workspace. */
+int h_job_cancel(route_ctx *c) {
+  json_t *job = NULL;
+  int rc = visible_job(c, &job);
+  workspace_role held = ROLE_NONE;
+  if (!rc) rc = access_workspace(c->store, c->who, text_of(job, "workspace_id"), ROLE_MEMBER,
+                                 &held);
+  const char *by = job ? text_of(job, "submitted_by") : NULL;
+  if (!rc && held < ROLE_ADMIN && (!by || strcmp(by, c->who->user_id) != 0))
+    rc = assay__err(ASSAY_ERR_PERMISSION_DENIED,
+                    "job '%s' was submitted by another user; cancelling it needs the "
+                    "WORKSPACE_ROLE_ADMIN role",
+                    c->params[0]);
+  json_decref(job);
+  if (rc) return rc;
+  return jobs_cancel(c->platform, c->store, c->params[0], &c->resp->body);
 }

@@ -6,7 +6,8 @@
  * e.g. the CLI's one-shot commands). A worker claims the oldest
  * JOB_STATUS_PENDING job in a write transaction (status RUNNING, owner =
  * this process's random id, heartbeat_at = now), runs its type's function,
- * and records SUCCEEDED or FAILED with error_msg. While a job runs its
+ * and records SUCCEEDED or FAILED with error_msg (CANCELLED when the job
+ * was cancelled, see jobs_cancel). While a job runs its
  * worker refreshes heartbeat_at every JOBS_HEARTBEAT_S; a RUNNING job whose
  * heartbeat is older than JOBS_STALE_S (its process died) is marked FAILED
  * ("the platform process running this job stopped") by the next worker
@@ -38,6 +39,22 @@
 /* Job types of this issue. */
 #define JOB_TYPE_DATASET_VALIDATION "JOB_TYPE_DATASET_VALIDATION"
 #define JOB_TYPE_PREDICTIONS_VALIDATION "JOB_TYPE_PREDICTIONS_VALIDATION"
+#define JOB_TYPE_STRESS_TEST "JOB_TYPE_STRESS_TEST"
+
+/* Job statuses. */
+#define JOB_STATUS_PENDING "JOB_STATUS_PENDING"
+#define JOB_STATUS_RUNNING "JOB_STATUS_RUNNING"
+#define JOB_STATUS_SUCCEEDED "JOB_STATUS_SUCCEEDED"
+#define JOB_STATUS_FAILED "JOB_STATUS_FAILED"
+#define JOB_STATUS_CANCELLED "JOB_STATUS_CANCELLED"
+/* The error_msg of a cancelled job. */
+#define JOB_CANCELLED_MESSAGE "the job was cancelled"
+/* A job's progress is written to the store at most this often (ms); the
+ * first report (done 0) and the last (done == total) always are. */
+#define JOBS_PROGRESS_MIN_MS 200
+/* How often (s) a process's heartbeat thread looks for cancellations of
+ * its running jobs requested by other processes (jobs.cancel_requested). */
+#define JOBS_CANCEL_POLL_S 1
 
 /* What a running job gets. */
 typedef struct job_ctx {
@@ -56,10 +73,16 @@ typedef struct job_ctx {
   /* Append a line to the job's log (<home>/jobs/<job_id>.log). The text
    * must already be redacted. */
   void (*log)(struct job_ctx *j, const char *fmt, ...);
+  /* Report progress: `done` of `total` steps (a stress test: test
+   * batches). Safe from any thread; written to the job's record at most
+   * every JOBS_PROGRESS_MIN_MS (the first and the final report always). */
+  void (*progress)(struct job_ctx *j, int done, int total);
 } job_ctx;
 
 /* Run a job; ASSAY_OK: SUCCEEDED; an error: FAILED with the last error's
- * message (which must hold no secret). *result (may stay NULL) is stored
+ * message (which must hold no secret), or CANCELLED (error_msg
+ * JOB_CANCELLED_MESSAGE; the job's own message goes to its log) when its
+ * flag was RUNNER_CANCEL_JOB by then. *result (may stay NULL) is stored
  * as the job's result. Exception: a job that returns ASSAY_ERR_UNAVAILABLE
  * after its flag was set to RUNNER_CANCEL_STOPPING (the platform is
  * stopping) goes back to PENDING instead, to run again from the start
@@ -103,17 +126,36 @@ void jobs_set_log_max(assay_platform *p, long long max_bytes);
 
 /* Set the cancellation flag of job_id if a worker of this platform runs it
  * (reason: a RUNNER_CANCEL_* value, not 0); 1 when it did, 0 when the job
- * does not run here. For a job cancel route: RUNNER_CANCEL_JOB makes the
- * job end FAILED with "... cancelled: the job was cancelled" (a validation
- * records its entry INVALID saying so). */
+ * does not run here. A flag already set keeps its first reason.
+ * RUNNER_CANCEL_JOB makes a job that then fails end JOB_STATUS_CANCELLED
+ * (a validation records its entry INVALID "validation was cancelled: the
+ * job was cancelled"). */
 int jobs_cancel_running(assay_platform *p, const char *job_id, int reason);
+
+/* Cancel a job (the cancel route; caller checks access): in one write
+ * transaction on s, a PENDING job becomes JOB_STATUS_CANCELLED at once
+ * (error_msg JOB_CANCELLED_MESSAGE); a RUNNING one gets cancel_requested —
+ * then, after the commit, its flag is set here (RUNNER_CANCEL_JOB) when
+ * this process runs it, and otherwise the heartbeat thread of the process
+ * that runs it sets it within about JOBS_CANCEL_POLL_S; the job ends
+ * CANCELLED when its function gives up (or SUCCEEDED if it finished
+ * first). A job requeued while its cancellation was requested is
+ * cancelled when next claimed, not run. A finished job is ASSAY_ERR_CONFIG
+ * "job '<id>' already finished (JOB_STATUS_...)". *out: the record after. */
+int jobs_cancel(assay_platform *p, store *s, const char *job_id, json_t **out);
+
+/* A project's jobs, newest first, as public records (jobs_get). filter as
+ * store_ops.job_list; statuses must be known (else ASSAY_ERR_CONFIG listing
+ * them). */
+int jobs_list(store *s, const char *project_id, const json_t *filter, json_t **out);
 
 /* The record of a job: {job_id, job_type, status, project_id,
  * workspace_id, submitted_by, created_at, started_at, finished_at (RFC
  * 3339 text or null), start_time_secs (when it started, seconds since the
  * epoch, or null), running_time_secs (seconds it ran or runs so far, a
- * number; 0 before it starts), error_msg (null unless it failed),
- * result}. NOT_FOUND when there is no such job. */
+ * number; 0 before it starts), error_msg (null unless it failed or was
+ * cancelled), result, progress {done, total} (0, 0 until the job reports
+ * any), cancel_requested (bool)}. NOT_FOUND when there is no such job. */
 int jobs_get(store *s, const char *job_id, json_t **out);
 
 /* Add a job type to the dispatch table of this process (the built-in
@@ -144,5 +186,22 @@ void jobs_runner_log(void *ctx, const char *stream, const char *line, size_t len
 int validate_dataset_job(job_ctx *j, json_t **result);
 int validate_predictions_job(job_ctx *j, json_t **result);
 int validate_abandoned(store *s, const json_t *job);
+
+/* platform/stress_job.c: the stress test job (JOB_TYPE_STRESS_TEST).
+ * Request {"config": test_config_normalize()'s output}: loads the
+ * reference and evaluation datasets (cache on), finds predictions (the
+ * registered prediction set of (dataset, model); else the dataset's
+ * pred_col, which the engine reads; else the model file run by the runner
+ * when model_info names one; else none), runs the engine with the job's
+ * progress, log and flag, and stores the run document (test_runs) with
+ * its ids, name and times. Result {test_run_id}. Cancelled because the
+ * platform stops: back to the queue (runs again from the start); a stale
+ * job leaves nothing to settle. */
+int stress_test_job(job_ctx *j, json_t **result);
+/* For tests: when set, the stress test job calls it with stage "ready"
+ * after loading its data and finding predictions, before the engine runs
+ * (e.g. to wait for the job's flag), and with stage "progress" at each of
+ * the engine's progress reports (done of total test batches). */
+extern void (*stress_job_test_hook)(job_ctx *j, const char *stage, int done, int total);
 
 #endif

@@ -1,11 +1,24 @@
 /* platform/projects.c — projects: create (validated as rime-sdk's
  * create_project), get, list, delete (refusing a non-empty project unless
- * force). Projects live in the caller's workspace. */
+ * force), and the project's stress-test categories (every record answers
+ * "stress_test_categories": the defaults until set). Projects live in the
+ * caller's workspace. */
 #include <stdio.h>
 #include <string.h>
 
+#include "config/test_config.h"
 #include "platform/access.h"
 #include "platform/handlers.h"
+
+int project_public(json_t *p) {
+  json_t *cats = json_object_get(p, "stress_test_categories");
+  if (json_is_array(cats)) return ASSAY_OK;
+  json_t *dflt = test_default_categories();
+  if (!dflt) dflt = json_array(); /* only when out of memory (or no catalogue yet) */
+  if (!dflt || json_object_set_new(p, "stress_test_categories", dflt) != 0)
+    return assay__nomem();
+  return ASSAY_OK;
+}
 
 #define PROJECT_NAME_MAX 256
 #define PROJECT_DESCRIPTION_MAX 10000
@@ -61,6 +74,11 @@ int h_projects_create(route_ctx *c) {
     return rc;
   }
   json_object_del(p, "created_at_secs");
+  rc = project_public(p);
+  if (rc) {
+    json_decref(p);
+    return rc;
+  }
   c->resp->status = 201;
   c->resp->body = p;
   return ASSAY_OK;
@@ -71,14 +89,54 @@ int h_projects_list(route_ctx *c) {
   json_t *list = NULL;
   int rc = c->store->ops->project_list(c->store, c->who->workspace_id, &list);
   if (rc) return rc;
+  size_t i;
+  json_t *p;
+  json_array_foreach(list, i, p) {
+    if (!rc) rc = project_public(p);
+  }
+  if (rc) {
+    json_decref(list);
+    return rc;
+  }
   c->resp->body = json_pack("{s:o}", "projects", list);
   return c->resp->body ? ASSAY_OK : assay__nomem();
 }
 
 /* GET /v1/projects/{project_id} */
 int h_project_get(route_ctx *c) {
-  return c->store->ops->project_get(c->store, c->who->workspace_id, c->params[0],
-                                    &c->resp->body);
+  int rc = c->store->ops->project_get(c->store, c->who->workspace_id, c->params[0],
+                                      &c->resp->body);
+  return rc ? rc : project_public(c->resp->body);
+}
+
+static const char *const categories_fields[] = {"categories", NULL};
+
+/* PUT /v1/projects/{project_id}/stress-test-categories {"categories": [...]}
+ * (WORKSPACE_ROLE_MEMBER or above) -> the project record */
+int h_stress_test_categories_update(route_ctx *c) {
+  json_t *b = c->body, *cats = NULL;
+  int rc = body_check_fields(b, categories_fields, "a stress-test categories update");
+  if (!rc && !json_object_get(b, "categories"))
+    rc = assay__err(ASSAY_ERR_CONFIG, "categories is required (an array of "
+                                      "TEST_CATEGORY_TYPE_* names)");
+  if (rc) return rc;
+  store *s = c->store;
+  json_t *p = NULL;
+  rc = s->ops->begin(s, 1);
+  if (!rc) rc = s->ops->project_get(s, c->who->workspace_id, c->params[0], &p);
+  if (!rc) rc = access_workspace(s, c->who, c->who->workspace_id, ROLE_MEMBER, NULL);
+  if (!rc) rc = test_categories_normalize(json_object_get(b, "categories"), &cats);
+  if (!rc) rc = s->ops->project_set_categories(s, c->who->workspace_id, c->params[0], cats);
+  if (!rc) rc = s->ops->commit(s);
+  if (rc) s->ops->rollback(s);
+  if (!rc && json_object_set(p, "stress_test_categories", cats) != 0) rc = assay__nomem();
+  json_decref(cats);
+  if (rc) {
+    json_decref(p);
+    return rc;
+  }
+  c->resp->body = p;
+  return ASSAY_OK;
 }
 
 /* DELETE /v1/projects/{project_id}?force=true (the owner, or an admin) */

@@ -58,6 +58,20 @@ static const route routes[] = {
   {{"DELETE", "/v1/predictions/{prediction_id}", 1, 0}, h_prediction_delete},
   {{"GET", "/v1/jobs/{job_id}", 1, 0}, h_job_get},
   {{"GET", "/v1/jobs/{job_id}/log", 1, 0}, h_job_log},
+  {{"POST", "/v1/jobs/{job_id}/cancel", 1, 0}, h_job_cancel},
+  {{"GET", "/v1/projects/{project_id}/jobs", 1, 0}, h_jobs_list},
+  {{"POST", "/v1/projects/{project_id}/stress-tests", 1, 0}, h_stress_test_start},
+  {{"PUT", "/v1/projects/{project_id}/stress-test-categories", 1, 0},
+   h_stress_test_categories_update},
+  {{"GET", "/v1/projects/{project_id}/test-runs", 1, 0}, h_test_runs_list},
+  {{"GET", "/v1/test-runs/{test_run_id}", 1, 0}, h_test_run_get},
+  {{"GET", "/v1/test-runs/{test_run_id}/document", 1, 0}, h_test_run_document},
+  {{"GET", "/v1/test-runs/{test_run_id}/result", 1, 0}, h_test_run_result},
+  {{"GET", "/v1/test-runs/{test_run_id}/test-cases", 1, 0}, h_test_run_test_cases},
+  {{"GET", "/v1/test-runs/{test_run_id}/categories", 1, 0}, h_test_run_categories},
+  {{"GET", "/v1/test-runs/{test_run_id}/test-batches", 1, 0}, h_test_run_batches},
+  {{"GET", "/v1/test-runs/{test_run_id}/test-batches/{test_type}", 1, 0}, h_test_run_batch},
+  {{"GET", "/v1/test-runs/{test_run_id}/report", 1, 0}, h_test_run_report},
 };
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 

@@ -208,9 +208,21 @@ static int check_frame(job_ctx *j, const vkind *k, const json_t *record, const j
     static const char *const cols[] = {"label_col", "timestamp_col", "pred_col", NULL};
     for (int i = 0; cols[i] && !msg; i++) {
       const char *col = text_of(params, cols[i]);
-      if (!col) continue;
       char field[64];
       snprintf(field, sizeof field, "data_params.%s", cols[i]);
+      /* pred_col may list a multiclass model's probability columns */
+      const json_t *list = json_object_get(params, cols[i]);
+      if (json_is_array(list)) {
+        size_t n;
+        json_t *name;
+        json_array_foreach(list, n, name) {
+          if (!msg && !frame_col(f, json_string_value(name)) &&
+              !(msg = missing_column(f, field, json_string_value(name))))
+            return assay__nomem();
+        }
+        continue;
+      }
+      if (!col) continue;
       const column *c = frame_col(f, col);
       if (!c) {
         if (!(msg = missing_column(f, field, col))) return assay__nomem();
@@ -225,7 +237,17 @@ static int check_frame(job_ctx *j, const vkind *k, const json_t *record, const j
     goto out;
   }
   /* predictions: the prediction column, and the dataset's row count */
-  const char *pred_col = text_of(json_object_get(info, "pred_params"), "pred_col");
+  const json_t *pred_cols = json_object_get(json_object_get(info, "pred_params"), "pred_col");
+  const char *pred_col = json_string_value(pred_cols);
+  if (json_is_array(pred_cols)) {
+    /* a multiclass model's probability columns: each must be there */
+    size_t n;
+    json_t *name;
+    json_array_foreach(pred_cols, n, name) {
+      if (!pred_col && !frame_col(f, json_string_value(name))) pred_col = json_string_value(name);
+    }
+    if (!pred_col) pred_col = json_string_value(json_array_get(pred_cols, 0));
+  }
   if (!pred_col) {
     msg = strdup("pred_info.pred_params.pred_col is not set; validating predictions needs the "
                  "name of the prediction column");

@@ -116,12 +116,27 @@ static const char *const sqlite_migrations[] = {
   "  progress_total INTEGER NOT NULL DEFAULT 0);"
   "CREATE INDEX jobs_by_status ON jobs(status, created_at);"
   "CREATE INDEX jobs_by_project ON jobs(project_id, created_at);",
+
+  /* 4: stress test runs; a job's cancellation request (seen by the worker
+   * of whichever process runs it) */
+  "CREATE TABLE test_runs ("
+  "  id TEXT PRIMARY KEY,"
+  "  workspace_id TEXT NOT NULL,"
+  "  project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,"
+  "  job_id TEXT,"
+  "  name TEXT NOT NULL,"
+  "  created_at INTEGER NOT NULL,"
+  "  summary TEXT NOT NULL," /* the document without test_batches, JSON */
+  "  document TEXT NOT NULL);" /* the whole run document, JSON */
+  "CREATE INDEX test_runs_by_project ON test_runs(project_id, created_at);"
+  "CREATE INDEX test_runs_by_job ON test_runs(job_id);"
+  "ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SQLITE_SCHEMA_VERSION ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
 
 /* Tables whose rows belong to a project (column project_id): a project
  * holding any is not deleted without force. Later migrations add theirs. */
-static const char *const sqlite_project_children[] = {"registry", NULL};
+static const char *const sqlite_project_children[] = {"registry", "test_runs", NULL};
 
 #endif

@@ -75,5 +75,17 @@ int sq_job_finish(store *s, const char *job_id, const char *status, const char *
 int sq_job_fail_stale(store *s, int64_t before, const char *error_msg, int64_t now,
                       json_t **failed);
 int sq_job_requeue(store *s, const char *job_id, const char *owner);
+int sq_job_list(store *s, const char *project_id, const json_t *filter, json_t **out);
+int sq_job_request_cancel(store *s, const char *job_id);
+int sq_job_cancel_requests(store *s, const char *owner, json_t **out);
+int sq_job_progress(store *s, const char *job_id, int64_t done, int64_t total);
+
+/* sqlite_test_runs.c: test runs, and a project's stress-test categories */
+int sq_test_run_insert(store *s, const json_t *rec);
+int sq_test_run_get(store *s, const char *test_run_id, const char *part, json_t **out);
+int sq_test_run_list(store *s, const char *project_id, json_t **out);
+int sq_test_run_of_job(store *s, const char *job_id, char test_run_id[37]);
+int sq_project_set_categories(store *s, const char *workspace_id, const char *project_id,
+                              const json_t *categories);
 
 #endif

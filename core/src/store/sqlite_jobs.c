@@ -6,9 +6,11 @@
  * "created_at_secs"; records coming out carry created_at / started_at /
  * finished_at as RFC 3339 text (null when not reached yet) and the same
  * times as integers "*_secs", plus "owner" and "heartbeat_at_secs" for the
- * workers; platform/jobs.c makes the public record of it. Claiming,
- * heart-beating, finishing, failing stale jobs and requeueing interrupted
- * ones run in the caller's write transaction. */
+ * workers, "progress" {done, total} and "cancel_requested" (migration 4);
+ * platform/jobs.c makes the public record of it. Claiming, heart-beating,
+ * finishing, failing stale jobs, requeueing interrupted ones, cancellation
+ * requests and progress run in the caller's write transaction; listing a
+ * project's jobs in any. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +62,8 @@ int sq_job_insert(store *s, const json_t *job) {
 
 #define JOB_COLUMNS                                                                  \
   "id, job_type, workspace_id, project_id, submitted_by, status, request, result, " \
-  "error_msg, created_at, started_at, finished_at, heartbeat_at, owner"
+  "error_msg, created_at, started_at, finished_at, heartbeat_at, owner, "            \
+  "progress_done, progress_total, cancel_requested"
 
 /* Text of column i, or NULL. */
 static const char *col_text(sqlite3_stmt *st, int i) {
@@ -106,6 +109,14 @@ static json_t *job_from_row(sqlite3_stmt *st) {
     return NULL;
   }
   json_object_del(rec, "heartbeat_at"); /* the workers need only the seconds */
+  if (json_object_set_new(rec, "progress",
+                          json_pack("{s:I, s:I}", "done", (json_int_t)sqlite3_column_int64(st, 14),
+                                    "total", (json_int_t)sqlite3_column_int64(st, 15))) ||
+      json_object_set_new(rec, "cancel_requested",
+                          json_boolean(sqlite3_column_int64(st, 16) != 0))) {
+    json_decref(rec);
+    return NULL;
+  }
   return rec;
 }
 
@@ -249,7 +260,8 @@ int sq_job_requeue(store *s, const char *job_id, const char *owner) {
   int rc = sqlite_prepare(s, &st,
                           "UPDATE jobs SET status = '" ST_PENDING "', owner = NULL, "
                           "started_at = NULL, heartbeat_at = NULL, finished_at = NULL, "
-                          "error_msg = NULL, result = NULL "
+                          "error_msg = NULL, result = NULL, progress_done = 0, "
+                          "progress_total = 0 "
                           "WHERE id = ? AND owner = ? AND status = '" ST_RUNNING "'");
   if (rc) return rc;
   sqlite_bind_text(st, 1, job_id);
@@ -263,4 +275,97 @@ int sq_job_requeue(store *s, const char *job_id, const char *owner) {
                   job_id, rec_text(rec, "status"));
   json_decref(rec);
   return rc;
+}
+
+/* --- listing, cancellation requests, progress ------------------------------------ */
+
+static const char *const job_statuses[] = {
+  "JOB_STATUS_PENDING", "JOB_STATUS_RUNNING", "JOB_STATUS_SUCCEEDED", "JOB_STATUS_FAILED",
+  "JOB_STATUS_CANCELLED", NULL};
+
+int sq_job_list(store *s, const char *project_id, const json_t *filter, json_t **out) {
+  *out = NULL;
+  const json_t *statuses = json_object_get(filter, "status");
+  const char *type = json_string_value(json_object_get(filter, "job_type"));
+  /* Which statuses to keep: a bit per known status (unknown ones match
+   * nothing; the route checks them before). */
+  unsigned keep = 0;
+  if (json_is_array(statuses)) {
+    size_t i;
+    json_t *st;
+    json_array_foreach(statuses, i, st) {
+      const char *name = json_string_value(st);
+      for (int k = 0; name && job_statuses[k]; k++)
+        if (strcmp(job_statuses[k], name) == 0) keep |= 1u << k;
+    }
+    if (!keep) {
+      *out = json_array();
+      return *out ? ASSAY_OK : assay__nomem();
+    }
+  }
+  char sql[512];
+  int n = snprintf(sql, sizeof sql,
+                   "SELECT " JOB_COLUMNS " FROM jobs WHERE project_id = ?%s%s "
+                   "ORDER BY created_at DESC, rowid DESC",
+                   type ? " AND job_type = ?" : "",
+                   keep ? " AND status IN (?, ?, ?, ?, ?)" : "");
+  if (n < 0 || (size_t)n >= sizeof sql) return assay__err(ASSAY_ERR_INTERNAL, "job list query");
+  sqlite3_stmt *st;
+  int rc = sqlite_prepare(s, &st, sql);
+  if (rc) return rc;
+  int at = 1;
+  sqlite_bind_text(st, at++, project_id);
+  if (type) sqlite_bind_text(st, at++, type);
+  if (keep) {
+    /* unused slots repeat a kept status (IN ignores duplicates) */
+    const char *first = NULL;
+    for (int k = 0; job_statuses[k] && !first; k++)
+      if (keep & (1u << k)) first = job_statuses[k];
+    for (int k = 0; job_statuses[k]; k++)
+      sqlite_bind_text(st, at++, keep & (1u << k) ? job_statuses[k] : first);
+  }
+  return sqlite_collect(s, st, job_from_row, "list jobs", out);
+}
+
+int sq_job_request_cancel(store *s, const char *job_id) {
+  sqlite3_stmt *st;
+  int rc = sqlite_prepare(s, &st,
+                          "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = '" ST_RUNNING
+                          "'");
+  if (rc) return rc;
+  sqlite_bind_text(st, 1, job_id);
+  rc = sqlite_step_done(s, st, "request job cancellation");
+  if (rc || sqlite3_changes(sqlite_db(s)) == 1) return rc;
+  json_t *rec = NULL;
+  rc = sq_job_get(s, job_id, &rec);
+  if (rc) return rc;
+  rc = assay__err(ASSAY_ERR_CONFLICT, "job '%s' is not running (%s)", job_id,
+                  rec_text(rec, "status"));
+  json_decref(rec);
+  return rc;
+}
+
+static json_t *id_from_row(sqlite3_stmt *st) { return json_string(col_text(st, 0)); }
+
+int sq_job_cancel_requests(store *s, const char *owner, json_t **out) {
+  *out = NULL;
+  sqlite3_stmt *st;
+  int rc = sqlite_prepare(s, &st,
+                          "SELECT id FROM jobs WHERE owner = ? AND status = '" ST_RUNNING "' "
+                          "AND cancel_requested != 0");
+  if (rc) return rc;
+  sqlite_bind_text(st, 1, owner);
+  return sqlite_collect(s, st, id_from_row, "find cancelled jobs", out);
+}
+
+int sq_job_progress(store *s, const char *job_id, int64_t done, int64_t total) {
+  sqlite3_stmt *st;
+  int rc = sqlite_prepare(s, &st,
+                          "UPDATE jobs SET progress_done = ?, progress_total = ? "
+                          "WHERE id = ? AND status = '" ST_RUNNING "'");
+  if (rc) return rc;
+  sqlite3_bind_int64(st, 1, (sqlite3_int64)done);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)total);
+  sqlite_bind_text(st, 3, job_id);
+  return sqlite_step_done(s, st, "record job progress");
 }

@@ -619,7 +619,7 @@ static int sq_token_revoke_member(store *s, const char *workspace_id, const char
 /* The optional fields of a project record, kept together as JSON. */
 static const char *const project_extra_fields[] = {
   "use_case", "ethical_consideration", "profiling_config", "general_access_role",
-  "run_time_info", NULL};
+  "run_time_info", "stress_test_categories", NULL};
 
 static int sq_project_insert(store *s, json_t *p) {
   json_t *extra = json_object();
@@ -808,6 +808,15 @@ static const store_ops sqlite_ops = {
   .job_finish = sq_job_finish,
   .job_fail_stale = sq_job_fail_stale,
   .job_requeue = sq_job_requeue,
+  .job_list = sq_job_list,
+  .job_request_cancel = sq_job_request_cancel,
+  .job_cancel_requests = sq_job_cancel_requests,
+  .job_progress = sq_job_progress,
+  .test_run_insert = sq_test_run_insert,
+  .test_run_get = sq_test_run_get,
+  .test_run_list = sq_test_run_list,
+  .test_run_of_job = sq_test_run_of_job,
+  .project_set_categories = sq_project_set_categories,
 };
 
 static int migrate(store *s, void *ctx) {

@@ -213,6 +213,38 @@ typedef struct store_ops {
    * it is no longer RUNNING for owner (it ended, or was failed as stale),
    * NOT_FOUND when there is no such job. */
   int (*job_requeue)(store *s, const char *job_id, const char *owner);
+  /* A project's jobs, newest first (created_at, then insertion). filter
+   * (may be NULL): {"status": [JOB_STATUS_...] (any of them), "job_type":
+   * "..."}; records as job_get gives them. */
+  int (*job_list)(store *s, const char *project_id, const json_t *filter, json_t **out);
+  /* Mark a RUNNING job's cancellation requested (the worker of the
+   * process running it sees it, see job_cancel_requests). CONFLICT when
+   * the job is not RUNNING, NOT_FOUND when there is no such job. */
+  int (*job_request_cancel)(store *s, const char *job_id);
+  /* The ids (a JSON array) of the RUNNING jobs of `owner` whose
+   * cancellation was requested. */
+  int (*job_cancel_requests)(store *s, const char *owner, json_t **out);
+  /* Record a running job's progress (done of total). A job that is no
+   * longer RUNNING is left as it is (not an error). */
+  int (*job_progress)(store *s, const char *job_id, int64_t done, int64_t total);
+
+  /* Test runs (sqlite_test_runs.c). insert: `rec` is {test_run_id,
+   * workspace_id, project_id, job_id (or null), name, created_at_secs,
+   * summary: {...}, document: {...}}; the summary and the document are
+   * stored as JSON text. */
+  int (*test_run_insert)(store *s, const json_t *rec);
+  /* The stored summary (part "summary") or document (part "document") of
+   * a run, decoded; NOT_FOUND "test run '<id>' not found". */
+  int (*test_run_get)(store *s, const char *test_run_id, const char *part, json_t **out);
+  /* The summaries of a project's runs, newest first. */
+  int (*test_run_list)(store *s, const char *project_id, json_t **out);
+  /* The run a job stored, if any: *test_run_id ("" when none). */
+  int (*test_run_of_job)(store *s, const char *job_id, char test_run_id[37]);
+
+  /* A project's stress-test categories (an array, stored with the
+   * project's optional fields; the record's "stress_test_categories"). */
+  int (*project_set_categories)(store *s, const char *workspace_id, const char *project_id,
+                                const json_t *categories);
 } store_ops;
 
 void secret_rows_free(secret_row *rows, size_t n);
