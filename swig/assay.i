@@ -127,6 +127,32 @@ int assay_client_get_job(assay_value **out, assay_client *client, const char *jo
 int assay_client_get_job_log(assay_value **out, assay_client *client, const char *job_id);
 int assay_client_wait_job(assay_value **out, assay_client *client, const char *job_id,
                           double poll_rate_sec, double timeout_sec);
+int assay_client_list_jobs(assay_value **out, assay_client *client, const char *project_id,
+                           const assay_value *filter);
+int assay_client_cancel_job(assay_value **out, assay_client *client, const char *job_id);
+
+/* Stress tests and their results */
+int assay_client_start_stress_test(assay_value **out, assay_client *client,
+                                   const char *project_id, const assay_value *test_run_config);
+int assay_client_update_stress_test_categories(assay_value **out, assay_client *client,
+                                               const char *project_id,
+                                               const assay_value *categories);
+int assay_client_list_test_runs(assay_value **out, assay_client *client, const char *project_id);
+int assay_client_get_test_run(assay_value **out, assay_client *client, const char *test_run_id);
+int assay_client_get_test_run_document(assay_value **out, assay_client *client,
+                                       const char *test_run_id);
+int assay_client_get_test_run_result(assay_value **out, assay_client *client,
+                                     const char *test_run_id);
+int assay_client_get_test_cases(assay_value **out, assay_client *client, const char *test_run_id,
+                                const char *test_type, int show_metrics);
+int assay_client_get_category_results(assay_value **out, assay_client *client,
+                                      const char *test_run_id, int show_metrics);
+int assay_client_list_test_batches(assay_value **out, assay_client *client,
+                                   const char *test_run_id);
+int assay_client_get_test_batch(assay_value **out, assay_client *client, const char *test_run_id,
+                                const char *test_type);
+int assay_client_get_test_run_report(assay_value **out, assay_client *client,
+                                     const char *test_run_id);
 
 /* Administration */
 int assay_client_rotate_secret_key(assay_value **out, assay_client *client);

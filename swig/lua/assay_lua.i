@@ -45,7 +45,7 @@
 %typemap(in) int %{
   if (assay_lua_to_int(L, $input, "$symname", "$1_name", &$1) < 0) SWIG_fail;
 %}
-%typemap(in) int force, int wait, int upload_hidden %{
+%typemap(in) int force, int wait, int upload_hidden, int show_metrics %{
   if (assay_lua_to_flag(L, $input, "$symname", "$1_name", &$1) < 0) SWIG_fail;
 %}
 

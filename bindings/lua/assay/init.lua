@@ -298,28 +298,101 @@ function Job.__tostring(j)
                        tostring(j.job_type), tostring(j.info and j.info.status))
 end
 
+local FINAL = { JOB_STATUS_SUCCEEDED = true, JOB_STATUS_FAILED = true,
+                JOB_STATUS_CANCELLED = true }
+local STRESS = "JOB_TYPE_STRESS_TEST"
+
+-- A printer of a stress job's progress: prints "n / m tests completed"
+-- when it changed since the last line it printed.
+local function progress_printer()
+  local last
+  return function(record)
+    local p = type(record) == "table" and record.progress
+    if type(p) ~= "table" or math.type(p.total) ~= "integer" or p.total <= 0 then
+      return -- not a stress test, or not counted yet
+    end
+    local done = math.type(p.done) == "integer" and p.done or 0
+    local line = string.format("%d / %d tests completed", done, p.total)
+    if line ~= last then
+      last = line
+      print(line)
+    end
+  end
+end
+
 --- The job's state {id, type, status, start_time_secs, running_time_secs};
---- opts: verbose (default true: print it, and the log on failure),
+--- opts: verbose (default true: print it, a stress test's progress
+--- "n / m tests completed" — also while waiting — and the log on failure),
 --- wait_until_finish (default false), poll_rate_sec (default 5).
 function Job:get_status(opts)
   opts = opts or {}
   local h = phandle(self)
-  if opts.wait_until_finish then
-    self.info = core.assay_client_wait_job(h, self.job_id, opts.poll_rate_sec or 5.0, 0.0)
+  local verbose = opts.verbose ~= false
+  local show = verbose and progress_printer() or nil
+  local poll = opts.poll_rate_sec or 5.0
+  if opts.wait_until_finish and not verbose then
+    self.info = core.assay_client_wait_job(h, self.job_id, poll, 0.0)
+  elseif opts.wait_until_finish then
+    self.info = core.assay_client_get_job(h, self.job_id)
+    while not FINAL[self.info.status] do
+      show(self.info)
+      local ok, r = pcall(core.assay_client_wait_job, h, self.job_id, poll, poll)
+      if ok then
+        self.info = r
+      elseif assay.is_error(r, "TimeoutError") then
+        self.info = core.assay_client_get_job(h, self.job_id)
+      else
+        error(r, 0)
+      end
+    end
   else
     self.info = core.assay_client_get_job(h, self.job_id)
   end
   local r = self.info
   local status = { id = r.job_id, type = r.job_type, status = r.status,
                    start_time_secs = r.start_time_secs, running_time_secs = r.running_time_secs }
-  if opts.verbose ~= false then
+  if verbose then
     print(string.format("Job %s (%s): %s, running time %.1f s", r.job_id, r.job_type, r.status,
                         r.running_time_secs or 0))
+    show(r)
     if r.status == "JOB_STATUS_FAILED" then
       print(self:get_log())
     end
   end
   return status
+end
+
+--- Cancel the job: a pending one is JOB_STATUS_CANCELLED at once, a running
+--- one stops within about a second and ends cancelled; a finished one is a
+--- ConfigError. Returns the job's record.
+function Job:cancel()
+  self.info = core.assay_client_cancel_job(phandle(self), self.job_id)
+  return self.info
+end
+
+--- The id of the test run a succeeded stress test job produced; a job that
+--- has not succeeded (or is not a stress test) is a ConfigError saying its
+--- status.
+function Job:get_test_run_id()
+  self.info = core.assay_client_get_job(phandle(self), self.job_id)
+  local r = self.info
+  if r.job_type ~= STRESS then
+    error(core.config_error(string.format(
+      "job %s is a %s job, not a stress test (%s): it has no test run",
+      tostring(self.job_id), tostring(r.job_type), STRESS)), 2)
+  end
+  if r.status ~= "JOB_STATUS_SUCCEEDED" then
+    local reason = r.error_msg and (": " .. r.error_msg) or ""
+    error(core.config_error(string.format(
+      "job %s has no test run: it is %s, not JOB_STATUS_SUCCEEDED%s", tostring(self.job_id),
+      tostring(r.status), reason)), 2)
+  end
+  return r.result.test_run_id
+end
+
+--- The assay.TestRun a succeeded stress test job produced.
+function Job:get_test_run()
+  return self._client:get_test_run(self:get_test_run_id())
 end
 
 --- The failure's message (nil unless the job failed), fresh.
@@ -375,7 +448,8 @@ local function new_client(domain, api_key, opts)
     options = opts -- not a table: the core says what is wrong with it
   end
   local h = core.assay_client_new_with(options)
-  return setmetatable({ _handle = h, domain = options.domain }, Client)
+  return setmetatable({ _handle = h, domain = options.domain,
+                        disable_tls = options.disable_tls == true }, Client)
 end
 
 setmetatable(Client, {
@@ -624,6 +698,219 @@ end
 --- The job with this id (an assay.Job).
 function Client:get_job(job_id)
   return new_job(self, core.assay_client_get_job(handle(self), job_id))
+end
+
+-- Stress tests and their results ------------------------------------------------
+-- Result "DataFrames" are arrays of records (one table per row); integers
+-- stay Lua integers and a null cell is an absent field.
+
+--- The results of one test type in a run: test_run_id, test_type, info
+--- (the batch record without its cases).
+local TestBatch = {}
+TestBatch.__index = TestBatch
+TestBatch.__name = "assay.TestBatch"
+assay.TestBatch = TestBatch
+
+local function new_test_batch(client, test_run_id, record)
+  local info = {}
+  for k, v in pairs(record) do
+    if k ~= "test_cases" then
+      info[k] = v
+    end
+  end
+  return setmetatable({ test_run_id = test_run_id, test_type = record.test_type, info = info,
+                        _client = client }, TestBatch)
+end
+
+function TestBatch.__tostring(b)
+  return string.format("TestBatch(test_run_id=%q, test_type=%q)", tostring(b.test_run_id),
+                       tostring(b.test_type))
+end
+
+--- The batch as one flat table: test_run_id, test_type, test_name, category,
+--- description, duration_in_millis, severity, failing_features,
+--- ["summary_counts.total"] (pass, warning, fail, skip); with
+--- show_batch_metrics each batch metric under its own name.
+function TestBatch:summary(show_batch_metrics)
+  local flat = { test_run_id = self.test_run_id }
+  for k, v in pairs(self.info) do
+    if k ~= "metrics" and k ~= "test_run_id" then
+      if type(v) == "table" and getmetatable(v) ~= core.array_mt then
+        for sub, item in pairs(v) do
+          flat[k .. "." .. sub] = item
+        end
+      else
+        flat[k] = v
+      end
+    end
+  end
+  if show_batch_metrics then
+    for name, value in pairs(self.info.metrics or {}) do
+      flat[name] = value
+    end
+  end
+  return flat
+end
+
+--- The batch's test cases as an array of records (see TestRun:get_test_cases_df).
+function TestBatch:get_test_cases_df(show_test_case_metrics)
+  return core.assay_client_get_test_cases(phandle(self), self.test_run_id, self.test_type,
+                                          show_test_case_metrics and true or false)
+end
+
+--- A finished stress test run: test_run_id, name, info (the run's summary
+--- record: ids, model_task, times, summary_counts, severity_counts,
+--- category_results ...).
+local TestRun = {}
+TestRun.__index = TestRun
+TestRun.__name = "assay.TestRun"
+assay.TestRun = TestRun
+
+local function new_test_run(client, record)
+  return setmetatable({ test_run_id = record.test_run_id, name = record.name, info = record,
+                        _client = client }, TestRun)
+end
+
+function TestRun.__tostring(r)
+  return string.format("TestRun(test_run_id=%q, name=%q)", tostring(r.test_run_id),
+                       tostring(r.name))
+end
+
+local function rid(r)
+  return type(r) == "table" and r.test_run_id or nil
+end
+
+--- One record for the run, in an array (a one-row frame): ids, model_task,
+--- times, duration_in_millis, ["summary_counts.*"], ["severity_counts.*"].
+function TestRun:get_result_df()
+  return assay.array({ core.assay_client_get_test_run_result(phandle(self), rid(self)) })
+end
+
+--- One record per test case of every batch: test_run_id, test_batch_type,
+--- features, status, severity, category, importance_score (skip_reason);
+--- with show_test_case_metrics each metric under its own name too.
+function TestRun:get_test_cases_df(show_test_case_metrics)
+  return core.assay_client_get_test_cases(phandle(self), rid(self), nil,
+                                          show_test_case_metrics and true or false)
+end
+
+--- One record per category run: severity, test_types, failing_test_types,
+--- duration_in_millis, ["summary_counts.*"].
+function TestRun:get_category_results_df(show_category_results_metrics)
+  return core.assay_client_get_category_results(phandle(self), rid(self),
+                                                show_category_results_metrics and true or false)
+end
+
+--- The run's test batches (an array of assay.TestBatch), in catalogue order.
+function TestRun:get_test_batches()
+  local batches = assay.array()
+  for i, b in ipairs(core.assay_client_list_test_batches(phandle(self), rid(self))) do
+    batches[i] = new_test_batch(self._client, rid(self), b)
+  end
+  return batches
+end
+
+--- The batch of one test type; a NotFoundError listing the run's test
+--- types for one it did not run.
+function TestRun:get_test_batch(test_type)
+  return new_test_batch(self._client, rid(self),
+                        core.assay_client_get_test_batch(phandle(self), rid(self), test_type))
+end
+
+--- The whole run document (every batch and case, metrics and details).
+function TestRun:get_document()
+  return core.assay_client_get_test_run_document(phandle(self), rid(self))
+end
+
+--- Where the run lives: "<platform URL>/v1/test-runs/<id>" for a client of
+--- an assayd, "assay://test-runs/<id>" on the embedded platform.
+function TestRun:get_link()
+  local c = type(self) == "table" and self._client or {}
+  local domain = c.domain
+  if domain == nil or domain == "" then
+    return "assay://test-runs/" .. tostring(rid(self))
+  end
+  if not domain:find("://", 1, true) then
+    domain = (c.disable_tls and "http://" or "https://") .. domain
+  end
+  return (domain:gsub("/+$", "")) .. "/v1/test-runs/" .. tostring(rid(self))
+end
+
+--- The run's self-contained HTML report, as a string.
+function TestRun:get_report_html()
+  return core.assay_client_get_test_run_report(phandle(self), rid(self)).html
+end
+
+--- Write the HTML report to `path`; returns the path. A file that cannot
+--- be written is a ConfigError naming it.
+function TestRun:write_report(path)
+  local html = self:get_report_html()
+  local f, err = io.open(path, "wb")
+  if not f then
+    error(core.config_error("write_report: cannot open " .. tostring(path) .. ": "
+                            .. tostring(err)), 2)
+  end
+  local ok, werr = f:write(html)
+  f:close()
+  if not ok then
+    error(core.config_error("write_report: cannot write " .. tostring(path) .. ": "
+                            .. tostring(werr)), 2)
+  end
+  return path
+end
+
+--- Start a stress test of `test_run_config` (run_name, model_id,
+--- data_info = {ref_dataset_id, eval_dataset_id}, categories,
+--- test_suite_config, run_time_info) in a project; returns its assay.Job.
+--- A bad config is a ConfigError naming the key, a model or dataset not in
+--- the project a NotFoundError. There are no agents in assay: `agent_id`
+--- must be nil.
+function Client:start_stress_test(test_run_config, project_id, agent_id)
+  if agent_id ~= nil then
+    error(core.config_error("agent_id: agents are not supported by assay (stress tests run on "
+                            .. "the platform's own workers); pass nil, got "
+                            .. tostring(agent_id)), 2)
+  end
+  return new_job(self, core.assay_client_start_stress_test(handle(self), project_id,
+                                                           test_run_config))
+end
+
+--- The finished test run with this id (an assay.TestRun); NotFoundError if none.
+function Client:get_test_run(test_run_id)
+  return new_test_run(self, core.assay_client_get_test_run(handle(self), test_run_id))
+end
+
+--- The project's stress test jobs (an array of assay.Job), newest first;
+--- `status_filters` (an array of JOB_STATUS_* names) keeps those in one of
+--- these states.
+function Project:list_stress_testing_jobs(status_filters)
+  local filter = { job_type = STRESS }
+  if status_filters ~= nil then
+    filter.status = as_array(status_filters)
+  end
+  local jobs = assay.array()
+  for i, r in ipairs(core.assay_client_list_jobs(phandle(self), pid(self), filter)) do
+    jobs[i] = new_job(self._client, r)
+  end
+  return jobs
+end
+
+--- The project's test runs (an array of assay.TestRun), newest first.
+function Project:list_test_runs()
+  local runs = assay.array()
+  for i, r in ipairs(core.assay_client_list_test_runs(phandle(self), pid(self))) do
+    runs[i] = new_test_run(self._client, r)
+  end
+  return runs
+end
+
+--- Set the categories (TEST_CATEGORY_TYPE_* names) the project's stress
+--- tests run when their config names none; `info` then holds the updated
+--- record. Returns it.
+function Project:update_stress_test_categories(categories)
+  self.info = core.assay_client_update_stress_test_categories(phandle(self), pid(self),
+                                                               as_array(categories))
+  return self.info
 end
 
 -- Administration ------------------------------------------------------------------

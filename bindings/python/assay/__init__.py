@@ -19,8 +19,10 @@ from .errors import __all__ as _error_names
 from .client import Client
 from .job import Job
 from .project import Project
+from .test_run import TestBatch, TestRun
 
 __version__ = _core.assay_version()
 """Version of the loaded C library."""
 
-__all__ = ["Client", "Job", "Project", "__version__"] + list(_error_names)
+__all__ = ["Client", "Job", "Project", "TestBatch", "TestRun",
+           "__version__"] + list(_error_names)

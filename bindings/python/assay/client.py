@@ -15,6 +15,7 @@ from . import _core
 from .errors import ConfigError
 from .job import Job
 from .project import Project
+from .test_run import TestRun
 
 __all__ = ["Client"]
 
@@ -55,6 +56,7 @@ class Client:
                  loader_timeout=None, loader_memory_bytes=None):
         self._domain = domain
         self._home = home
+        self._disable_tls = bool(disable_tls)
         if runner_python is None and not domain and not os.environ.get("ASSAY_PYTHON"):
             # Custom loaders run, by default, with the interpreter assay runs in.
             runner_python = sys.executable or None
@@ -278,7 +280,35 @@ class Client:
         """Delete an uploaded file (or every file under a directory location)."""
         _core.assay_client_delete_uploaded_file(self._handle, url)
 
-    # --- jobs ----------------------------------------------------------------------
+    # --- stress tests and jobs ------------------------------------------------------
+
+    def start_stress_test(self, test_run_config, project_id, agent_id=None, **exp_fields):
+        """Start a stress test of ``test_run_config`` (``run_name``,
+        ``model_id``, ``data_info`` with ``ref_dataset_id`` and
+        ``eval_dataset_id``, optional ``categories``, ``test_suite_config``,
+        ``run_time_info``; see docs/tests.md) in a project and return its
+        ``Job``. The config is checked at once: a bad one is a
+        ``ConfigError`` naming the key (unknown tests and categories list
+        the valid ones), a model or dataset not in the project a
+        ``NotFoundError``; both are ``ValueError`` subclasses.
+
+        assay runs every stress test on the platform's own workers: there
+        are no agents, so ``agent_id`` must be None, and there are no
+        experimental fields (any is a ``ConfigError`` naming it)."""
+        if agent_id is not None:
+            raise ConfigError("agent_id: agents are not supported by assay (stress tests run "
+                              "on the platform's own workers); pass agent_id=None, got %r"
+                              % (agent_id,))
+        if exp_fields:
+            raise ConfigError("start_stress_test() takes no experimental fields in assay; got "
+                              "%s" % ", ".join(sorted(exp_fields)))
+        record = _core.assay_client_start_stress_test(self._handle, project_id, test_run_config)
+        return Job(self, record)
+
+    def get_test_run(self, test_run_id):
+        """The finished test run with this id (a ``TestRun``);
+        ``NotFoundError`` (a ``ValueError``) if there is none."""
+        return TestRun(self, _core.assay_client_get_test_run(self._handle, test_run_id))
 
     def get_job(self, job_id):
         """The job with this id; ``NotFoundError`` if there is none."""
@@ -307,6 +337,16 @@ class Client:
         if body is not None and not isinstance(body, (str, bytes)):
             body = _core.assay_value_dump(body, 0)
         return _core.assay_client_request(self._handle, method, path, body)
+
+    def _base_url(self):
+        """The platform's URL as the C client builds it (scheme added when
+        missing, trailing slashes removed), or None for the embedded one."""
+        if not self._domain:
+            return None
+        base = self._domain
+        if "://" not in base:
+            base = ("http://" if self._disable_tls else "https://") + base
+        return base.rstrip("/")
 
     # --- lifetime ----------------------------------------------------------
 

@@ -1,8 +1,11 @@
 """``Project``: a project of the platform, as returned by ``Client``, with
-its registry of datasets, models and predictions (rime-sdk's names)."""
+its registry of datasets, models and predictions, its stress test jobs and
+test runs (rime-sdk's names)."""
 
 from . import _core
 from .errors import ConfigError, NotFoundError
+from .job import Job
+from .test_run import TestRun
 
 __all__ = ["Project"]
 
@@ -224,6 +227,31 @@ class Project:
         """Delete the predictions of a model on a dataset."""
         record = self.get_predictions(model_id, dataset_id)
         _core.assay_client_delete_predictions(self._handle, record["prediction_id"])
+
+    # --- stress tests ------------------------------------------------------------------
+
+    def list_stress_testing_jobs(self, status_filters=None):
+        """An iterator over the project's stress test jobs (``Job``), newest
+        first; ``status_filters`` (a list of ``JOB_STATUS_*`` names) keeps
+        the jobs in one of those states (an unknown status is a
+        ``ConfigError`` listing the valid ones)."""
+        query = {"job_type": "JOB_TYPE_STRESS_TEST"}
+        if status_filters is not None:
+            query["status"] = status_filters
+        records = _core.assay_client_list_jobs(self._handle, self.project_id, query)
+        return iter([Job(self._client, r) for r in records])
+
+    def list_test_runs(self):
+        """An iterator over the project's test runs (``TestRun``), newest first."""
+        records = _core.assay_client_list_test_runs(self._handle, self.project_id)
+        return iter([TestRun(self._client, r) for r in records])
+
+    def update_stress_test_categories(self, categories):
+        """Set the categories (``TEST_CATEGORY_TYPE_*`` names) the project's
+        stress tests run when their config names none. ``info`` then holds
+        the updated record (``stress_test_categories``)."""
+        self._info = _core.assay_client_update_stress_test_categories(
+            self._handle, self.project_id, categories)
 
     def __repr__(self):
         return "Project(project_id=%r, name=%r)" % (self.project_id, self.name)
