@@ -858,39 +858,15 @@ static int run_job_list(const cli *c, assay_client *k, assay_value **o) {
 }
 
 /* Write `len` bytes to `path` with mode 0644, atomically: a temporary file
- * beside it, renamed into place. 0, or 1 after printing why not. */
+ * beside it, renamed into place (report.h: assay__write_file_atomic, as
+ * report_write). 0, or 1 after printing why not. */
+int assay__write_file_atomic(const char *path, const char *text, size_t len);
+
 static int write_file_atomic(const char *path, const char *text, size_t len) {
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 8);
-  if (!tmp) {
-    fputs("assay: out of memory\n", stderr);
-    return 1;
-  }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".XXXXXX", 8);
-  int fd = mkostemp(tmp, O_CLOEXEC);
-  if (fd < 0) {
-    fprintf(stderr, "assay: cannot write %s: %s\n", path, strerror(errno));
-    free(tmp);
-    return 1;
-  }
-  int ok = fchmod(fd, 0644) == 0;
-  for (size_t done = 0; ok && done < len;) {
-    ssize_t n = write(fd, text + done, len - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) ok = 0;
-    else done += (size_t)n;
-  }
-  int err = ok ? 0 : errno;
-  if (ok && fsync(fd) != 0) ok = 0, err = errno;
-  if (close(fd) != 0 && ok) ok = 0, err = errno;
-  if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-  if (!ok) {
-    unlink(tmp);
-    fprintf(stderr, "assay: cannot write %s: %s\n", path, strerror(err ? err : EIO));
-  }
-  free(tmp);
-  return ok ? 0 : 1;
+  int err = assay__write_file_atomic(path, text, len);
+  if (err < 0) fputs("assay: out of memory\n", stderr);
+  else if (err) fprintf(stderr, "assay: cannot write %s: %s\n", path, strerror(err));
+  return err ? 1 : 0;
 }
 
 /* `assay report RUN_ID -o FILE`: the platform renders the report (GET

@@ -35,42 +35,6 @@
 #define SD "\"TEST_CATEGORY_TYPE_SUBSET_PERFORMANCE_DEGRADATION\""
 #define MINE "[" MP ", " SP ", " SD "]"
 
-static json_t *parse(const char *text) {
-  json_error_t e;
-  json_t *j = json_loads(text, 0, &e);
-  if (!j) fprintf(stderr, "bad JSON (%s): %s\n", e.text, text);
-  assert_non_null(j);
-  return j;
-}
-
-static frame *frame_of(const char *table) {
-  json_t *t = parse(table);
-  frame *f = NULL;
-  int rc = frame_from_json(&f, t);
-  if (rc) fprintf(stderr, "frame_from_json: %s\n", assay_error_last()->message);
-  assert_int_equal(rc, 0);
-  json_decref(t);
-  return f;
-}
-
-static json_t *normalized(const char *task, const char *categories, const char *suite) {
-  char *text = NULL;
-  if (asprintf(&text,
-               "{\"run_name\": \"t\", \"model_id\": \"m\", \"data_info\": {\"ref_dataset_id\": "
-               "\"r\", \"eval_dataset_id\": \"e\"}, \"categories\": %s, \"test_suite_config\": "
-               "%s}",
-               categories, suite ? suite : "{}") < 0)
-    abort();
-  json_t *cfg = parse(text);
-  free(text);
-  json_t *norm = NULL;
-  int rc = test_config_normalize(cfg, task, NULL, &norm);
-  if (rc) fprintf(stderr, "test_config_normalize: %s\n", assay_error_last()->message);
-  assert_int_equal(rc, 0);
-  json_decref(cfg);
-  return norm;
-}
-
 /* A run's inputs, owned here. */
 typedef struct fixture {
   frame *ref, *eval, *ref_pred, *eval_pred;
@@ -81,11 +45,11 @@ typedef struct fixture {
 static void fx_init(fixture *x, const char *task, const char *ref, const char *eval,
                     const char *params, const char *categories, const char *suite) {
   memset(x, 0, sizeof *x);
-  x->ref = frame_of(ref);
-  x->eval = frame_of(eval);
-  x->ref_params = params ? parse(params) : NULL;
+  x->ref = test_frame_of(ref);
+  x->eval = test_frame_of(eval);
+  x->ref_params = params ? test_json_of(params) : NULL;
   x->eval_params = x->ref_params ? json_incref(x->ref_params) : NULL;
-  x->config = normalized(task, categories, suite);
+  x->config = test_config_of(task, categories, suite);
   x->in.model_task = task;
   x->in.ref = x->ref;
   x->in.eval = x->eval;
@@ -124,27 +88,6 @@ static void fx_fails(fixture *x, int code, const char *text) {
   if (rc != code || !e || !strstr(e->message, text))
     fail_msg("expected error %d containing \"%s\"; got %d: %s", code, text, rc,
              e ? e->message : "(none)");
-}
-
-static json_t *batch(json_t *doc, const char *type) {
-  size_t i;
-  json_t *b;
-  json_array_foreach(json_object_get(doc, "test_batches"), i, b) {
-    if (strcmp(json_string_value(json_object_get(b, "test_type")), type) == 0) return b;
-  }
-  fail_msg("no batch %s", type);
-  return NULL;
-}
-
-static json_t *tcase(json_t *doc, const char *type, const char *feature) {
-  size_t i;
-  json_t *tc;
-  json_array_foreach(json_object_get(batch(doc, type), "test_cases"), i, tc) {
-    const char *f0 = json_string_value(json_array_get(json_object_get(tc, "features"), 0));
-    if ((!feature && !f0) || (feature && f0 && strcmp(f0, feature) == 0)) return tc;
-  }
-  fail_msg("no case %s / %s", type, feature ? feature : "(none)");
-  return NULL;
 }
 
 static double metric(json_t *tc, const char *name) {
@@ -197,7 +140,7 @@ static void test_hand_checked(void **state) {
           "{\"individual_tests_config\": {\"subset_accuracy\": {\"min_sample_size\": 4}}}");
   json_t *doc = fx_run(&x);
   /* MODEL_PERFORMANCE: accuracy 1.0 -> 0.8, a drop of 0.2 >= alert 0.10 */
-  json_t *tc = tcase(doc, "accuracy", NULL);
+  json_t *tc = test_case_of(doc, "accuracy", NULL);
   assert_float_equal(metric(tc, "reference"), 1.0, 1e-12);
   assert_float_equal(metric(tc, "evaluation"), 0.8, 1e-12);
   assert_float_equal(metric(tc, "degradation"), 0.2, 1e-12);
@@ -205,15 +148,16 @@ static void test_hand_checked(void **state) {
   assert_string_equal(str(tc, "status"), "TEST_CASE_STATUS_FAIL");
   assert_float_equal(json_number_value(json_object_get(tc, "importance_score")), 1.0, 1e-12);
   /* recall: 20 positives, 4 flipped -> 16/20; precision 16 / (16 + 4) */
-  assert_float_equal(metric(tcase(doc, "recall", NULL), "evaluation"), 0.8, 1e-12);
-  assert_float_equal(metric(tcase(doc, "precision", NULL), "evaluation"), 0.8, 1e-12);
-  assert_float_equal(metric(tcase(doc, "false_positive_rate", NULL), "degradation"), 0.2, 1e-12);
+  assert_float_equal(metric(test_case_of(doc, "recall", NULL), "evaluation"), 0.8, 1e-12);
+  assert_float_equal(metric(test_case_of(doc, "precision", NULL), "evaluation"), 0.8, 1e-12);
+  assert_float_equal(metric(test_case_of(doc, "false_positive_rate", NULL), "degradation"), 0.2,
+                     1e-12);
   /* positive prediction rate 0.5 both sides */
-  tc = tcase(doc, "positive_prediction_rate", NULL);
+  tc = test_case_of(doc, "positive_prediction_rate", NULL);
   assert_float_equal(metric(tc, "degradation"), 0.0, 1e-12);
   assert_string_equal(str(tc, "status"), "TEST_CASE_STATUS_PASS");
   /* SUBSET_PERFORMANCE on g: overall 0.8, "v" 0.6, gap 0.2 */
-  tc = tcase(doc, "subset_accuracy", "g");
+  tc = test_case_of(doc, "subset_accuracy", "g");
   assert_float_equal(metric(tc, "overall"), 0.8, 1e-12);
   assert_float_equal(metric(tc, "worst_subset_value"), 0.6, 1e-12);
   assert_float_equal(metric(tc, "gap"), 0.2, 1e-12);
@@ -225,7 +169,7 @@ static void test_hand_checked(void **state) {
   assert_string_equal(str(json_object_get(tc, "details"), "worst_subset"), "v");
   /* on x (deciles of 0..39: edges 3.9, 7.8, ..., 35.1; 4 rows a bin, min_sample_size 4):
    * bins 5 and 6 (rows 20..27) accuracy 0 -> gap 0.8, the first of them the worst */
-  tc = tcase(doc, "subset_accuracy", "x");
+  tc = test_case_of(doc, "subset_accuracy", "x");
   assert_float_equal(metric(tc, "gap"), 0.8, 1e-12);
   assert_float_equal(metric(tc, "num_subsets"), 10, 0);
   subs = json_object_get(json_object_get(tc, "details"), "subsets");
@@ -235,12 +179,12 @@ static void test_hand_checked(void **state) {
   assert_string_equal(str(json_array_get(subs, 9), "subset"), "(35.1, inf)");
   assert_string_equal(str(json_object_get(tc, "details"), "worst_subset"), "(19.5, 23.4]");
   /* subset_f1 keeps the default min_sample_size 20: on x no subset is judged */
-  tc = tcase(doc, "subset_f1", "x");
+  tc = test_case_of(doc, "subset_f1", "x");
   assert_string_equal(str(tc, "status"), "TEST_CASE_STATUS_SKIP");
   assert_non_null(strstr(str(tc, "skip_reason"), "at least 20"));
   assert_true(isnan(metric(tc, "gap")));
   /* SUBSET_PERFORMANCE_DEGRADATION on g: "u" 1 -> 1, "v" 1 -> 0.6 */
-  tc = tcase(doc, "subset_accuracy_degradation", "g");
+  tc = test_case_of(doc, "subset_accuracy_degradation", "g");
   assert_float_equal(metric(tc, "worst_degradation"), 0.4, 1e-12);
   assert_float_equal(metric(tc, "worst_subset"), 1, 0);
   assert_float_equal(metric(tc, "num_subsets"), 2, 0);
@@ -303,10 +247,11 @@ static void check_counts(json_t *doc) {
     cat_total += num(json_object_get(cr, "summary_counts"), "total");
     json_t *t;
     json_array_foreach(json_object_get(cr, "test_types"), j, t) {
-      assert_string_equal(str(batch(doc, json_string_value(t)), "category"), str(cr, "category"));
+      assert_string_equal(str(test_batch_of(doc, json_string_value(t)), "category"),
+                          str(cr, "category"));
     }
     json_array_foreach(json_object_get(cr, "failing_test_types"), j, t) {
-      assert_string_not_equal(str(batch(doc, json_string_value(t)), "severity"), SEV_PASS);
+      assert_string_not_equal(str(test_batch_of(doc, json_string_value(t)), "severity"), SEV_PASS);
     }
   }
   assert_int_equal(cat_total, total);
@@ -346,23 +291,23 @@ static void test_document_shape(void **state) {
   assert_string_equal(str(json_array_get(fs, 2), "type"), "categorical");
   check_counts(doc);
   /* accuracy's own thresholds: a drop of 0.2 is a warning now */
-  json_t *b = batch(doc, "accuracy");
+  json_t *b = test_batch_of(doc, "accuracy");
   assert_string_equal(str(b, "severity"), SEV_WARNING);
-  assert_string_equal(str(tcase(doc, "accuracy", NULL), "status"), TC_WARNING);
+  assert_string_equal(str(test_case_of(doc, "accuracy", NULL), "status"), TC_WARNING);
   /* f1 did not run; subset_auc has no case for g; cases in feature order */
   json_t *bb;
   size_t i;
   json_array_foreach(json_object_get(doc, "test_batches"), i, bb)
     assert_string_not_equal(str(bb, "test_type"), "f1");
-  json_t *auc_cases = json_object_get(batch(doc, "subset_auc"), "test_cases");
+  json_t *auc_cases = json_object_get(test_batch_of(doc, "subset_auc"), "test_cases");
   assert_int_equal(json_array_size(auc_cases), 2);
   assert_string_equal(json_string_value(json_array_get(
                         json_object_get(json_array_get(auc_cases, 0), "features"), 0)),
                       "x");
-  assert_int_equal(json_array_size(json_object_get(batch(doc, "subset_accuracy"), "test_cases")),
-                   3);
+  assert_int_equal(
+    json_array_size(json_object_get(test_batch_of(doc, "subset_accuracy"), "test_cases")), 3);
   /* the degradation batch failed on g: failing_features, failing_test_types */
-  b = batch(doc, "subset_accuracy_degradation");
+  b = test_batch_of(doc, "subset_accuracy_degradation");
   assert_string_equal(str(b, "severity"), SEV_ALERT);
   assert_string_equal(json_string_value(json_array_get(json_object_get(b, "failing_features"), 0)),
                       "g");
@@ -456,7 +401,7 @@ static void expect_error(const char *task, const char *ref, const char *eval, co
   fx_init(&x, task, ref, eval, rp, "[" MP "]", NULL);
   if (ep) {
     json_decref(x.eval_params);
-    x.eval_params = parse(ep);
+    x.eval_params = test_json_of(ep);
     x.in.eval_params = x.eval_params;
   }
   fx_fails(&x, code, text);
@@ -513,25 +458,25 @@ static void test_prediction_frames(void **state) {
   fx_init(&x, BIN, T2, T2, "{\"label_col\": \"label\", \"pred_col\": \"pred\"}", "[" MP "]",
           NULL);
   /* a prediction frame of the wrong length */
-  x.ref_pred = frame_of("{\"prediction\": [0.1, 0.9, 0.5]}");
+  x.ref_pred = test_frame_of("{\"prediction\": [0.1, 0.9, 0.5]}");
   x.in.ref_pred = x.ref_pred;
   fx_fails(&x, ASSAY_ERR_DATA, "the reference's predictions have 3 rows; the reference has 2");
   frame_free(x.ref_pred);
   /* two columns for a binary task */
-  x.ref_pred = frame_of("{\"a\": [0.1, 0.9], \"b\": [0.9, 0.1]}");
+  x.ref_pred = test_frame_of("{\"a\": [0.1, 0.9], \"b\": [0.9, 0.1]}");
   x.in.ref_pred = x.ref_pred;
   fx_fails(&x, ASSAY_ERR_DATA, "have 2 columns; expected 1");
   frame_free(x.ref_pred);
   /* frames win over pred_col; pred stays out of the features */
-  x.ref_pred = frame_of("{\"prediction\": [0.9, 0.1]}");
-  x.eval_pred = frame_of("{\"prediction\": [0.2, 0.8]}");
+  x.ref_pred = test_frame_of("{\"prediction\": [0.9, 0.1]}");
+  x.eval_pred = test_frame_of("{\"prediction\": [0.2, 0.8]}");
   x.in.ref_pred = x.ref_pred;
   x.in.eval_pred = x.eval_pred;
   json_t *doc = fx_run(&x);
   assert_string_equal(str(json_object_get(doc, "data"), "pred_source"), "predictions");
   assert_int_equal(json_array_size(json_object_get(json_object_get(doc, "data"), "features")), 1);
   /* reference accuracy 0 (both wrong), evaluation 1 */
-  json_t *tc = tcase(doc, "accuracy", NULL);
+  json_t *tc = test_case_of(doc, "accuracy", NULL);
   assert_float_equal(metric(tc, "reference"), 0.0, 0);
   assert_float_equal(metric(tc, "evaluation"), 1.0, 0);
   json_decref(doc);
@@ -539,7 +484,7 @@ static void test_prediction_frames(void **state) {
   /* no predictions at all: tests needing them are one skipped case each */
   fx_init(&x, BIN, T2, T2, "{\"label_col\": \"label\"}", "[" MP "]", NULL);
   doc = fx_run(&x);
-  tc = tcase(doc, "auc", NULL);
+  tc = test_case_of(doc, "auc", NULL);
   assert_string_equal(str(tc, "status"), TC_SKIP);
   assert_non_null(strstr(str(tc, "skip_reason"), "needs predictions"));
   assert_string_equal(str(json_object_get(doc, "data"), "pred_source"), "none");
@@ -562,26 +507,27 @@ static void test_multiclass_labels(void **state) {
   assert_string_equal(json_string_value(json_array_get(names, 0)), "ant");
   assert_string_equal(json_string_value(json_array_get(names, 2)), "cat");
   /* every prediction right */
-  assert_float_equal(metric(tcase(doc, "multiclass_accuracy", NULL), "evaluation"), 1.0, 0);
+  assert_float_equal(metric(test_case_of(doc, "multiclass_accuracy", NULL), "evaluation"), 1.0, 0);
   /* mean max-probability (0.8 + 0.8 + 0.7 + 0.6) / 4 */
-  assert_float_equal(metric(tcase(doc, "average_confidence", NULL), "reference"), 0.725, 1e-12);
+  assert_float_equal(metric(test_case_of(doc, "average_confidence", NULL), "reference"), 0.725,
+                     1e-12);
   json_decref(doc);
   /* probabilities that do not sum to one; a partly missing row */
   stress_ctx c;
   frame_free(x.eval_pred);
-  x.eval_pred = frame_of("{\"a\": [0.5, 0.5, 0.2, 0.2], \"b\": [0.5, 0.5, 0.2, 0.2], "
-                         "\"c\": [0.0, 0.0, 0.2, 0.6]}");
+  x.eval_pred = test_frame_of("{\"a\": [0.5, 0.5, 0.2, 0.2], \"b\": [0.5, 0.5, 0.2, 0.2], "
+                              "\"c\": [0.0, 0.0, 0.2, 0.6]}");
   x.in.eval_pred = x.eval_pred;
   assert_int_equal(stress_prepare(&c, &x.in), ASSAY_ERR_DATA);
   assert_non_null(strstr(assay_error_last()->message, "row 2 sum to 0.6"));
   frame_free(x.eval_pred);
-  x.eval_pred = frame_of("{\"a\": [0.5, null, 0.2, 0.2], \"b\": [0.5, 0.5, 0.2, 0.2], "
-                         "\"c\": [0.0, 0.5, 0.6, 0.6]}");
+  x.eval_pred = test_frame_of("{\"a\": [0.5, null, 0.2, 0.2], \"b\": [0.5, 0.5, 0.2, 0.2], "
+                              "\"c\": [0.0, 0.5, 0.6, 0.6]}");
   x.in.eval_pred = x.eval_pred;
   assert_int_equal(stress_prepare(&c, &x.in), ASSAY_ERR_DATA);
   assert_non_null(strstr(assay_error_last()->message, "row 1 have 1 missing values of 3"));
   frame_free(x.eval_pred);
-  x.eval_pred = frame_of("{\"a\": [0.5, 0.5, 0.2, 0.2], \"b\": [0.5, 0.5, 0.2, 0.2]}");
+  x.eval_pred = test_frame_of("{\"a\": [0.5, 0.5, 0.2, 0.2], \"b\": [0.5, 0.5, 0.2, 0.2]}");
   x.in.eval_pred = x.eval_pred;
   assert_int_equal(stress_prepare(&c, &x.in), ASSAY_ERR_DATA);
   assert_non_null(strstr(assay_error_last()->message, "have 2 columns; expected 3"));
@@ -649,14 +595,17 @@ static void test_prepare_codes(void **state) {
   assert_true(isinf(stress_num(n->eval_col, 3)));
   assert_float_equal(stress_num(n->eval_col, 4), 2.0, 0);
   size_t m;
-  const double *v = stress_sorted(&c, n, 1, &m);
+  double *v = NULL;
+  assert_int_equal(stress_sorted_values(&c, n, 1, &v, &m), 0); /* "x" and "inf" left out */
   assert_int_equal(m, 2);
   assert_float_equal(v[0], 1.5, 0);
   assert_float_equal(v[1], 2.0, 0);
-  v = stress_sorted(&c, n, 0, &m);
+  free(v);
+  assert_int_equal(stress_sorted_values(&c, n, 0, &v, &m), 0);
   assert_int_equal(m, 7);
-  assert_ptr_equal(stress_sorted(&c, n, 0, &m), v); /* computed once */
-  assert_null(stress_sorted(&c, s, 0, &m));         /* categorical */
+  free(v);
+  assert_int_equal(stress_sorted_values(&c, s, 0, &v, &m), 0); /* categorical */
+  assert_null(v);
   double *tmp = NULL;
   const double *e = stress_edges(&c, n, 4, &m, &tmp);
   assert_null(tmp);
@@ -670,6 +619,15 @@ static void test_prepare_codes(void **state) {
   assert_int_equal(m, 1);
   assert_float_equal(e[0], 4.0, 0);
   free(tmp);
+  const stress_numstats *ns = stress_ref_stats(&c, n);
+  assert_non_null(ns);
+  assert_ptr_equal(stress_ref_stats(&c, n), ns); /* computed once */
+  assert_null(stress_ref_stats(&c, s));          /* categorical */
+  assert_int_equal(ns->n, 7);
+  assert_float_equal(ns->min, 1, 0);
+  assert_float_equal(ns->max, 7, 0);
+  assert_float_equal(ns->q1, 2.5, 0);
+  assert_float_equal(ns->q3, 5.5, 0);
   /* labels */
   assert_int_equal(c.side[0].labeled, 7);
   assert_int_equal(c.side[1].label_class[2], 1);
@@ -855,7 +813,7 @@ static void test_debug_stress(void **state) {
     abort();
   int rc = assay__debug_stress(req, &out);
   if (rc) fail_msg("assay__debug_stress: %s", assay_error_last()->message);
-  json_t *doc = parse(out);
+  json_t *doc = test_json_of(out);
   json_t *timing = json_object_get(doc, "timing");
   assert_true(json_number_value(json_object_get(timing, "run_seconds")) >= 0);
   assert_true(json_integer_value(json_object_get(timing, "peak_rss_kb")) > 0);
@@ -863,7 +821,7 @@ static void test_debug_stress(void **state) {
   assert_int_equal(json_array_size(fs), 2); /* at (a timestamp, numeric) and x */
   assert_string_equal(str(json_array_get(fs, 0), "name"), "at");
   assert_string_equal(str(json_array_get(fs, 0), "type"), "numeric");
-  assert_float_equal(metric(tcase(doc, "accuracy", NULL), "reference"), 1.0, 0);
+  assert_float_equal(metric(test_case_of(doc, "accuracy", NULL), "reference"), 1.0, 0);
   json_decref(doc);
   free(out);
   free(req);
@@ -905,13 +863,13 @@ static void test_many_subsets(void **state) {
           "{\"individual_tests_config\": {\"subset_accuracy\": {\"min_sample_size\": 1}, "
           "\"subset_accuracy_degradation\": {\"min_sample_size\": 1}}}");
   json_t *doc = fx_run(&x);
-  json_t *tc = tcase(doc, "subset_accuracy", "k");
+  json_t *tc = test_case_of(doc, "subset_accuracy", "k");
   json_t *subs = json_object_get(json_object_get(tc, "details"), "subsets");
   assert_int_equal(json_array_size(subs), 101);
   assert_string_equal(str(json_array_get(subs, 100), "subset"), "k140");
   assert_float_equal(metric(tc, "num_subsets"), N, 0);
   assert_float_equal(metric(tc, "worst_subset_value"), 0.0, 0);
-  tc = tcase(doc, "subset_accuracy_degradation", "k");
+  tc = test_case_of(doc, "subset_accuracy_degradation", "k");
   subs = json_object_get(json_object_get(tc, "details"), "subsets");
   assert_int_equal(json_array_size(subs), 101);
   assert_float_equal(metric(tc, "worst_subset"), 100, 0);
@@ -928,24 +886,166 @@ static void test_eval_only_predictions(void **state) {
   fixture x;
   fx_init(&x, BIN, r, e, "{\"label_col\": \"label\"}", MINE, NULL);
   json_decref(x.eval_params);
-  x.eval_params = parse(PARAMS);
+  x.eval_params = test_json_of(PARAMS);
   x.in.eval_params = x.eval_params;
   json_t *doc = fx_run(&x);
   /* pred, the evaluation's prediction column, is no feature on either side */
   assert_int_equal(json_array_size(json_object_get(json_object_get(doc, "data"), "features")), 2);
-  json_t *tc = tcase(doc, "subset_accuracy_degradation", NULL);
+  json_t *tc = test_case_of(doc, "subset_accuracy_degradation", NULL);
   assert_string_equal(str(tc, "status"), TC_SKIP);
   assert_string_equal(str(tc, "skip_reason"),
                       "needs predictions on both datasets: the reference has none");
-  tc = tcase(doc, "accuracy", NULL);
+  tc = test_case_of(doc, "accuracy", NULL);
   assert_string_equal(str(tc, "skip_reason"),
                       "needs predictions on both datasets: the reference has none");
-  tc = tcase(doc, "subset_accuracy", "g");
+  tc = test_case_of(doc, "subset_accuracy", "g");
   assert_float_equal(metric(tc, "gap"), 0.2, 1e-12);
   json_decref(doc);
   fx_free(&x);
   free(r);
   free(e);
+}
+
+/* --- quantiles by selection (stress_quantiles) against sorting ------------------------- */
+
+static uint64_t qrng = 0x9e3779b97f4a7c15ull;
+static uint64_t qnext(void) { /* xorshift64* */
+  qrng ^= qrng >> 12;
+  qrng ^= qrng << 25;
+  qrng ^= qrng >> 27;
+  return qrng * 0x2545f4914f6cdd1dull;
+}
+static double qunit(void) { return (double)(qnext() >> 11) / 9007199254740992.0; }
+static double qnormal(void) { /* Box-Muller */
+  double u = qunit(), v = qunit();
+  return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(6.283185307179586 * v);
+}
+
+/* Value i of data set kind k. */
+static double qvalue(int k, size_t i, size_t n) {
+  switch (k) {
+    case 0: return qnormal();                                   /* continuous */
+    case 1: return (double)(qnext() % 7);                       /* heavy ties */
+    case 2: return i == n / 2 ? 1e300 : qnormal();              /* one far outlier */
+    case 3: return (qnext() & 1) ? 1.7e308 : -1.7e308 * qunit(); /* range past DBL_MAX */
+    case 4: { /* signed zeros among few values */
+      uint64_t r = qnext() % 5;
+      return r == 0 ? -0.0 : r == 1 ? 0.0 : r == 2 ? -1.0 : r == 3 ? 1.0 : 0.5;
+    }
+    case 5: return ldexp((double)(qnext() % 1000), -1074);      /* subnormals */
+    case 6: return ldexp(1.0, (int)(qnext() % 2000) - 1000);    /* exponentially spread */
+    case 7: { /* NaN, inf among normal values: left out */
+      uint64_t r = qnext() % 10;
+      return r == 0 ? NAN : r == 1 ? INFINITY : r == 2 ? -INFINITY : qnormal();
+    }
+    default: return 42.0;                                       /* one value */
+  }
+}
+
+static void test_quantiles_by_selection(void **state) {
+  (void)state;
+  const size_t sizes[] = {0, 1, 2, 3, 17, 4095, 4096, 4097, 20000, 150001};
+  double qs[103];
+  int nq = 0;
+  for (int i = 1; i < 100; i++) qs[nq++] = i / 100.0;
+  qs[nq++] = 0;
+  qs[nq++] = 1;
+  qs[nq++] = 0.25;
+  qs[nq++] = 0.1;
+  for (int k = 0; k <= 8; k++) {
+    for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+      size_t n = sizes[z];
+      double *v = malloc((n + 1) * sizeof *v), *s = malloc((n + 1) * sizeof *s);
+      assert_non_null(v);
+      assert_non_null(s);
+      size_t m = 0;
+      for (size_t i = 0; i < n; i++) {
+        v[i] = qvalue(k, i, n);
+        if (isfinite(v[i])) s[m++] = v[i];
+      }
+      assert_int_equal(stats_sort_f64(s, m, NULL), 0);
+      double out[103];
+      size_t nf = 99;
+      assert_int_equal(stress_quantiles(v, (int64_t)n, qs, nq, out, &nf), 0);
+      assert_int_equal(nf, m);
+      for (int q = 0; q < nq; q++) {
+        double want = stats_quantile_sorted(s, m, qs[q]);
+        if (m == 0) {
+          assert_true(isnan(out[q]));
+          continue;
+        }
+        if (memcmp(&want, &out[q], sizeof want) != 0)
+          fail_msg("kind %d, n %zu, q %g: selection %.17g, sorted %.17g", k, n, qs[q], out[q],
+                   want);
+      }
+      free(v);
+      free(s);
+    }
+  }
+}
+
+/* The shared per-row bins (stress_bins) against stats_bin_of over the
+ * shared edges, for 0 to 9 edges (k distinct values), with nulls and
+ * infinities on both sides. */
+static void test_shared_bins(void **state) {
+  (void)state;
+  enum { N = 203 };
+  for (int k = 1; k <= 12; k++) {
+    char *ref = NULL, *ev = NULL;
+    size_t rl = 0, el = 0;
+    FILE *rf = open_memstream(&ref, &rl), *ef = open_memstream(&ev, &el);
+    fputs("{\"x\": [", rf);
+    fputs("{\"x\": [", ef);
+    for (int i = 0; i < N; i++) {
+      if (i % 17 == 5) fprintf(rf, "%snull", i ? ", " : "");
+      else fprintf(rf, "%s%d.5", i ? ", " : "", (i * 7) % k);
+      if (i % 13 == 4) fprintf(ef, "%snull", i ? ", " : "");
+      else fprintf(ef, "%s%.1f", i ? ", " : "", ((i * 5) % (2 * k + 3)) * 0.5 - 1);
+    }
+    fputs("]}", rf);
+    fputs("]}", ef);
+    fclose(rf);
+    fclose(ef);
+    fixture x;
+    fx_init(&x, BIN, ref, ev, NULL, "[\"TEST_CATEGORY_TYPE_DRIFT\"]", NULL);
+    free(ref);
+    free(ev);
+    /* infinities among the values */
+    double *rv = (double *)(uintptr_t)x.ref->cols[0].values;
+    double *evv = (double *)(uintptr_t)x.eval->cols[0].values;
+    rv[3] = INFINITY, rv[8] = -INFINITY, evv[2] = -INFINITY, evv[9] = INFINITY;
+    stress_ctx c;
+    assert_int_equal(stress_prepare(&c, &x.in), 0);
+    stress_feature *f = &c.features[0];
+    /* the edges: stats_quantile_edges of the sorted finite reference values */
+    double s[N], want[STRESS_DEFAULT_BINS];
+    size_t n = 0;
+    for (int i = 0; i < N; i++)
+      if (col_valid(&x.ref->cols[0], i) && isfinite(rv[i])) s[n++] = rv[i];
+    assert_int_equal(stats_sort_f64(s, n, NULL), 0);
+    size_t wm = stats_quantile_edges(s, n, STRESS_DEFAULT_BINS, want);
+    for (int side = 0; side < 2; side++) {
+      const double *e;
+      size_t m;
+      const uint8_t *b = stress_bins(&c, f, side, &e, &m);
+      assert_non_null(b);
+      assert_int_equal(m, wm);
+      assert_memory_equal(e, want, m * sizeof *e);
+      const column *col = side ? &x.eval->cols[0] : &x.ref->cols[0];
+      const double *v = side ? evv : rv;
+      for (int i = 0; i < N; i++) {
+        int code = !col_valid(col, i)    ? STRESS_BIN_NULL
+                   : v[i] == -INFINITY ? STRESS_BIN_NEGINF
+                   : v[i] == INFINITY  ? STRESS_BIN_POSINF
+                                       : (int)stats_bin_of(want, wm, v[i]);
+        if (b[i] != code) fail_msg("k %d, side %d, row %d: code %d, expected %d", k, side, i,
+                                   b[i], code);
+      }
+      assert_ptr_equal(stress_bins(&c, f, side, &e, &m), b); /* computed once */
+    }
+    stress_release(&c);
+    fx_free(&x);
+  }
 }
 
 int main(void) {
@@ -960,6 +1060,8 @@ int main(void) {
     cmocka_unit_test(test_prepare_codes),
     cmocka_unit_test(test_score_order),
     cmocka_unit_test(test_argsort),
+    cmocka_unit_test(test_quantiles_by_selection),
+    cmocka_unit_test(test_shared_bins),
     cmocka_unit_test(test_parallel),
     cmocka_unit_test(test_every_catalogue_test_implemented),
     cmocka_unit_test(test_debug_stress),

@@ -68,36 +68,13 @@ static double now_secs(void) {
 
 /* --- requests ---------------------------------------------------------------------------- */
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
-static json_t *jf(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  char *text = test_format_v(fmt, ap);
-  va_end(ap);
-  json_error_t e;
-  json_t *j = json_loads(text, JSON_DECODE_ANY, &e);
-  if (!j) fail_msg("bad test JSON (%s): %s", e.text, text);
-  free(text);
-  return j;
-}
+#define jf test_jsonf /* JSON from printf-formatted text (test_support.h) */
 
 /* Send `body` (stolen; may be NULL) as `who` through platform p and expect
  * `status`; the answer (caller decrefs). */
 static json_t *callp(fixture *f, assay_platform *p, int status, const char *method,
                      const char *path, const char *query, int who, json_t *body) {
-  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  json_decref(body);
-  json_t *b = NULL;
-  int got = router_send(p, method, path, query, f->token[who], text, &b);
-  if (got != status) {
-    char *answer = b ? json_dumps(b, 0) : NULL;
-    fail_msg("%s %s%s%s as %s: expected %d, got %d: %s", method, path, query ? "?" : "",
-             query ? query : "", caller_names[who], status, got, answer ? answer : "");
-  }
-  free(text);
-  return b;
+  return router_expect(p, status, method, path, query, f->token[who], caller_names[who], body);
 }
 
 static json_t *callq(fixture *f, int status, const char *method, const char *path,
@@ -114,12 +91,8 @@ static json_t *call(fixture *f, int status, const char *method, const char *path
 static void call_errq(fixture *f, int status, const char *name, const char *frag1,
                       const char *frag2, const char *method, const char *path,
                       const char *query, int who, json_t *body) {
-  json_t *b = callq(f, status, method, path, query, who, body);
-  const char *n = err_name(b), *m = err_message(b);
-  if (!n || strcmp(n, name) != 0 || (frag1 && !strstr(m, frag1)) || (frag2 && !strstr(m, frag2)))
-    fail_msg("%s %s: expected %s with '%s' and '%s'; got %s: %s", method, path, name,
-             frag1 ? frag1 : "", frag2 ? frag2 : "", n ? n : "(none)", m ? m : "");
-  json_decref(b);
+  expect_error_answer(callq(f, status, method, path, query, who, body), name, frag1, frag2,
+                      method, path);
 }
 
 static void call_err(fixture *f, int status, const char *name, const char *frag1,
@@ -250,32 +223,15 @@ static int open_fixture(void **state, int workers) {
   }
   store *s = NULL;
   if (platform_store_acquire(f->p, &s) != ASSAY_OK) return -1;
-  int64_t now = assay__now();
-  assay__uuid(f->ws);
-  assay__uuid(f->other_ws);
-  int rc = s->ops->begin(s, 1);
-  if (!rc) rc = s->ops->workspace_insert(s, f->ws, "team", now);
-  if (!rc) rc = s->ops->workspace_insert(s, f->other_ws, "elsewhere", now);
-  static const struct {
-    int who;
-    const char *role;
-    int other;
-  } people[] = {
+  static const test_person people[] = {
     {WADMIN, "WORKSPACE_ROLE_ADMIN", 0},   {MEMBER, "WORKSPACE_ROLE_MEMBER", 0},
     {MEMBER2, "WORKSPACE_ROLE_MEMBER", 0}, {VIEWER, "WORKSPACE_ROLE_VIEWER", 0},
     {OUTSIDER, "WORKSPACE_ROLE_ADMIN", 1},
   };
-  char token_id[37];
-  for (size_t i = 0; !rc && i < sizeof people / sizeof people[0]; i++) {
-    int who = people[i].who;
-    char username[64];
-    snprintf(username, sizeof username, "user-%d", who);
-    assay__uuid(f->user[who]);
-    const char *ws = people[i].other ? f->other_ws : f->ws;
-    rc = s->ops->user_insert(s, f->user[who], username, caller_names[who], 0, now);
-    if (!rc) rc = s->ops->member_insert(s, ws, f->user[who], people[i].role);
-    if (!rc) rc = token_mint(s, f->user[who], ws, "t", now + 86400, f->token[who], token_id);
-  }
+  int rc = s->ops->begin(s, 1);
+  if (!rc)
+    rc = test_seed_people(s, assay__now(), f->ws, f->other_ws, people,
+                          sizeof people / sizeof people[0], caller_names, f->user, f->token);
   if (!rc) rc = s->ops->commit(s);
   if (rc) {
     s->ops->rollback(s);

@@ -33,44 +33,18 @@
   "[\"TEST_CATEGORY_TYPE_DRIFT\", \"TEST_CATEGORY_TYPE_ABNORMAL_INPUTS\", "       \
   "\"TEST_CATEGORY_TYPE_DATA_CLEANLINESS\"]"
 
-static json_t *parse(const char *text) {
-  json_error_t e;
-  json_t *j = json_loads(text, 0, &e);
-  if (!j) fprintf(stderr, "bad JSON (%s): %s\n", e.text, text);
-  assert_non_null(j);
-  return j;
-}
-
-static frame *frame_of(const char *table) {
-  json_t *t = parse(table);
-  frame *f = NULL;
-  int rc = frame_from_json(&f, t);
-  if (rc) fprintf(stderr, "frame_from_json: %s\n", assay_error_last()->message);
-  assert_int_equal(rc, 0);
-  json_decref(t);
-  return f;
-}
-
 /* Run the engine: task, reference and evaluation tables, data_params (for
  * both sides; NULL: none), categories, individual_tests_config (NULL:
  * none). Returns the document; *err the error code when expect_error. */
 static json_t *run_ex(const char *task, const char *ref, const char *eval, const char *params,
                       const char *categories, const char *individual, int *err) {
-  frame *r = frame_of(ref), *e = frame_of(eval);
-  char *cfg_text = NULL;
-  if (asprintf(&cfg_text,
-               "{\"run_name\": \"t\", \"model_id\": \"m\", \"data_info\": {\"ref_dataset_id\": "
-               "\"r\", \"eval_dataset_id\": \"e\"}, \"categories\": %s, \"test_suite_config\": "
-               "{\"individual_tests_config\": %s}}",
-               categories, individual ? individual : "{}") < 0)
+  frame *r = test_frame_of(ref), *e = test_frame_of(eval);
+  char *suite = NULL;
+  if (asprintf(&suite, "{\"individual_tests_config\": %s}", individual ? individual : "{}") < 0)
     abort();
-  json_t *cfg = parse(cfg_text);
-  free(cfg_text);
-  json_t *norm = NULL;
-  int rc = test_config_normalize(cfg, task, NULL, &norm);
-  if (rc) fprintf(stderr, "test_config_normalize: %s\n", assay_error_last()->message);
-  assert_int_equal(rc, 0);
-  json_t *p = params ? parse(params) : NULL;
+  json_t *norm = test_config_of(task, categories, suite);
+  free(suite);
+  json_t *p = params ? test_json_of(params) : NULL;
   stress_input in;
   memset(&in, 0, sizeof in);
   in.model_task = task;
@@ -81,7 +55,7 @@ static json_t *run_ex(const char *task, const char *ref, const char *eval, const
   in.config = norm;
   in.threads = 2;
   json_t *doc = NULL;
-  rc = stress_run(&in, &doc);
+  int rc = stress_run(&in, &doc);
   if (err) {
     *err = rc;
   } else {
@@ -90,7 +64,6 @@ static json_t *run_ex(const char *task, const char *ref, const char *eval, const
   }
   json_decref(p);
   json_decref(norm);
-  json_decref(cfg);
   frame_free(r);
   frame_free(e);
   return doc;
@@ -101,32 +74,8 @@ static json_t *run(const char *task, const char *ref, const char *eval, const ch
   return run_ex(task, ref, eval, params, categories, individual, NULL);
 }
 
-static json_t *batch(json_t *doc, const char *type) {
-  size_t i;
-  json_t *b;
-  json_array_foreach(json_object_get(doc, "test_batches"), i, b) {
-    if (strcmp(json_string_value(json_object_get(b, "test_type")), type) == 0) return b;
-  }
-  fail_msg("no batch %s", type);
-  return NULL;
-}
-
 static json_t *cases(json_t *doc, const char *type) {
-  return json_object_get(batch(doc, type), "test_cases");
-}
-
-/* The case of `type` whose first feature is `feature` (NULL: the first
- * case with no features or the only case). */
-static json_t *tcase(json_t *doc, const char *type, const char *feature) {
-  size_t i;
-  json_t *tc;
-  json_array_foreach(cases(doc, type), i, tc) {
-    json_t *fs = json_object_get(tc, "features");
-    const char *f0 = json_string_value(json_array_get(fs, 0));
-    if ((!feature && !f0) || (feature && f0 && strcmp(f0, feature) == 0)) return tc;
-  }
-  fail_msg("no case %s / %s", type, feature ? feature : "(none)");
-  return NULL;
+  return json_object_get(test_batch_of(doc, type), "test_cases");
 }
 
 static json_t *pair_case(json_t *doc, const char *a, const char *b) {
@@ -182,7 +131,7 @@ static void test_numeric_drift_psi(void **state) {
   (void)state;
   json_t *doc = run(BIN, "{\"x\": " X10 ", \"z\": " X10 "}", "{\"x\": " E10 ", \"z\": " X10 "}",
                     NULL, DRIFT, "{\"numeric_feature_drift\": {\"num_bins\": 2}}");
-  json_t *tc = tcase(doc, "numeric_feature_drift", "x");
+  json_t *tc = test_case_of(doc, "numeric_feature_drift", "x");
   /* edges {5.5}: reference 5 | 5, evaluation 8 | 2 */
   NEAR(metric(tc, "psi"), 0.3 * log(1.6) + 0.3 * log(2.5));
   assert_string_equal(severity_of(tc), SEV_ALERT);
@@ -195,10 +144,10 @@ static void test_numeric_drift_psi(void **state) {
                       "(5.5, inf)");
   NEAR(json_number_value(json_array_get(json_object_get(d, "evaluation"), 0)), 0.8);
   /* the unshifted column */
-  tc = tcase(doc, "numeric_feature_drift", "z");
+  tc = test_case_of(doc, "numeric_feature_drift", "z");
   NEAR(metric(tc, "psi"), 0);
   assert_string_equal(status(tc), TC_PASS);
-  json_t *bm = json_object_get(batch(doc, "numeric_feature_drift"), "metrics");
+  json_t *bm = json_object_get(test_batch_of(doc, "numeric_feature_drift"), "metrics");
   assert_int_equal(json_integer_value(json_object_get(bm, "num_drifted")), 1);
   NEAR(json_number_value(json_object_get(bm, "share_drifted")), 0.5);
   json_decref(doc);
@@ -210,20 +159,20 @@ static void test_numeric_drift_other_statistics(void **state) {
   /* scipy.stats.ks_2samp(range(1, 11), [1]*8 + [9, 10]) */
   json_t *doc =
       run(BIN, ref, ev, NULL, DRIFT, "{\"numeric_feature_drift\": {\"statistic\": \"ks\"}}");
-  json_t *tc = tcase(doc, "numeric_feature_drift", "x");
+  json_t *tc = test_case_of(doc, "numeric_feature_drift", "x");
   NEAR(metric(tc, "ks_statistic"), 0.7);
   assert_true(fabs(metric(tc, "ks_pvalue") - 0.012340600575894691) < 1e-9);
   json_decref(doc);
   /* jensenshannon([5, 5], [8, 2], base=2) with 2 bins */
   doc = run(BIN, ref, ev, NULL, DRIFT,
             "{\"numeric_feature_drift\": {\"statistic\": \"jensen_shannon\", \"num_bins\": 2}}");
-  tc = tcase(doc, "numeric_feature_drift", "x");
+  tc = test_case_of(doc, "numeric_feature_drift", "x");
   assert_true(fabs(metric(tc, "jensen_shannon") - 0.27037752852596664) < 1e-12);
   json_decref(doc);
   /* wasserstein_distance(ref, eval) / np.std(ref) */
   doc = run(BIN, ref, ev, NULL, DRIFT,
             "{\"numeric_feature_drift\": {\"statistic\": \"wasserstein\"}}");
-  tc = tcase(doc, "numeric_feature_drift", "x");
+  tc = test_case_of(doc, "numeric_feature_drift", "x");
   assert_true(fabs(metric(tc, "wasserstein_normed") - 0.9748348733519081) < 1e-12);
   assert_string_equal(severity_of(tc), SEV_ALERT);
   json_decref(doc);
@@ -234,7 +183,7 @@ static void test_categorical_drift(void **state) {
   const char *ref = "{\"c\": [\"a\",\"a\",\"a\",\"a\",\"a\",\"b\",\"b\",\"b\",\"c\",\"c\"]}";
   const char *ev = "{\"c\": [\"a\",\"a\",\"a\",\"b\",\"b\",\"b\",\"b\",\"c\",\"c\",\"c\"]}";
   json_t *doc = run(BIN, ref, ev, NULL, DRIFT, NULL);
-  json_t *tc = tcase(doc, "categorical_feature_drift", "c");
+  json_t *tc = test_case_of(doc, "categorical_feature_drift", "c");
   double psi = (0.5 - 0.3) * log(0.5 / 0.3) + (0.3 - 0.4) * log(0.3 / 0.4) +
                (0.2 - 0.3) * log(0.2 / 0.3);
   NEAR(metric(tc, "psi"), psi);
@@ -245,14 +194,14 @@ static void test_categorical_drift(void **state) {
   /* scipy.stats.chisquare([3, 4, 3], [5, 3, 2]) */
   doc = run(BIN, ref, ev, NULL, DRIFT,
             "{\"categorical_feature_drift\": {\"statistic\": \"chi_square\"}}");
-  tc = tcase(doc, "categorical_feature_drift", "c");
+  tc = test_case_of(doc, "categorical_feature_drift", "c");
   NEAR(metric(tc, "chi_square"), 1.6333333333333333);
   assert_true(fabs(metric(tc, "chi_square_pvalue") - 0.4419022095845254) < 1e-9);
   assert_string_equal(status(tc), TC_PASS); /* p 0.44 > 0.05 (lower is worse) */
   json_decref(doc);
   /* an evaluation-only category: floored share 1e-4 on the reference side */
   doc = run(BIN, "{\"c\": [\"a\", \"b\"]}", "{\"c\": [\"a\", \"d\"]}", NULL, DRIFT, NULL);
-  tc = tcase(doc, "categorical_feature_drift", "c");
+  tc = test_case_of(doc, "categorical_feature_drift", "c");
   NEAR(metric(tc, "psi"), (0.5 - 1e-4) * log(0.5 / 1e-4) + (1e-4 - 0.5) * log(1e-4 / 0.5));
   json_decref(doc);
 }
@@ -263,17 +212,17 @@ static void test_label_and_prediction_drift(void **state) {
   json_t *doc = run(BIN, "{\"x\": [1, 2, 3, 4], \"y\": [0, 0, 1, 1], \"p\": [0.1, 0.2, 0.8, 0.9]}",
                     "{\"x\": [1, 2, 3, 4], \"y\": [0, 1, 1, 1], \"p\": [0.1, 0.6, 0.8, 0.9]}",
                     params, DRIFT, "{\"label_drift\": {\"statistic\": \"ks\"}}");
-  json_t *tc = tcase(doc, "label_drift", "y");
+  json_t *tc = test_case_of(doc, "label_drift", "y");
   /* ks does not apply to classes: psi over class shares .5/.5 vs .25/.75 */
   NEAR(metric(tc, "psi"), 0.25 * log(2) + 0.25 * log(1.5));
   assert_string_equal(json_string_value(json_object_get(json_object_get(tc, "metrics"),
                                                         "statistic_used")),
                       "psi");
-  tc = tcase(doc, "predicted_label_drift", NULL);
+  tc = test_case_of(doc, "predicted_label_drift", NULL);
   NEAR(metric(tc, "psi"), 0.25 * log(2) + 0.25 * log(1.5));
   /* scores 0.1 0.2 0.8 0.9 vs 0.1 0.6 0.8 0.9: 0.6 falls in a bin the
    * reference leaves empty */
-  tc = tcase(doc, "prediction_drift", NULL);
+  tc = test_case_of(doc, "prediction_drift", NULL);
   assert_string_not_equal(status(tc), TC_SKIP);
   assert_true(metric(tc, "psi") > 0.4);
   json_decref(doc);
@@ -287,7 +236,7 @@ static void test_nulls_drift(void **state) {
   (void)state;
   json_t *doc = run(BIN, "{\"x\": [1, null, 3, 4]}", "{\"x\": [null, null, 3, 4]}", NULL, DRIFT,
                     NULL);
-  json_t *tc = tcase(doc, "nulls_per_feature_drift", "x");
+  json_t *tc = test_case_of(doc, "nulls_per_feature_drift", "x");
   NEAR(metric(tc, "null_share_change"), 0.25);
   NEAR(metric(tc, "ref_null_share"), 0.25);
   NEAR(metric(tc, "eval_null_share"), 0.5);
@@ -304,19 +253,19 @@ static void test_all_null_and_constant(void **state) {
   json_t *doc = run(BIN, "{\"n\": [null, null, null], \"k\": [5, 5, 5], \"x\": [1, 2, 3]}",
                     "{\"n\": [null, null, null], \"k\": [5, 5, 6], \"x\": [3, 2, 1]}", NULL, ALL3,
                     NULL);
-  json_t *tc = tcase(doc, "numeric_feature_drift", "n");
+  json_t *tc = test_case_of(doc, "numeric_feature_drift", "n");
   assert_string_equal(status(tc), TC_SKIP);
   assert_non_null(json_object_get(tc, "skip_reason"));
   /* constant reference: the edges collapse to {5}: reference 3 | 0,
    * evaluation 2 | 1 */
-  tc = tcase(doc, "numeric_feature_drift", "k");
+  tc = test_case_of(doc, "numeric_feature_drift", "k");
   NEAR(metric(tc, "psi"), (1 - 2.0 / 3) * log(1.5) + (1e-4 - 1.0 / 3) * log(3e-4));
   /* outliers of a constant column: IQR 0, so outside [5, 5] */
-  tc = tcase(doc, "numeric_outliers", "k");
+  tc = test_case_of(doc, "numeric_outliers", "k");
   NEAR(metric(tc, "share_affected"), 1.0 / 3);
-  tc = tcase(doc, "numeric_outliers", "n");
+  tc = test_case_of(doc, "numeric_outliers", "n");
   assert_string_equal(status(tc), TC_SKIP);
-  tc = tcase(doc, "null_check", "n");
+  tc = test_case_of(doc, "null_check", "n");
   NEAR(metric(tc, "share_affected"), 0);
   /* correlation with a constant or all-null column: skipped */
   assert_string_equal(status(pair_case(doc, "k", "x")), TC_SKIP);
@@ -328,11 +277,11 @@ static void test_single_row(void **state) {
   (void)state;
   json_t *doc = run(BIN, "{\"x\": [1.5], \"y\": [2], \"c\": [\"a\"]}",
                     "{\"x\": [7.0], \"y\": [2], \"c\": [\"b\"]}", NULL, ALL3, NULL);
-  json_t *tc = tcase(doc, "out_of_range", "x");
+  json_t *tc = test_case_of(doc, "out_of_range", "x");
   NEAR(metric(tc, "share_affected"), 1);
-  tc = tcase(doc, "unseen_categories", "c");
+  tc = test_case_of(doc, "unseen_categories", "c");
   NEAR(metric(tc, "share_affected"), 1);
-  tc = tcase(doc, "duplicate_rows", NULL);
+  tc = test_case_of(doc, "duplicate_rows", NULL);
   NEAR(metric(tc, "duplicate_share"), 0);
   assert_string_equal(status(pair_case(doc, "x", "y")), TC_SKIP);
   json_decref(doc);
@@ -345,12 +294,12 @@ static void test_eval_missing_column(void **state) {
   const char *types[] = {"numeric_feature_drift", "nulls_per_feature_drift", "numeric_outliers",
                          "out_of_range", "null_check", "type_mismatch"};
   for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
-    json_t *tc = tcase(doc, types[i], "x");
+    json_t *tc = test_case_of(doc, types[i], "x");
     assert_string_equal(status(tc), TC_SKIP);
     const char *why = json_string_value(json_object_get(tc, "skip_reason"));
     assert_non_null(strstr(why, "no such column"));
   }
-  assert_string_not_equal(status(tcase(doc, "categorical_feature_drift", "c")), TC_SKIP);
+  assert_string_not_equal(status(test_case_of(doc, "categorical_feature_drift", "c")), TC_SKIP);
   json_decref(doc);
 }
 
@@ -361,13 +310,13 @@ static void test_outliers_and_range(void **state) {
   json_t *doc = run(BIN, "{\"x\": [1, 2, 3, 4, 5, 6, 7, 8]}", "{\"x\": [0, 5, 100, 4]}", NULL,
                     ABNORMAL, NULL);
   /* Q1 2.75, Q3 6.25, IQR 3.5: bounds [-7.75, 16.75] */
-  json_t *tc = tcase(doc, "numeric_outliers", "x");
+  json_t *tc = test_case_of(doc, "numeric_outliers", "x");
   NEAR(metric(tc, "lower_bound"), -7.75);
   NEAR(metric(tc, "upper_bound"), 16.75);
   NEAR(metric(tc, "share_affected"), 0.25);
   assert_int_equal((int)metric(tc, "rows_affected"), 1);
   assert_string_equal(severity_of(tc), SEV_ALERT);
-  tc = tcase(doc, "out_of_range", "x");
+  tc = test_case_of(doc, "out_of_range", "x");
   NEAR(metric(tc, "share_affected"), 0.5);
   json_decref(doc);
 }
@@ -379,8 +328,8 @@ static void test_categories(void **state) {
                     "{\"c\": [\"c\", \"c\", \"a\", \"d\"]}", NULL, ABNORMAL,
                     "{\"rare_categories\": {\"rare_threshold\": 0.3}}");
   /* c has reference share 0.1 < 0.3: rare; d is unseen */
-  NEAR(metric(tcase(doc, "rare_categories", "c"), "share_affected"), 0.5);
-  NEAR(metric(tcase(doc, "unseen_categories", "c"), "share_affected"), 0.25);
+  NEAR(metric(test_case_of(doc, "rare_categories", "c"), "share_affected"), 0.5);
+  NEAR(metric(test_case_of(doc, "unseen_categories", "c"), "share_affected"), 0.25);
   json_decref(doc);
 }
 
@@ -391,19 +340,19 @@ static void test_empty_strings_and_capitalization(void **state) {
                     "\"london\", \"Rome\"]}",
                     NULL, ABNORMAL, NULL);
   /* blank: reference 1/4, evaluation 2/8: no rise */
-  json_t *tc = tcase(doc, "empty_strings", "s");
+  json_t *tc = test_case_of(doc, "empty_strings", "s");
   NEAR(metric(tc, "share_affected"), 0);
   NEAR(metric(tc, "eval_share"), 0.25);
   assert_int_equal((int)metric(tc, "rows_affected"), 2);
   /* PARIS, " paris ", london are variants of reference categories */
-  tc = tcase(doc, "capitalization", "s");
+  tc = test_case_of(doc, "capitalization", "s");
   NEAR(metric(tc, "share_affected"), 3.0 / 8);
   /* unseen: PARIS, " paris ", "", "\t", Berlin, london, Rome */
-  NEAR(metric(tcase(doc, "unseen_categories", "s"), "share_affected"), 7.0 / 8);
+  NEAR(metric(test_case_of(doc, "unseen_categories", "s"), "share_affected"), 7.0 / 8);
   json_decref(doc);
   doc = run(BIN, "{\"s\": [\"a\", \"b\"]}", "{\"s\": [\"\", \"  \", \"a\", \"b\"]}", NULL,
             ABNORMAL, NULL);
-  tc = tcase(doc, "empty_strings", "s");
+  tc = test_case_of(doc, "empty_strings", "s");
   NEAR(metric(tc, "share_affected"), 0.5);
   assert_string_equal(severity_of(tc), SEV_ALERT);
   json_decref(doc);
@@ -419,19 +368,19 @@ static void test_type_mismatch(void **state) {
                     "null]}",
                     NULL, ABNORMAL, NULL);
   /* int reference, text evaluation: "abc" and "4.5" are not integers */
-  json_t *tc = tcase(doc, "type_mismatch", "i");
+  json_t *tc = test_case_of(doc, "type_mismatch", "i");
   NEAR(metric(tc, "share_affected"), 0.5);
   assert_string_equal(json_string_value(json_object_get(json_object_get(tc, "details"),
                                                         "eval_type")),
                       "string");
   /* float reference: only "x" (the null is no value) */
-  NEAR(metric(tcase(doc, "type_mismatch", "f"), "share_affected"), 0.25);
+  NEAR(metric(test_case_of(doc, "type_mismatch", "f"), "share_affected"), 0.25);
   /* bool reference, numbers: 2 is neither 0 nor 1 */
-  NEAR(metric(tcase(doc, "type_mismatch", "b"), "share_affected"), 0.25);
+  NEAR(metric(test_case_of(doc, "type_mismatch", "b"), "share_affected"), 0.25);
   /* string reference: any value is text */
-  NEAR(metric(tcase(doc, "type_mismatch", "s"), "share_affected"), 0);
+  NEAR(metric(test_case_of(doc, "type_mismatch", "s"), "share_affected"), 0);
   /* int reference, float evaluation: 2.5 */
-  NEAR(metric(tcase(doc, "type_mismatch", "g"), "share_affected"), 0.25);
+  NEAR(metric(test_case_of(doc, "type_mismatch", "g"), "share_affected"), 0.25);
   json_decref(doc);
 }
 
@@ -441,7 +390,7 @@ static void test_null_check_thresholds_and_performance(void **state) {
   const char *ref = "{\"x\": [1, 2, 3, 4], \"y\": [0, 1, 0, 1], \"p\": [0.1, 0.9, 0.2, 0.8]}";
   const char *ev = "{\"x\": [null, 2, null, 4], \"y\": [0, 1, 1, 1], \"p\": [0.9, 0.9, 0.2, 0.8]}";
   json_t *doc = run(BIN, ref, ev, params, ABNORMAL, NULL);
-  json_t *tc = tcase(doc, "null_check", "x");
+  json_t *tc = test_case_of(doc, "null_check", "x");
   NEAR(metric(tc, "share_affected"), 0.5);
   assert_string_equal(severity_of(tc), SEV_ALERT);
   /* rows 0 and 2 are null: both mispredicted; overall accuracy 2/4 */
@@ -449,19 +398,19 @@ static void test_null_check_thresholds_and_performance(void **state) {
   NEAR(metric(tc, "performance_overall"), 0.5);
   NEAR(metric(tc, "performance_change"), -0.5);
   /* no affected rows: performance null */
-  tc = tcase(doc, "out_of_range", "x");
+  tc = test_case_of(doc, "out_of_range", "x");
   assert_true(isnan(metric(tc, "performance_affected")));
   json_decref(doc);
   /* own thresholds: 0.5 is a warning under {0.4, 0.6} */
   doc = run(BIN, ref, ev, params, ABNORMAL,
             "{\"null_check\": {\"severity_thresholds\": {\"warning\": 0.4, \"alert\": 0.6}}}");
-  assert_string_equal(severity_of(tcase(doc, "null_check", "x")), SEV_WARNING);
+  assert_string_equal(severity_of(test_case_of(doc, "null_check", "x")), SEV_WARNING);
   json_decref(doc);
   /* regression: MAE on affected rows */
   doc = run(REG, "{\"x\": [1, 2, 3, 4], \"y\": [1, 2, 3, 4], \"p\": [1, 2, 3, 4]}",
             "{\"x\": [1, 2, 3, 40], \"y\": [1, 2, 3, 4], \"p\": [1, 2, 4, 8]}", params, ABNORMAL,
             NULL);
-  tc = tcase(doc, "out_of_range", "x");
+  tc = test_case_of(doc, "out_of_range", "x");
   NEAR(metric(tc, "performance_affected"), 4);
   NEAR(metric(tc, "performance_overall"), 5.0 / 4);
   json_decref(doc);
@@ -509,22 +458,22 @@ static void test_label_imbalance_and_leakage(void **state) {
                     "0, 1]}",
                     "{\"leak\": [\"n\", \"p\"], \"x\": [1, 2], \"y\": [0, 1]}", params,
                     CLEAN, NULL);
-  json_t *tc = tcase(doc, "label_imbalance", "y");
+  json_t *tc = test_case_of(doc, "label_imbalance", "y");
   NEAR(value(tc, "label_imbalance"), 0.25);
   assert_string_equal(severity_of(tc), SEV_PASS);
   /* leak determines the label: MI = H */
-  tc = tcase(doc, "feature_leakage", "leak");
+  tc = test_case_of(doc, "feature_leakage", "leak");
   NEAR(metric(tc, "normalized_mutual_info"), 1);
   assert_string_equal(severity_of(tc), SEV_ALERT);
   /* x: 4 distinct values in 4 deciles bins: also determines the label */
-  tc = tcase(doc, "feature_leakage", "x");
+  tc = test_case_of(doc, "feature_leakage", "x");
   NEAR(metric(tc, "normalized_mutual_info"), 1);
   json_decref(doc);
   /* one class only: leakage undefined */
   doc = run(BIN, "{\"x\": [1, 2, 3], \"y\": [1, 1, 1]}", "{\"x\": [1], \"y\": [1]}", params,
             CLEAN, NULL);
-  assert_string_equal(status(tcase(doc, "feature_leakage", "x")), TC_SKIP);
-  NEAR(value(tcase(doc, "label_imbalance", "y"), "label_imbalance"), 0);
+  assert_string_equal(status(test_case_of(doc, "feature_leakage", "x")), TC_SKIP);
+  NEAR(value(test_case_of(doc, "label_imbalance", "y"), "label_imbalance"), 0);
   json_decref(doc);
 }
 

@@ -37,6 +37,16 @@ function assay.array(t)
   return setmetatable(t or {}, core.array_mt)
 end
 
+-- A class of assay objects: the table of its methods, which is also its
+-- objects' metatable (named "assay.<name>"), published as assay.<name>.
+local function class(name)
+  local c = {}
+  c.__index = c
+  c.__name = "assay." .. name
+  assay[name] = c
+  return c
+end
+
 -- Errors --------------------------------------------------------------------
 
 --- The core's error table by name: assay.errors.NotFoundError is
@@ -70,10 +80,7 @@ end
 -- Projects ------------------------------------------------------------------
 
 --- A project: project_id, name, description, and info (the whole record).
-local Project = {}
-Project.__index = Project
-Project.__name = "assay.Project"
-assay.Project = Project
+local Project = class("Project")
 
 local function new_project(client, record)
   return setmetatable({
@@ -283,10 +290,7 @@ end
 -- Jobs ----------------------------------------------------------------------
 
 --- A job: job_id, job_type, and info (the last fetched record).
-local Job = {}
-Job.__index = Job
-Job.__name = "assay.Job"
-assay.Job = Job
+local Job = class("Job")
 
 local function new_job(client, record)
   return setmetatable({ job_id = record.job_id, job_type = record.job_type, info = record,
@@ -408,10 +412,7 @@ end
 
 -- Client --------------------------------------------------------------------
 
-local Client = {}
-Client.__index = Client
-Client.__name = "assay.Client"
-assay.Client = Client
+local Client = class("Client")
 
 -- The core handle of a client; anything else (a method called with `.`)
 -- becomes nil, which the core refuses with a ConfigError.
@@ -706,10 +707,7 @@ end
 
 --- The results of one test type in a run: test_run_id, test_type, info
 --- (the batch record without its cases).
-local TestBatch = {}
-TestBatch.__index = TestBatch
-TestBatch.__name = "assay.TestBatch"
-assay.TestBatch = TestBatch
+local TestBatch = class("TestBatch")
 
 local function new_test_batch(client, test_run_id, record)
   local info = {}
@@ -761,10 +759,7 @@ end
 --- A finished stress test run: test_run_id, name, info (the run's summary
 --- record: ids, model_task, times, summary_counts, severity_counts,
 --- category_results ...).
-local TestRun = {}
-TestRun.__index = TestRun
-TestRun.__name = "assay.TestRun"
-assay.TestRun = TestRun
+local TestRun = class("TestRun")
 
 local function new_test_run(client, record)
   return setmetatable({ test_run_id = record.test_run_id, name = record.name, info = record,

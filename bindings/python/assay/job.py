@@ -5,6 +5,7 @@ import html
 import sys
 
 from . import _core
+from ._record import _Record
 from .errors import ConfigError, error_classes
 
 __all__ = ["Job"]
@@ -91,48 +92,46 @@ class _ProgressView:
         print("%d / %d tests completed" % p, file=sys.stdout, flush=True)
 
 
-class Job:
+class Job(_Record):
     """A job, as rime-sdk's: ``job_id``, ``job_type``, ``get_status()``,
     ``error_msg``, ``cancel()``, and for a stress test (``job_type``
     ``JOB_TYPE_STRESS_TEST``) ``get_test_run_id()`` and ``get_test_run()``.
     Statuses are ``JOB_STATUS_PENDING``, ``_RUNNING``, ``_SUCCEEDED``,
-    ``_FAILED`` and ``_CANCELLED``."""
+    ``_FAILED`` and ``_CANCELLED``. ``info`` is the job's last fetched record
+    (``progress``: ``{done, total}`` test batches for a stress test)."""
 
-    __slots__ = ("_client", "_record")
-
-    def __init__(self, client, record):
-        self._client = client
-        self._record = record
+    __slots__ = ()
+    _ID = "job_id"
 
     @property
     def job_id(self):
-        return self._record["job_id"]
+        return self._info["job_id"]
 
     @property
     def job_type(self):
-        return self._record["job_type"]
+        return self._info["job_type"]
 
     @property
     def error_msg(self):
         """The failure's message (``None`` unless the job failed), fresh."""
         self._refresh()
-        return self._record.get("error_msg")
+        return self._info.get("error_msg")
 
     def _refresh(self):
-        self._record = _core.assay_client_get_job(self._client._handle, self.job_id)
+        self._info = _core.assay_client_get_job(self._client._handle, self.job_id)
 
     def _wait(self, poll_rate_sec, view):
         """Wait for the job to end; with a view, show its progress at least
         every poll_rate_sec seconds meanwhile."""
         handle = self._client._handle
         if view is None:
-            self._record = _core.assay_client_wait_job(handle, self.job_id, poll_rate_sec, 0.0)
+            self._info = _core.assay_client_wait_job(handle, self.job_id, poll_rate_sec, 0.0)
             return
         self._refresh()
-        while self._record["status"] not in _FINAL:
-            view.show(self._record)
+        while self._info["status"] not in _FINAL:
+            view.show(self._info)
             try:
-                self._record = _core.assay_client_wait_job(handle, self.job_id, poll_rate_sec,
+                self._info = _core.assay_client_wait_job(handle, self.job_id, poll_rate_sec,
                                                            poll_rate_sec)
             except _Timeout:
                 self._refresh()
@@ -151,7 +150,7 @@ class Job:
             self._wait(poll_rate_sec, view)
         else:
             self._refresh()
-        r = self._record
+        r = self._info
         status = {"id": r["job_id"], "type": r["job_type"], "status": r["status"],
                   "start_time_secs": r.get("start_time_secs"),
                   "running_time_secs": r.get("running_time_secs")}
@@ -172,14 +171,14 @@ class Job:
         """Cancel the job: a pending one is ``JOB_STATUS_CANCELLED`` at once,
         a running one stops within about a second and ends cancelled. A job
         that already finished is a ``ConfigError`` (a ``ValueError``)."""
-        self._record = _core.assay_client_cancel_job(self._client._handle, self.job_id)
+        self._info = _core.assay_client_cancel_job(self._client._handle, self.job_id)
 
     def get_test_run_id(self):
         """The id of the test run a stress test job produced. A job that has
         not succeeded (or is not a stress test) is a ``ConfigError`` (a
         ``ValueError``) saying its status."""
         self._refresh()
-        r = self._record
+        r = self._info
         if r["job_type"] != _STRESS:
             raise ConfigError("job %s is a %s job, not a stress test (%s): it has no test run"
                               % (self.job_id, r["job_type"], _STRESS))
@@ -196,20 +195,6 @@ class Job:
         ``get_test_run_id`` for the errors)."""
         return self._client.get_test_run(self.get_test_run_id())
 
-    @property
-    def info(self):
-        """The job's last fetched record as a dict (``progress``: ``{done,
-        total}`` test batches for a stress test)."""
-        return self._record
-
     def __repr__(self):
         return "Job(job_id=%r, job_type=%r, status=%r)" % (
-            self.job_id, self.job_type, self._record.get("status"))
-
-    def __eq__(self, other):
-        if not isinstance(other, Job):
-            return NotImplemented
-        return self.job_id == other.job_id
-
-    def __hash__(self):
-        return hash(self.job_id)
+            self.job_id, self.job_type, self._info.get("status"))

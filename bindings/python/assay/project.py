@@ -4,6 +4,7 @@ test runs (rime-sdk's names)."""
 
 from . import _core
 from .errors import ConfigError, NotFoundError
+from ._record import _Record
 from .job import Job
 from .test_run import TestRun
 
@@ -19,7 +20,7 @@ def _one_of(kind, by_id, by_name):
         raise ConfigError("give exactly one of %s_id and %s_name" % (kind, kind))
 
 
-class Project:
+class Project(_Record):
     """A project: a named container for datasets, models and test runs.
 
     ``info`` is the full record the platform answered (``project_id``,
@@ -29,11 +30,8 @@ class Project:
     are equal when they have the same ``project_id``.
     """
 
-    __slots__ = ("_client", "_info")
-
-    def __init__(self, client, info):
-        self._client = client
-        self._info = info
+    __slots__ = ()
+    _ID = "project_id"
 
     @property
     def project_id(self):
@@ -47,15 +45,6 @@ class Project:
     @property
     def description(self):
         return self._info["description"]
-
-    @property
-    def info(self):
-        """The project's record as a dict."""
-        return self._info
-
-    @property
-    def _handle(self):
-        return self._client._handle
 
     # --- datasets ------------------------------------------------------------
 
@@ -255,11 +244,3 @@ class Project:
 
     def __repr__(self):
         return "Project(project_id=%r, name=%r)" % (self.project_id, self.name)
-
-    def __eq__(self, other):
-        if not isinstance(other, Project):
-            return NotImplemented
-        return self.project_id == other.project_id
-
-    def __hash__(self):
-        return hash(self.project_id)

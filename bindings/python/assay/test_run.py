@@ -9,6 +9,7 @@ without it; those methods then raise an ``ImportError`` naming pandas, and
 """
 
 from . import _core
+from ._record import _Record
 
 __all__ = ["TestRun", "TestBatch"]
 
@@ -57,18 +58,15 @@ def _flat_summary(record, test_run_id, show_batch_metrics):
     return flat
 
 
-class TestRun:
+class TestRun(_Record):
     """A finished stress test run: ``test_run_id``, ``info`` (the run's
     summary record: name, project, model and dataset ids, model_task, times,
     summary_counts, severity_counts, category_results ...) and the result
     frames."""
 
     __test__ = False  # not a pytest test class, whatever its name
-    __slots__ = ("_client", "_info")
-
-    def __init__(self, client, info):
-        self._client = client
-        self._info = info
+    __slots__ = ()
+    _ID = "test_run_id"
 
     @property
     def test_run_id(self):
@@ -78,15 +76,6 @@ class TestRun:
     def name(self):
         """The run's name (the config's run_name)."""
         return self._info.get("name")
-
-    @property
-    def info(self):
-        """The run's summary record as a dict (the document without its test batches)."""
-        return self._info
-
-    @property
-    def _handle(self):
-        return self._client._handle
 
     def get_result_df(self):
         """One row for the run: ids, model_task, times, ``duration_in_millis``,
@@ -151,14 +140,6 @@ class TestRun:
 
     def __repr__(self):
         return "TestRun(test_run_id=%r, name=%r)" % (self.test_run_id, self.name)
-
-    def __eq__(self, other):
-        if not isinstance(other, TestRun):
-            return NotImplemented
-        return self.test_run_id == other.test_run_id
-
-    def __hash__(self):
-        return hash(self.test_run_id)
 
 
 class TestBatch:

@@ -277,6 +277,25 @@ int client__id_path(char **out, const char *collection, const char *id, const ch
   return n < 0 ? assay__nomem() : ASSAY_OK;
 }
 
+/* "/v1/projects/<escaped project_id>/<what><query>" (query may be NULL). */
+int client__project_path(char **out, const char *project_id, const char *what,
+                         const char *query) {
+  int rc = client__require_id("project_id", project_id);
+  if (rc) return rc;
+  char suffix[64];
+  snprintf(suffix, sizeof suffix, "/%s", what);
+  char *base = NULL;
+  rc = client__id_path(&base, "projects", project_id, suffix);
+  if (rc) return rc;
+  if (!query || !*query) {
+    *out = base;
+    return ASSAY_OK;
+  }
+  int n = asprintf(out, "%s%s", base, query);
+  free(base);
+  return n < 0 ? assay__nomem() : ASSAY_OK;
+}
+
 /* body[key] = value when value is given; invalid UTF-8 is a ConfigError. */
 int client__set_text(json_t *body, const char *key, const char *value) {
   if (!value) return ASSAY_OK;

@@ -35,6 +35,11 @@ char *client__escape_segment(const char *s);
 int client__require_id(const char *what, const char *id);
 /* "/v1/<collection>/<escaped id><suffix>" (caller frees). */
 int client__id_path(char **out, const char *collection, const char *id, const char *suffix);
+/* "/v1/projects/<escaped project_id>/<what><query>" (caller frees; query
+ * may be NULL or ""); a ConfigError unless project_id is a non-empty
+ * string. */
+int client__project_path(char **out, const char *project_id, const char *what,
+                         const char *query);
 /* body[key] = value when value is given; invalid UTF-8 is a ConfigError. */
 int client__set_text(json_t *body, const char *key, const char *value);
 /* Hand `j` (stolen) to *out as an assay_value, or drop it when out is NULL. */

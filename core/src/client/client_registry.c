@@ -11,25 +11,6 @@
 
 /* --- the registry ------------------------------------------------------------------- */
 
-/* "/v1/projects/<escaped project_id>/<what><query>" (query may be NULL). */
-static int project_path(char **out, const char *project_id, const char *what,
-                        const char *query) {
-  int rc = client__require_id("project_id", project_id);
-  if (rc) return rc;
-  char suffix[64];
-  snprintf(suffix, sizeof suffix, "/%s", what);
-  char *base = NULL;
-  rc = client__id_path(&base, "projects", project_id, suffix);
-  if (rc) return rc;
-  if (!query || !*query) {
-    *out = base;
-    return ASSAY_OK;
-  }
-  int n = asprintf(out, "%s%s", base, query);
-  free(base);
-  return n < 0 ? assay__nomem() : ASSAY_OK;
-}
-
 /* POST the request object to the project's collection `what`; with wait,
  * when the answer names a validation job, wait for the job and answer the
  * record as it is then (GET /v1/<collection>/<id>). */
@@ -38,7 +19,7 @@ static int register_entry(assay_value **out, assay_client *c, const char *projec
                           const char *id_key, int wait) {
   char *path = NULL;
   json_t *body = NULL, *rec = NULL;
-  int rc = project_path(&path, project_id, what, NULL);
+  int rc = client__project_path(&path, project_id, what, NULL);
   if (!rc) rc = client__object_arg(&body, "request", request, 1);
   if (!rc) {
     rc = client__call(c, "POST", path, body, &rec);
@@ -61,7 +42,7 @@ static int register_entry(assay_value **out, assay_client *c, const char *projec
 static int list_entries(json_t **out, assay_client *c, const char *project_id,
                         const char *what, const char *query) {
   char *path = NULL;
-  int rc = project_path(&path, project_id, what, query);
+  int rc = client__project_path(&path, project_id, what, query);
   if (rc) return rc;
   json_t *resp = NULL;
   rc = client__call(c, "GET", path, NULL, &resp);

@@ -10,25 +10,6 @@
 
 #include "client/client_internal.h"
 
-/* "/v1/projects/<escaped project_id>/<what><query>" (query may be NULL). */
-static int project_path(char **out, const char *project_id, const char *what,
-                        const char *query) {
-  int rc = client__require_id("project_id", project_id);
-  if (rc) return rc;
-  char suffix[64];
-  snprintf(suffix, sizeof suffix, "/%s", what);
-  char *base = NULL;
-  rc = client__id_path(&base, "projects", project_id, suffix);
-  if (rc) return rc;
-  if (!query || !*query) {
-    *out = base;
-    return ASSAY_OK;
-  }
-  int n = asprintf(out, "%s%s", base, query);
-  free(base);
-  return n < 0 ? assay__nomem() : ASSAY_OK;
-}
-
 /* GET path; the array `key` of the answer. */
 static int get_list(assay_value **out, assay_client *c, const char *path, const char *key) {
   json_t *resp = NULL;
@@ -41,13 +22,10 @@ int assay_client_start_stress_test(assay_value **out, assay_client *c, const cha
                                    const assay_value *test_run_config) {
   char *path = NULL;
   json_t *body = NULL;
-  int rc = project_path(&path, project_id, "stress-tests", NULL);
+  int rc = client__project_path(&path, project_id, "stress-tests", NULL);
   if (!rc) rc = client__object_arg(&body, "test_run_config", test_run_config, 1);
-  if (!rc) {
-    rc = client__call_body(out, c, "POST", path, body);
-    body = NULL;
-  }
-  json_decref(body);
+  /* on an error body is NULL; client__call_body steals it */
+  if (!rc) rc = client__call_body(out, c, "POST", path, body);
   free(path);
   return rc;
 }
@@ -116,7 +94,7 @@ int assay_client_list_jobs(assay_value **out, assay_client *c, const char *proje
                            const assay_value *filter) {
   char *q = NULL, *path = NULL;
   int rc = jobs_query(JV(filter), &q);
-  if (!rc) rc = project_path(&path, project_id, "jobs", q);
+  if (!rc) rc = client__project_path(&path, project_id, "jobs", q);
   if (!rc) rc = get_list(out, c, path, "jobs");
   free(q);
   free(path);
@@ -136,7 +114,7 @@ int assay_client_update_stress_test_categories(assay_value **out, assay_client *
                                                const char *project_id,
                                                const assay_value *categories) {
   char *path = NULL;
-  int rc = project_path(&path, project_id, "stress-test-categories", NULL);
+  int rc = client__project_path(&path, project_id, "stress-test-categories", NULL);
   if (rc) return rc;
   const json_t *cats = JV(categories);
   json_t *body = json_pack("{s:O}", "categories", cats ? (json_t *)cats : json_null());
@@ -148,7 +126,7 @@ int assay_client_update_stress_test_categories(assay_value **out, assay_client *
 
 int assay_client_list_test_runs(assay_value **out, assay_client *c, const char *project_id) {
   char *path = NULL;
-  int rc = project_path(&path, project_id, "test-runs", NULL);
+  int rc = client__project_path(&path, project_id, "test-runs", NULL);
   if (!rc) rc = get_list(out, c, path, "test_runs");
   free(path);
   return rc;

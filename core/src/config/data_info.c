@@ -11,55 +11,14 @@
 #include <strings.h>
 
 #include "config/data_info.h"
+#include "config/config_util.h"
 #include "engine/frame.h"
 #include "internal.h"
 
 #define LOCATION_PREFIX "assay://files/"
-#define PATH_MAX_TEXT 512 /* key paths in messages */
 #define LIST_MAX 1024     /* key lists in messages */
-#define SHOW_MAX 120      /* a value shown in a message is cut here */
 
 /* --- message pieces ------------------------------------------------------------ */
-
-static const char *type_name(const json_t *j) {
-  switch (json_typeof(j)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  default: return "null";
-  }
-}
-
-/* Text of a string value for a message: quoted, cut at SHOW_MAX bytes
- * (never inside a UTF-8 sequence). */
-static void show_text(char *buf, size_t size, const char *v) {
-  size_t n = strlen(v);
-  if (n <= SHOW_MAX) {
-    snprintf(buf, size, "'%s'", v);
-    return;
-  }
-  size_t cut = SHOW_MAX;
-  while (cut > 0 && ((unsigned char)v[cut] & 0xc0) == 0x80) cut--;
-  snprintf(buf, size, "'%.*s...' (%zu bytes)", (int)cut, v, n);
-}
-
-/* Names joined by ", " (cut with "..." when too long). */
-static void join_names(char *buf, size_t size, const char *const *names) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (const char *const *n = names; *n; n++) {
-    int w = snprintf(buf + used, size - used, "%s%s", n == names ? "" : ", ", *n);
-    if (w < 0 || (size_t)w >= size - used) {
-      if (size > 4) snprintf(buf + size - 4, 4, "...");
-      return;
-    }
-    used += (size_t)w;
-  }
-}
 
 /* The keys of obj joined by ", ", or "(none)". */
 static void join_keys(char *buf, size_t size, const json_t *obj) {
@@ -68,10 +27,10 @@ static void join_keys(char *buf, size_t size, const json_t *obj) {
   json_t *v;
   buf[0] = '\0';
   json_object_foreach((json_t *)obj, key, v) {
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, key);
+    char shown[CONFIG_SHOW_MAX + 32];
+    config__show_text(shown, sizeof shown, key);
     /* the keys themselves, without quotes when short and plain */
-    const char *text = strlen(key) <= SHOW_MAX ? key : shown;
+    const char *text = strlen(key) <= CONFIG_SHOW_MAX ? key : shown;
     int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", text);
     if (w < 0 || (size_t)w >= size - used) {
       if (size > 4) snprintf(buf + size - 4, 4, "...");
@@ -82,30 +41,17 @@ static void join_keys(char *buf, size_t size, const json_t *obj) {
   if (!used) snprintf(buf, size, "(none)");
 }
 
-static int is_in(const char *key, const char *const *names) {
-  for (const char *const *n = names; *n; n++)
-    if (strcmp(*n, key) == 0) return 1;
-  return 0;
-}
-
 /* obj must be an object holding only `expected` keys and every `required`
  * one (present; a null value is checked, as the wrong type, by the
  * caller). */
 static int check_keys(const json_t *obj, const char *path, const char *const *expected,
                       const char *const *required) {
-  const char *key;
-  json_t *v;
+  int rc = config__known_keys(obj, path, expected);
+  if (rc) return rc;
   char names[LIST_MAX], got[LIST_MAX];
-  json_object_foreach((json_t *)obj, key, v) {
-    if (is_in(key, expected)) continue;
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, key);
-    join_names(names, sizeof names, expected);
-    return assay__err(ASSAY_ERR_CONFIG, "%s: unknown key %s; expected: %s", path, shown, names);
-  }
   for (const char *const *r = required; r && *r; r++) {
     if (json_object_get(obj, *r)) continue;
-    join_names(names, sizeof names, expected);
+    config__join_names(names, sizeof names, expected);
     join_keys(got, sizeof got, obj);
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: required key '%s' is missing; expected keys: %s; got: %s", path, *r,
@@ -114,18 +60,7 @@ static int check_keys(const json_t *obj, const char *path, const char *const *ex
   return ASSAY_OK;
 }
 
-static int want_object(const json_t *v, const char *path) {
-  if (json_is_object(v)) return ASSAY_OK;
-  return assay__err(ASSAY_ERR_CONFIG, "%s: expected an object; got %s", path, type_name(v));
-}
-
 /* --- values ---------------------------------------------------------------------- */
-
-/* The value of key in obj, or NULL when absent or null (optional keys). */
-static json_t *given(const json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
-  return v && !json_is_null(v) ? v : NULL;
-}
 
 /* Set key in out to a new reference of v. */
 static int put(json_t *out, const char *key, json_t *v) {
@@ -141,7 +76,7 @@ static int put_new(json_t *out, const char *key, json_t *v) {
 static int want_name(const json_t *v, const char *path) {
   if (!json_is_string(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected a non-empty string; got %s", path,
-                      type_name(v));
+                      config__type_name(v));
   if (!json_string_length(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected a non-empty string; got ''", path);
   return ASSAY_OK;
@@ -155,10 +90,10 @@ static int want_location(const json_t *v, const char *path, const char *suffix,
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected a file location of the form " LOCATION_PREFIX
                       "<path> (as upload_file returns); got %s",
-                      path, type_name(v));
+                      path, config__type_name(v));
   const char *text = json_string_value(v);
-  char shown[SHOW_MAX + 32];
-  show_text(shown, sizeof shown, text);
+  char shown[CONFIG_SHOW_MAX + 32];
+  config__show_text(shown, sizeof shown, text);
   size_t plen = strlen(LOCATION_PREFIX), n = strlen(text);
   if (strncmp(text, LOCATION_PREFIX, plen) != 0 || n == plen)
     return assay__err(ASSAY_ERR_CONFIG,
@@ -187,10 +122,10 @@ static int want_identifier(const json_t *v, const char *path) {
   for (const char *c = t; ok && *c; c++)
     ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
          *c == '_';
-  if (ok && is_in(t, python_keywords)) ok = 0;
+  if (ok && config__is_in(t, python_keywords)) ok = 0;
   if (ok) return ASSAY_OK;
-  char shown[SHOW_MAX + 32];
-  show_text(shown, sizeof shown, t);
+  char shown[CONFIG_SHOW_MAX + 32];
+  config__show_text(shown, sizeof shown, t);
   return assay__err(ASSAY_ERR_CONFIG,
                     "%s: expected the name of a Python function (letters, digits and '_', not "
                     "starting with a digit, not a keyword); got %s",
@@ -203,26 +138,20 @@ static int want_positive_int(const json_t *v, const char *path) {
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected a positive integer; got %lld", path,
                       (long long)json_integer_value(v));
   return assay__err(ASSAY_ERR_CONFIG, "%s: expected a positive integer; got %s", path,
-                    type_name(v));
-}
-
-static int want_bool(const json_t *v, const char *path) {
-  if (json_is_boolean(v)) return ASSAY_OK;
-  return assay__err(ASSAY_ERR_CONFIG, "%s: expected a boolean (true or false); got %s", path,
-                    type_name(v));
+                    config__type_name(v));
 }
 
 /* An array of non-empty strings (column names). */
 static int want_names(const json_t *v, const char *path) {
   if (!json_is_array(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected an array of column names (strings); got %s",
-                      path, type_name(v));
+                      path, config__type_name(v));
   size_t i;
   json_t *e;
   json_array_foreach(v, i, e) {
     if (json_is_string(e) && json_string_length(e)) continue;
     return assay__err(ASSAY_ERR_CONFIG, "%s[%zu]: expected a non-empty string; got %s", path, i,
-                      json_is_string(e) ? "''" : type_name(e));
+                      json_is_string(e) ? "''" : config__type_name(e));
   }
   return ASSAY_OK;
 }
@@ -236,7 +165,7 @@ static int want_name_or_names(const json_t *v, const char *path) {
                       "%s: expected a non-empty string (the prediction column) or, for "
                       "multiclass, an array of the class probability columns in class order; "
                       "got %s",
-                      path, type_name(v));
+                      path, config__type_name(v));
   if (json_array_size(v) == 0)
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected a non-empty string (the prediction column) or, for "
@@ -256,20 +185,6 @@ static int want_name_or_names(const json_t *v, const char *path) {
     }
   }
   return rc;
-}
-
-/* path + "." + key into buf. */
-static const char *sub(char *buf, const char *path, const char *key) {
-  int n = snprintf(buf, PATH_MAX_TEXT, "%s.%s", path, key);
-  if (n < 0 || n >= PATH_MAX_TEXT) snprintf(buf + PATH_MAX_TEXT - 4, 4, "...");
-  return buf;
-}
-
-/* path + "[i]" into buf. */
-static const char *item(char *buf, const char *path, size_t i) {
-  int n = snprintf(buf, PATH_MAX_TEXT, "%s[%zu]", path, i);
-  if (n < 0 || n >= PATH_MAX_TEXT) snprintf(buf + PATH_MAX_TEXT - 4, 4, "...");
-  return buf;
 }
 
 /* --- data_params --------------------------------------------------------------- */
@@ -317,18 +232,18 @@ static const char *const intersection_keys[] = {"features", NULL};
 
 /* ranking_info: {query_col, nqueries?, nrows_per_query?, drop_query_id?} */
 static int check_ranking(const json_t *v, const char *path, json_t **out) {
-  char p[PATH_MAX_TEXT];
-  int rc = want_object(v, path);
+  char p[CONFIG_PATH_MAX];
+  int rc = config__want_object(v, path);
   if (!rc) rc = check_keys(v, path, ranking_keys, ranking_required);
-  if (!rc) rc = want_name(json_object_get(v, "query_col"), sub(p, path, "query_col"));
+  if (!rc) rc = want_name(json_object_get(v, "query_col"), config__sub(p, path, "query_col"));
   json_t *o = rc ? NULL : json_object();
   if (!rc && !o) rc = assay__nomem();
   if (!rc) rc = put(o, "query_col", json_object_get(v, "query_col"));
   for (const char *const *k = ranking_keys + 1; !rc && *k; k++) {
-    json_t *x = given(v, *k);
+    json_t *x = config__given(v, *k);
     if (!x) continue;
-    sub(p, path, *k);
-    rc = strcmp(*k, "drop_query_id") == 0 ? want_bool(x, p) : want_positive_int(x, p);
+    config__sub(p, path, *k);
+    rc = strcmp(*k, "drop_query_id") == 0 ? config__want_bool(x, p) : want_positive_int(x, p);
     if (!rc) rc = put(o, *k, x);
   }
   if (rc) {
@@ -344,19 +259,19 @@ static int check_intersections(const json_t *v, const char *path, json_t **out) 
   if (!json_is_array(v))
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected an array of objects {\"features\": [column names]}; got %s",
-                      path, type_name(v));
+                      path, config__type_name(v));
   json_t *arr = json_array();
   if (!arr) return assay__nomem();
   size_t i;
   json_t *e;
   int rc = ASSAY_OK;
   json_array_foreach(v, i, e) {
-    char at[PATH_MAX_TEXT], p[PATH_MAX_TEXT];
-    item(at, path, i);
-    rc = want_object(e, at);
+    char at[CONFIG_PATH_MAX], p[CONFIG_PATH_MAX];
+    config__item(at, path, i);
+    rc = config__want_object(e, at);
     if (!rc) rc = check_keys(e, at, intersection_keys, intersection_keys);
     json_t *features = json_object_get(e, "features");
-    if (!rc) rc = want_names(features, sub(p, at, "features"));
+    if (!rc) rc = want_names(features, config__sub(p, at, "features"));
     if (!rc && json_array_size(features) == 0)
       rc = assay__err(ASSAY_ERR_CONFIG, "%s: expected at least one column name; got []", p);
     if (!rc && json_array_append_new(arr, json_pack("{s:O}", "features", features)) != 0)
@@ -378,23 +293,23 @@ static int check_params(const json_t *v, const char *path, const param_spec *spe
   size_t n = 0;
   for (const param_spec *s = spec; s->name && n < 31; s++) names[n++] = s->name;
   names[n] = NULL;
-  int rc = want_object(v, path);
+  int rc = config__want_object(v, path);
   if (!rc) rc = check_keys(v, path, names, NULL);
   if (rc) return rc;
   json_t *o = json_object();
   if (!o) return assay__nomem();
   for (const param_spec *s = spec; !rc && s->name; s++) {
-    json_t *x = given(v, s->name), *norm = NULL;
+    json_t *x = config__given(v, s->name), *norm = NULL;
     if (!x) continue;
-    char p[PATH_MAX_TEXT];
-    sub(p, path, s->name);
+    char p[CONFIG_PATH_MAX];
+    config__sub(p, path, s->name);
     switch (s->type) {
     case P_NAME: rc = want_name(x, p); break;
     case P_PRED_COL: rc = want_name_or_names(x, p); break;
     case P_NAMES: rc = want_names(x, p); break;
     case P_POSITIVE_INT: rc = want_positive_int(x, p); break;
-    case P_BOOL: rc = want_bool(x, p); break;
-    case P_OBJECT: rc = want_object(x, p); break;
+    case P_BOOL: rc = config__want_bool(x, p); break;
+    case P_OBJECT: rc = config__want_object(x, p); break;
     case P_RANKING: rc = check_ranking(x, p, &norm); break;
     case P_INTERSECTIONS: rc = check_intersections(x, p, &norm); break;
     }
@@ -437,27 +352,27 @@ static int ends_with_ci(const char *s, const char *suffix) {
 /* data_file: {path, data_type?}; data_type normalized to csv | parquet |
  * json | jsonl, from the path's extension when not given. */
 static int check_data_file(const json_t *v, const char *path, json_t **out) {
-  char p[PATH_MAX_TEXT];
-  int rc = want_object(v, path);
+  char p[CONFIG_PATH_MAX];
+  int rc = config__want_object(v, path);
   if (!rc) rc = check_keys(v, path, data_file_keys, data_file_required);
   json_t *loc = json_object_get(v, "path");
-  if (!rc) rc = want_location(loc, sub(p, path, "path"), NULL, NULL);
+  if (!rc) rc = want_location(loc, config__sub(p, path, "path"), NULL, NULL);
   if (rc) return rc;
   const char *type = NULL;
-  json_t *dt = given(v, "data_type");
-  sub(p, path, "data_type");
+  json_t *dt = config__given(v, "data_type");
+  config__sub(p, path, "data_type");
   if (dt) {
     const char *t = json_string_value(dt);
     for (size_t i = 0; t && i < N_DATA_TYPES && !type; i++)
       if (strcasecmp(t, data_types[i].type) == 0 || strcmp(t, data_types[i].alias) == 0)
         type = data_types[i].type;
     if (!type) {
-      char shown[SHOW_MAX + 32];
-      if (t) show_text(shown, sizeof shown, t);
+      char shown[CONFIG_SHOW_MAX + 32];
+      if (t) config__show_text(shown, sizeof shown, t);
       return assay__err(ASSAY_ERR_CONFIG,
                         "%s: expected one of csv, parquet, json, jsonl (or DATA_TYPE_CSV, "
                         "DATA_TYPE_PARQUET, DATA_TYPE_JSON, DATA_TYPE_JSONL); got %s",
-                        p, t ? shown : type_name(dt));
+                        p, t ? shown : config__type_name(dt));
     }
   } else {
     const char *name = json_string_value(loc);
@@ -465,8 +380,8 @@ static int check_data_file(const json_t *v, const char *path, json_t **out) {
       for (size_t e = 0; e < 3 && data_types[i].ext[e] && !type; e++)
         if (ends_with_ci(name, data_types[i].ext[e])) type = data_types[i].type;
     if (!type) {
-      char shown[SHOW_MAX + 32];
-      show_text(shown, sizeof shown, name);
+      char shown[CONFIG_SHOW_MAX + 32];
+      config__show_text(shown, sizeof shown, name);
       return assay__err(ASSAY_ERR_CONFIG,
                         "%s: cannot tell the file's type from its name %s (expected an "
                         "extension .csv, .parquet, .pq, .json, .jsonl or .ndjson); give "
@@ -497,19 +412,20 @@ static const char *json_problem(const json_error_t *e) {
  * data_endpoint_integration_id?}; loader_kwargs_json decoded into
  * loader_kwargs (always present in the copy: {} when neither is given). */
 static int check_data_loading(const json_t *v, const char *path, json_t **out) {
-  char p[PATH_MAX_TEXT];
-  int rc = want_object(v, path);
+  char p[CONFIG_PATH_MAX];
+  int rc = config__want_object(v, path);
   if (!rc) rc = check_keys(v, path, data_loading_keys, data_loading_required);
   if (!rc)
-    rc = want_location(json_object_get(v, "path"), sub(p, path, "path"), ".py",
+    rc = want_location(json_object_get(v, "path"), config__sub(p, path, "path"), ".py",
                        "a Python file");
   if (!rc)
-    rc = want_identifier(json_object_get(v, "load_func_name"), sub(p, path, "load_func_name"));
-  json_t *integ = given(v, "data_endpoint_integration_id");
-  if (!rc && integ) rc = want_name(integ, sub(p, path, "data_endpoint_integration_id"));
+    rc = want_identifier(json_object_get(v, "load_func_name"),
+                         config__sub(p, path, "load_func_name"));
+  json_t *integ = config__given(v, "data_endpoint_integration_id");
+  if (!rc && integ) rc = want_name(integ, config__sub(p, path, "data_endpoint_integration_id"));
   if (rc) return rc;
 
-  json_t *kw_json = given(v, "loader_kwargs_json"), *kw = given(v, "loader_kwargs");
+  json_t *kw_json = config__given(v, "loader_kwargs_json"), *kw = config__given(v, "loader_kwargs");
   json_t *kwargs = NULL;
   if (kw_json && kw)
     return assay__err(ASSAY_ERR_CONFIG,
@@ -517,11 +433,11 @@ static int check_data_loading(const json_t *v, const char *path, json_t **out) {
                       "not both",
                       path);
   if (kw_json) {
-    sub(p, path, "loader_kwargs_json");
+    config__sub(p, path, "loader_kwargs_json");
     if (!json_is_string(kw_json))
       return assay__err(ASSAY_ERR_CONFIG,
                         "%s: expected a string holding a JSON object; got %s", p,
-                        type_name(kw_json));
+                        config__type_name(kw_json));
     json_error_t e;
     kwargs = json_loadb(json_string_value(kw_json), json_string_length(kw_json),
                         JSON_REJECT_DUPLICATES, &e);
@@ -533,19 +449,19 @@ static int check_data_loading(const json_t *v, const char *path, json_t **out) {
     if (!json_is_object(kwargs)) {
       int err = assay__err(ASSAY_ERR_CONFIG,
                            "%s: expected a string holding a JSON object; it holds %s", p,
-                           type_name(kwargs));
+                           config__type_name(kwargs));
       json_decref(kwargs);
       return err;
     }
   } else if (kw) {
-    sub(p, path, "loader_kwargs");
+    config__sub(p, path, "loader_kwargs");
     if (!json_is_object(kw))
       return assay__err(ASSAY_ERR_CONFIG, "%s: expected an object of keyword arguments; got %s",
-                        p, type_name(kw));
+                        p, config__type_name(kw));
     kwargs = json_deep_copy(kw);
     if (!kwargs) return assay__nomem();
   } else {
-    sub(p, path, "loader_kwargs");
+    config__sub(p, path, "loader_kwargs");
     kwargs = json_object();
     if (!kwargs) return assay__nomem();
   }
@@ -570,9 +486,9 @@ static int check_data_loading(const json_t *v, const char *path, json_t **out) {
 /* connection_info: exactly one known type. */
 static int check_connection(const json_t *v, const char *path, json_t **out) {
   char names[LIST_MAX], got[LIST_MAX];
-  int rc = want_object(v, path);
+  int rc = config__want_object(v, path);
   if (rc) return rc;
-  join_names(names, sizeof names, connection_types);
+  config__join_names(names, sizeof names, connection_types);
   size_t n = json_object_size(v);
   if (n != 1) {
     join_keys(got, sizeof got, v);
@@ -582,16 +498,16 @@ static int check_connection(const json_t *v, const char *path, json_t **out) {
   }
   const char *type = json_object_iter_key(json_object_iter((json_t *)v));
   json_t *conf = json_object_get(v, type);
-  if (!is_in(type, connection_types)) {
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, type);
+  if (!config__is_in(type, connection_types)) {
+    char shown[CONFIG_SHOW_MAX + 32];
+    config__show_text(shown, sizeof shown, type);
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: unknown connection type %s; expected exactly one of: %s", path, shown,
                       names);
   }
-  char p[PATH_MAX_TEXT];
+  char p[CONFIG_PATH_MAX];
   json_t *norm = NULL;
-  sub(p, path, type);
+  config__sub(p, path, type);
   rc = strcmp(type, "data_file") == 0 ? check_data_file(conf, p, &norm)
                                       : check_data_loading(conf, p, &norm);
   if (rc) return rc;
@@ -604,19 +520,19 @@ static int check_config(const json_t *info, const char *where, const char *param
                         const param_spec *params_spec, json_t **normalized) {
   const char *keys[] = {"connection_info", params_key, NULL};
   static const char *const required[] = {"connection_info", NULL};
-  char p[PATH_MAX_TEXT];
+  char p[CONFIG_PATH_MAX];
   json_t *conn = NULL, *params = NULL;
   if (normalized) *normalized = NULL;
   if (!where || !*where) where = "data_info";
   if (!info || !json_is_object(info))
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected an object {\"connection_info\": {...}, \"%s\": {...}}; got %s",
-                      where, params_key, info ? type_name(info) : "nothing");
+                      where, params_key, config__type_name(info));
   int rc = check_keys(info, where, keys, required);
   if (!rc) rc = check_connection(json_object_get(info, "connection_info"),
-                                 sub(p, where, "connection_info"), &conn);
-  json_t *pv = given(info, params_key);
-  if (!rc && pv) rc = check_params(pv, sub(p, where, params_key), params_spec, &params);
+                                 config__sub(p, where, "connection_info"), &conn);
+  json_t *pv = config__given(info, params_key);
+  if (!rc && pv) rc = check_params(pv, config__sub(p, where, params_key), params_spec, &params);
   if (rc) {
     json_decref(conn);
     return rc;
@@ -675,30 +591,31 @@ static const char *const model_loading_keys[] = {"path", "load_func_name", "para
 static const char *const model_loading_required[] = {"path", NULL};
 
 static int check_model(const char *type, const json_t *v, const char *path, json_t **out) {
-  char p[PATH_MAX_TEXT];
-  int rc = want_object(v, path);
+  char p[CONFIG_PATH_MAX];
+  int rc = config__want_object(v, path);
   if (rc) return rc;
   json_t *o = NULL;
   if (strcmp(type, "model_path") == 0) {
     rc = check_keys(v, path, model_path_keys, model_path_keys);
-    if (!rc) rc = want_location(json_object_get(v, "path"), sub(p, path, "path"), NULL, NULL);
+    if (!rc)
+      rc = want_location(json_object_get(v, "path"), config__sub(p, path, "path"), NULL, NULL);
     if (!rc) o = json_pack("{s:O}", "path", json_object_get(v, "path"));
   } else if (strcmp(type, "hugging_face") == 0) {
     rc = check_keys(v, path, hugging_face_keys, hugging_face_required);
-    if (!rc) rc = want_name(json_object_get(v, "model_uri"), sub(p, path, "model_uri"));
-    json_t *kw = given(v, "kwargs");
-    if (!rc && kw) rc = want_object(kw, sub(p, path, "kwargs"));
+    if (!rc) rc = want_name(json_object_get(v, "model_uri"), config__sub(p, path, "model_uri"));
+    json_t *kw = config__given(v, "kwargs");
+    if (!rc && kw) rc = config__want_object(kw, config__sub(p, path, "kwargs"));
     if (!rc)
       o = json_pack("{s:O, s:o}", "model_uri", json_object_get(v, "model_uri"), "kwargs",
                     kw ? json_incref(kw) : json_object());
   } else {
     rc = check_keys(v, path, model_loading_keys, model_loading_required);
     if (!rc)
-      rc = want_location(json_object_get(v, "path"), sub(p, path, "path"), ".py",
+      rc = want_location(json_object_get(v, "path"), config__sub(p, path, "path"), ".py",
                          "a Python file");
-    json_t *fn = given(v, "load_func_name"), *params = given(v, "params");
-    if (!rc && fn) rc = want_identifier(fn, sub(p, path, "load_func_name"));
-    if (!rc && params) rc = want_object(params, sub(p, path, "params"));
+    json_t *fn = config__given(v, "load_func_name"), *params = config__given(v, "params");
+    if (!rc && fn) rc = want_identifier(fn, config__sub(p, path, "load_func_name"));
+    if (!rc && params) rc = config__want_object(params, config__sub(p, path, "params"));
     if (!rc) o = json_pack("{s:O}", "path", json_object_get(v, "path"));
     if (o && fn && json_object_set(o, "load_func_name", fn) != 0) rc = assay__nomem();
     if (o && !rc && params && json_object_set(o, "params", params) != 0) rc = assay__nomem();
@@ -720,11 +637,11 @@ int model_info_validate(const json_t *model_info, json_t **normalized) {
     if (normalized) *normalized = json_null();
     return ASSAY_OK;
   }
-  join_names(names, sizeof names, model_types);
+  config__join_names(names, sizeof names, model_types);
   if (!json_is_object(model_info))
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected null (no model) or an object with exactly one of: %s; got %s",
-                      path, names, type_name(model_info));
+                      path, names, config__type_name(model_info));
   size_t n = json_object_size(model_info);
   if (n != 1) {
     join_keys(got, sizeof got, model_info);
@@ -733,15 +650,15 @@ int model_info_validate(const json_t *model_info, json_t **normalized) {
                       names, n, got);
   }
   const char *type = json_object_iter_key(json_object_iter((json_t *)model_info));
-  if (!is_in(type, model_types)) {
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, type);
+  if (!config__is_in(type, model_types)) {
+    char shown[CONFIG_SHOW_MAX + 32];
+    config__show_text(shown, sizeof shown, type);
     return assay__err(ASSAY_ERR_CONFIG, "%s: unknown model type %s; expected exactly one of: %s",
                       path, shown, names);
   }
-  char p[PATH_MAX_TEXT];
+  char p[CONFIG_PATH_MAX];
   json_t *norm = NULL;
-  int rc = check_model(type, json_object_get(model_info, type), sub(p, path, type), &norm);
+  int rc = check_model(type, json_object_get(model_info, type), config__sub(p, path, type), &norm);
   if (rc) return rc;
   json_t *o = json_pack("{s:o}", type, norm);
   if (!o) return assay__nomem();

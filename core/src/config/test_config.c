@@ -12,11 +12,10 @@
 #include <string.h>
 
 #include "config/test_config.h"
+#include "config/config_util.h"
 #include "internal.h"
 
-#define PATH_MAX_TEXT 512 /* key paths in messages */
 #define LIST_MAX 4096     /* name lists in messages (every test type fits) */
-#define SHOW_MAX 120      /* a value shown in a message is cut here */
 #define RUN_NAME_MAX 200  /* characters */
 
 /* --- the catalogue ------------------------------------------------------------ */
@@ -388,74 +387,20 @@ double test_importance(const json_t *test, double value) {
 
 /* --- message pieces ------------------------------------------------------------ */
 
-static const char *type_name(const json_t *j) {
-  switch (json_typeof(j)) {
-  case JSON_OBJECT: return "an object";
-  case JSON_ARRAY: return "an array";
-  case JSON_STRING: return "a string";
-  case JSON_INTEGER: return "an integer";
-  case JSON_REAL: return "a number";
-  case JSON_TRUE:
-  case JSON_FALSE: return "a boolean";
-  default: return "null";
-  }
-}
-
-/* Text of a string for a message: quoted, cut at SHOW_MAX bytes (never
- * inside a UTF-8 sequence). */
-static void show_text(char *buf, size_t size, const char *v) {
-  size_t n = strlen(v);
-  if (n <= SHOW_MAX) {
-    snprintf(buf, size, "'%s'", v);
-    return;
-  }
-  size_t cut = SHOW_MAX;
-  while (cut > 0 && ((unsigned char)v[cut] & 0xc0) == 0x80) cut--;
-  snprintf(buf, size, "'%.*s...' (%zu bytes)", (int)cut, v, n);
-}
-
 /* What a value is, for "got ...": strings and numbers shown, other types
  * named. */
 static void show_value(char *buf, size_t size, const json_t *v) {
   if (json_is_string(v)) {
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, json_string_value(v));
+    char shown[CONFIG_SHOW_MAX + 32];
+    config__show_text(shown, sizeof shown, json_string_value(v));
     snprintf(buf, size, "%s", shown);
   } else if (json_is_integer(v)) {
     snprintf(buf, size, "%lld", (long long)json_integer_value(v));
   } else if (json_is_real(v)) {
     snprintf(buf, size, "%.17g", json_real_value(v));
   } else {
-    snprintf(buf, size, "%s", v ? type_name(v) : "nothing");
+    snprintf(buf, size, "%s", config__type_name(v));
   }
-}
-
-/* Appends "s" to buf (which holds `*used` bytes), cutting with "..." when
- * full. */
-static void append(char *buf, size_t size, size_t *used, const char *s) {
-  if (*used + 4 >= size) return;
-  int w = snprintf(buf + *used, size - *used, "%s", s);
-  if (w < 0 || (size_t)w >= size - *used) {
-    snprintf(buf + size - 4, 4, "...");
-    *used = size - 1;
-    return;
-  }
-  *used += (size_t)w;
-}
-
-static void join_names(char *buf, size_t size, const char *const *names) {
-  size_t used = 0;
-  buf[0] = '\0';
-  for (const char *const *n = names; *n; n++) {
-    if (n != names) append(buf, size, &used, ", ");
-    append(buf, size, &used, *n);
-  }
-}
-
-static int is_in(const char *key, const char *const *names) {
-  for (const char *const *n = names; n && *n; n++)
-    if (strcmp(*n, key) == 0) return 1;
-  return 0;
 }
 
 /* Edit distance of a and b (ASCII case folded), capped: strings longer
@@ -504,62 +449,26 @@ static const char *suggest(char *buf, size_t size, const char *got, const char *
   return buf;
 }
 
-static const char *sub(char *buf, const char *path, const char *key) {
-  int n = snprintf(buf, PATH_MAX_TEXT, "%s.%s", path, key);
-  if (n < 0 || n >= PATH_MAX_TEXT) snprintf(buf + PATH_MAX_TEXT - 4, 4, "...");
-  return buf;
-}
-
-static const char *item(char *buf, const char *path, size_t i) {
-  int n = snprintf(buf, PATH_MAX_TEXT, "%s[%zu]", path, i);
-  if (n < 0 || n >= PATH_MAX_TEXT) snprintf(buf + PATH_MAX_TEXT - 4, 4, "...");
-  return buf;
-}
-
 /* obj (an object) holds only `expected` keys and every `required` one. */
 static int check_keys(const json_t *obj, const char *path, const char *const *expected,
                       const char *const *required) {
-  const char *key;
-  json_t *v;
+  int rc = config__known_keys(obj, path, expected);
+  if (rc) return rc;
   char names[LIST_MAX];
-  json_object_foreach((json_t *)obj, key, v) {
-    if (is_in(key, expected)) continue;
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, key);
-    join_names(names, sizeof names, expected);
-    return assay__err(ASSAY_ERR_CONFIG, "%s: unknown key %s; expected: %s", path, shown, names);
-  }
   for (const char *const *r = required; r && *r; r++) {
     json_t *x = json_object_get(obj, *r);
     if (x && !json_is_null(x)) continue;
-    join_names(names, sizeof names, expected);
+    config__join_names(names, sizeof names, expected);
     return assay__err(ASSAY_ERR_CONFIG, "%s: required key '%s' is missing%s; expected keys: %s",
                       path, *r, x ? " (it is null)" : "", names);
   }
   return ASSAY_OK;
 }
 
-static int want_object(const json_t *v, const char *path) {
-  if (json_is_object(v)) return ASSAY_OK;
-  return assay__err(ASSAY_ERR_CONFIG, "%s: expected an object; got %s", path,
-                    v ? type_name(v) : "nothing");
-}
-
-static json_t *given(const json_t *obj, const char *key) {
-  json_t *v = json_object_get(obj, key);
-  return v && !json_is_null(v) ? v : NULL;
-}
-
-static int want_bool(const json_t *v, const char *path) {
-  if (json_is_boolean(v)) return ASSAY_OK;
-  return assay__err(ASSAY_ERR_CONFIG, "%s: expected a boolean (true or false); got %s", path,
-                    type_name(v));
-}
-
 static int want_id(const json_t *v, const char *path) {
   if (json_is_string(v) && json_string_length(v)) return ASSAY_OK;
   return assay__err(ASSAY_ERR_CONFIG, "%s: expected a non-empty string (an id); got %s", path,
-                    json_is_string(v) ? "''" : type_name(v));
+                    json_is_string(v) ? "''" : config__type_name(v));
 }
 
 /* An array of non-empty strings (column names); duplicates dropped in the
@@ -567,17 +476,17 @@ static int want_id(const json_t *v, const char *path) {
 static int want_columns(const json_t *v, const char *path, json_t **out) {
   if (!json_is_array(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected an array of column names (strings); got %s",
-                      path, type_name(v));
+                      path, config__type_name(v));
   json_t *arr = json_array();
   if (!arr) return assay__nomem();
   size_t i, j;
   json_t *e, *f;
   json_array_foreach(v, i, e) {
     if (!json_is_string(e) || !json_string_length(e)) {
-      char p[PATH_MAX_TEXT];
+      char p[CONFIG_PATH_MAX];
       json_decref(arr);
       return assay__err(ASSAY_ERR_CONFIG, "%s: expected a column name (a non-empty string); got %s",
-                        item(p, path, i), json_is_string(e) ? "''" : type_name(e));
+                        config__item(p, path, i), json_is_string(e) ? "''" : config__type_name(e));
     }
     int dup = 0;
     json_array_foreach(arr, j, f) {
@@ -598,7 +507,7 @@ static int want_number(const json_t *v, const char *path, double *out) {
     *out = json_number_value(v);
     if (isfinite(*out)) return ASSAY_OK;
   }
-  char got[SHOW_MAX + 64];
+  char got[CONFIG_SHOW_MAX + 64];
   show_value(got, sizeof got, v);
   return assay__err(ASSAY_ERR_CONFIG, "%s: expected a number; got %s", path, got);
 }
@@ -615,7 +524,7 @@ static int want_int_range(const json_t *v, const char *path, long long lo, long 
       return ASSAY_OK;
     }
   }
-  char got[SHOW_MAX + 64];
+  char got[CONFIG_SHOW_MAX + 64];
   show_value(got, sizeof got, v);
   return assay__err(ASSAY_ERR_CONFIG, "%s: expected %s; got %s", path, expect, got);
 }
@@ -626,11 +535,11 @@ static int want_int_range(const json_t *v, const char *path, long long lo, long 
  * names it in messages. */
 static int check_categories(const json_t *v, const char *where) {
   char names[LIST_MAX];
-  join_names(names, sizeof names, known_categories);
+  config__join_names(names, sizeof names, known_categories);
   if (!json_is_array(v))
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected an array of test categories (any of: %s); got %s", where,
-                      names, v ? type_name(v) : "nothing");
+                      names, config__type_name(v));
   if (json_array_size(v) == 0)
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected at least one test category (any of: %s); got []", where,
@@ -639,8 +548,8 @@ static int check_categories(const json_t *v, const char *where) {
   json_t *e;
   int seen[32] = {0};
   json_array_foreach(v, i, e) {
-    char p[PATH_MAX_TEXT], got[SHOW_MAX + 64];
-    item(p, where, i);
+    char p[CONFIG_PATH_MAX], got[CONFIG_SHOW_MAX + 64];
+    config__item(p, where, i);
     int k = json_is_string(e) ? category_index(json_string_value(e)) : -1;
     if (k < 0) {
       show_value(got, sizeof got, e);
@@ -730,52 +639,54 @@ static void test_keys(const test_def *d, const char **keys, size_t cap) {
   keys[n] = NULL;
 }
 
-static int has_option(const test_def *d, const char *name) { return is_in(name, d->options); }
+static int has_option(const test_def *d, const char *name) {
+  return config__is_in(name, d->options);
+}
 
 /* Individual config of one test, checked (any task) into a partial entry
  * {run?, warning?, alert?, exclude_columns?, options...} of given values. */
 static int check_individual(const test_def *d, const json_t *v, const char *path, json_t **out) {
   const char *keys[16];
-  char p[PATH_MAX_TEXT], names[LIST_MAX];
+  char p[CONFIG_PATH_MAX], names[LIST_MAX];
   test_keys(d, keys, 16);
-  int rc = want_object(v, path);
+  int rc = config__want_object(v, path);
   if (!rc) rc = check_keys(v, path, keys, NULL);
   if (rc) return rc;
   json_t *o = json_object();
   if (!o) return assay__nomem();
   json_t *x;
-  if (!rc && (x = given(v, "run"))) {
-    rc = want_bool(x, sub(p, path, "run"));
+  if (!rc && (x = config__given(v, "run"))) {
+    rc = config__want_bool(x, config__sub(p, path, "run"));
     if (!rc && json_object_set(o, "run", x) != 0) rc = assay__nomem();
   }
-  if (!rc && (x = given(v, "severity_thresholds"))) {
-    char tp[PATH_MAX_TEXT];
-    sub(tp, path, "severity_thresholds");
-    rc = want_object(x, tp);
+  if (!rc && (x = config__given(v, "severity_thresholds"))) {
+    char tp[CONFIG_PATH_MAX];
+    config__sub(tp, path, "severity_thresholds");
+    rc = config__want_object(x, tp);
     if (!rc) rc = check_keys(x, tp, threshold_keys, NULL);
     for (const char *const *k = threshold_keys; !rc && *k; k++) {
-      json_t *t = given(x, *k);
+      json_t *t = config__given(x, *k);
       double val = 0;
       if (!t) continue;
-      rc = want_number(t, sub(p, tp, *k), &val);
+      rc = want_number(t, config__sub(p, tp, *k), &val);
       if (!rc && json_object_set_new(o, *k, json_real(val)) != 0) rc = assay__nomem();
     }
-    if (!rc && !given(x, "warning") && !given(x, "alert"))
+    if (!rc && !config__given(x, "warning") && !config__given(x, "alert"))
       rc = assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected an object with warning and/or alert (numbers); got {}", tp);
   }
-  if (!rc && (x = given(v, "exclude_columns"))) {
+  if (!rc && (x = config__given(v, "exclude_columns"))) {
     json_t *cols = NULL;
-    rc = want_columns(x, sub(p, path, "exclude_columns"), &cols);
+    rc = want_columns(x, config__sub(p, path, "exclude_columns"), &cols);
     if (!rc && json_object_set_new(o, "exclude_columns", cols) != 0) rc = assay__nomem();
   }
-  if (!rc && (x = given(v, "statistic"))) {
+  if (!rc && (x = config__given(v, "statistic"))) {
     const char *const *allowed = allowed_stats(d);
-    sub(p, path, "statistic");
-    if (!json_is_string(x) || !is_in(json_string_value(x), allowed)) {
-      char got[SHOW_MAX + 64];
+    config__sub(p, path, "statistic");
+    if (!json_is_string(x) || !config__is_in(json_string_value(x), allowed)) {
+      char got[CONFIG_SHOW_MAX + 64];
       show_value(got, sizeof got, x);
-      join_names(names, sizeof names, allowed);
+      config__join_names(names, sizeof names, allowed);
       if (json_is_string(x) && drift_stat_find(json_string_value(x)))
         rc = assay__err(ASSAY_ERR_CONFIG,
                         "%s: statistic %s does not apply to %s (%s applies to %s columns only); "
@@ -795,21 +706,22 @@ static int check_individual(const test_def *d, const json_t *v, const char *path
     if (!rc && json_object_set(o, "statistic", x) != 0) rc = assay__nomem();
   }
   long long n;
-  if (!rc && (x = given(v, "num_bins"))) {
-    rc = want_int_range(x, sub(p, path, "num_bins"), 2, 100, "an integer from 2 to 100", &n);
+  if (!rc && (x = config__given(v, "num_bins"))) {
+    rc = want_int_range(x, config__sub(p, path, "num_bins"), 2, 100, "an integer from 2 to 100",
+                        &n);
     if (!rc && json_object_set_new(o, "num_bins", json_integer(n)) != 0) rc = assay__nomem();
   }
-  if (!rc && (x = given(v, "min_sample_size"))) {
-    rc = want_int_range(x, sub(p, path, "min_sample_size"), 1, (long long)1 << 53,
+  if (!rc && (x = config__given(v, "min_sample_size"))) {
+    rc = want_int_range(x, config__sub(p, path, "min_sample_size"), 1, (long long)1 << 53,
                         "an integer >= 1", &n);
     if (!rc && json_object_set_new(o, "min_sample_size", json_integer(n)) != 0)
       rc = assay__nomem();
   }
-  if (!rc && (x = given(v, "rare_threshold"))) {
+  if (!rc && (x = config__given(v, "rare_threshold"))) {
     double r = NAN;
-    sub(p, path, "rare_threshold");
+    config__sub(p, path, "rare_threshold");
     if (!json_is_number(x) || !((r = json_number_value(x)) > 0 && r < 1)) {
-      char got[SHOW_MAX + 64];
+      char got[CONFIG_SHOW_MAX + 64];
       show_value(got, sizeof got, x);
       rc = assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected a number between 0 and 1 (both excluded); got %s", p, got);
@@ -832,8 +744,9 @@ static int make_entry(const test_def *d, int task, const json_t *ind, double fac
   double w = d->warning, a = d->alert;
   const char *statistic = NULL, *requested = NULL;
   if (has_option(d, "statistic")) {
-    statistic = ind && given(ind, "statistic") ? json_string_value(given(ind, "statistic"))
-                                               : "psi";
+    statistic = ind && config__given(ind, "statistic")
+                  ? json_string_value(config__given(ind, "statistic"))
+                  : "psi";
     const drift_stat_def *s = drift_stat_find(statistic);
     int cat = drift_column_categorical(d, task);
     if (cat >= 0 && !(cat ? s->categorical : s->numeric)) {
@@ -847,7 +760,8 @@ static int make_entry(const test_def *d, int task, const json_t *ind, double fac
   }
   w = shifted(w, dir, factor);
   a = shifted(a, dir, factor);
-  json_t *gw = ind ? given(ind, "warning") : NULL, *ga = ind ? given(ind, "alert") : NULL;
+  json_t *gw = ind ? config__given(ind, "warning") : NULL;
+  json_t *ga = ind ? config__given(ind, "alert") : NULL;
   if (gw) w = json_real_value(gw);
   if (ga) a = json_real_value(ga);
   if ((gw || ga) && (dir == THRESH_UPPER ? !(w <= a) : !(w >= a)))
@@ -859,30 +773,31 @@ static int make_entry(const test_def *d, int task, const json_t *ind, double fac
                       statistic ? ")" : "", dir == THRESH_UPPER ? "higher" : "lower", w,
                       gw ? "" : " (the default)", a, ga ? "" : " (the default)");
   json_t *e = json_pack("{s:s, s:s, s:b, s:f, s:f, s:s}", "test_type", d->type, "category",
-                        d->category, "run", ind && given(ind, "run")
-                                              ? json_is_true(given(ind, "run"))
-                                              : 1,
+                        d->category, "run",
+                        ind && config__given(ind, "run") ? json_is_true(config__given(ind, "run"))
+                                                         : 1,
                         "warning", w, "alert", a, "direction",
                         dir == THRESH_LOWER ? "lower" : "upper");
   if (!e) return assay__nomem();
-  json_t *ex = ind ? given(ind, "exclude_columns") : NULL;
+  json_t *ex = ind ? config__given(ind, "exclude_columns") : NULL;
   int rc = json_object_set_new(e, "exclude_columns", ex ? json_incref(ex) : json_array());
   if (!rc && statistic) rc = json_object_set_new(e, "statistic", json_string(statistic));
   if (!rc && requested)
     rc = json_object_set_new(e, "statistic_requested", json_string(requested));
   if (!rc && has_option(d, "num_bins"))
     rc = json_object_set_new(e, "num_bins",
-                             ind && given(ind, "num_bins") ? json_incref(given(ind, "num_bins"))
-                                                           : json_integer(10));
+                             ind && config__given(ind, "num_bins")
+                               ? json_incref(config__given(ind, "num_bins"))
+                               : json_integer(10));
   if (!rc && has_option(d, "min_sample_size"))
     rc = json_object_set_new(e, "min_sample_size",
-                             ind && given(ind, "min_sample_size")
-                               ? json_incref(given(ind, "min_sample_size"))
+                             ind && config__given(ind, "min_sample_size")
+                               ? json_incref(config__given(ind, "min_sample_size"))
                                : json_integer(20));
   if (!rc && has_option(d, "rare_threshold"))
     rc = json_object_set_new(e, "rare_threshold",
-                             ind && given(ind, "rare_threshold")
-                               ? json_incref(given(ind, "rare_threshold"))
+                             ind && config__given(ind, "rare_threshold")
+                               ? json_incref(config__given(ind, "rare_threshold"))
                                : json_real(0.001));
   if (rc) {
     json_decref(e);
@@ -897,29 +812,29 @@ static int make_entry(const test_def *d, int task, const json_t *ind, double fac
  * the test's tasks); *out maps test_type -> partial entry. */
 static int check_individual_tests(const json_t *v, const char *path, const char *model_task,
                                   int task, json_t **out) {
-  int rc = want_object(v, path);
+  int rc = config__want_object(v, path);
   if (rc) return rc;
   json_t *o = json_object();
   if (!o) return assay__nomem();
   const char *key;
   json_t *x;
   json_object_foreach((json_t *)v, key, x) {
-    char p[PATH_MAX_TEXT], shown[SHOW_MAX + 32], list[LIST_MAX];
+    char p[CONFIG_PATH_MAX], shown[CONFIG_SHOW_MAX + 32], list[LIST_MAX];
     const test_def *d = test_def_find(key);
     if (!d) {
       const char *types[128];
       size_t nt = 0;
       for (const test_def *t = test_catalog; t->type && nt < 127; t++) types[nt++] = t->type;
       types[nt] = NULL;
-      join_names(list, sizeof list, types);
+      config__join_names(list, sizeof list, types);
       char hint[160] = "";
       suggest(hint, sizeof hint, key, types);
-      show_text(shown, sizeof shown, key);
+      config__show_text(shown, sizeof shown, key);
       rc = assay__err(ASSAY_ERR_CONFIG, "%s: unknown test %s%s; expected test types: %s", path,
                       shown, hint, list);
       break;
     }
-    sub(p, path, key);
+    config__sub(p, path, key);
     if (!(d->tasks & task)) {
       join_tasks(list, sizeof list, d->tasks);
       rc = assay__err(ASSAY_ERR_CONFIG, "%s: test %s is for %s only; the model's task is %s", p,
@@ -944,7 +859,7 @@ static int check_individual_tests(const json_t *v, const char *path, const char 
 static int check_run_name(const json_t *v, const char *path) {
   if (!json_is_string(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected a string of 1 to %d characters; got %s",
-                      path, RUN_NAME_MAX, type_name(v));
+                      path, RUN_NAME_MAX, config__type_name(v));
   size_t chars = 0;
   for (const char *c = json_string_value(v); *c; c++)
     if (((unsigned char)*c & 0xc0) != 0x80) chars++;
@@ -958,16 +873,16 @@ static int check_run_name(const json_t *v, const char *path) {
 int test_config_normalize(const json_t *config, const char *model_task,
                           const json_t *project_categories, json_t **out) {
   const char *root = "test_run_config";
-  char p[PATH_MAX_TEXT], names[LIST_MAX];
+  char p[CONFIG_PATH_MAX], names[LIST_MAX];
   if (out) *out = NULL;
   int task = test_task_bit(model_task);
   if (!task) {
     const char *tn[N_TASKS + 1];
     for (size_t i = 0; i < N_TASKS; i++) tn[i] = task_names[i].name;
     tn[N_TASKS] = NULL;
-    join_names(names, sizeof names, tn);
-    char shown[SHOW_MAX + 32];
-    show_text(shown, sizeof shown, model_task ? model_task : "");
+    config__join_names(names, sizeof names, tn);
+    char shown[CONFIG_SHOW_MAX + 32];
+    config__show_text(shown, sizeof shown, model_task ? model_task : "");
     return assay__err(ASSAY_ERR_CONFIG,
                       "stress tests are for models of task %s; the model's task is %s", names,
                       model_task ? shown : "unknown");
@@ -976,26 +891,28 @@ int test_config_normalize(const json_t *config, const char *model_task,
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected an object {\"run_name\", \"model_id\", \"data_info\": "
                       "{\"ref_dataset_id\", \"eval_dataset_id\"}, ...}; got %s",
-                      root, config ? type_name(config) : "nothing");
+                      root, config__type_name(config));
   int rc = check_keys(config, root, top_keys, top_required);
-  if (!rc) rc = check_run_name(json_object_get(config, "run_name"), sub(p, root, "run_name"));
-  if (!rc) rc = want_id(json_object_get(config, "model_id"), sub(p, root, "model_id"));
+  if (!rc)
+    rc = check_run_name(json_object_get(config, "run_name"), config__sub(p, root, "run_name"));
+  if (!rc) rc = want_id(json_object_get(config, "model_id"), config__sub(p, root, "model_id"));
   json_t *data_info = json_object_get(config, "data_info");
-  if (!rc) rc = want_object(data_info, sub(p, root, "data_info"));
+  if (!rc) rc = config__want_object(data_info, config__sub(p, root, "data_info"));
   if (!rc) rc = check_keys(data_info, p, data_info_keys, data_info_keys);
   if (!rc) {
-    char q[PATH_MAX_TEXT];
-    rc = want_id(json_object_get(data_info, "ref_dataset_id"), sub(q, p, "ref_dataset_id"));
+    char q[CONFIG_PATH_MAX];
+    rc = want_id(json_object_get(data_info, "ref_dataset_id"), config__sub(q, p, "ref_dataset_id"));
     if (!rc)
-      rc = want_id(json_object_get(data_info, "eval_dataset_id"), sub(q, p, "eval_dataset_id"));
+      rc = want_id(json_object_get(data_info, "eval_dataset_id"),
+                   config__sub(q, p, "eval_dataset_id"));
   }
   if (rc) return rc;
 
   /* categories */
-  json_t *cats = given(config, "categories");
+  json_t *cats = config__given(config, "categories");
   json_t *defaults = NULL;
   if (cats) {
-    rc = check_categories(cats, sub(p, root, "categories"));
+    rc = check_categories(cats, config__sub(p, root, "categories"));
   } else if (project_categories && !json_is_null(project_categories)) {
     cats = (json_t *)project_categories;
     rc = check_categories(cats, "the project's stress_test_categories");
@@ -1014,72 +931,72 @@ int test_config_normalize(const json_t *config, const char *model_task,
   json_decref(defaults);
 
   /* profiling_config */
-  json_t *profiling = given(config, "profiling_config");
-  if (profiling) rc = want_object(profiling, sub(p, root, "profiling_config"));
+  json_t *profiling = config__given(config, "profiling_config");
+  if (profiling) rc = config__want_object(profiling, config__sub(p, root, "profiling_config"));
 
   /* test_suite_config */
   const char *sensitivity = "TEST_SENSITIVITY_DEFAULT";
   json_t *global_ex = NULL, *individual = NULL;
-  json_t *suite = given(config, "test_suite_config");
-  char sp[PATH_MAX_TEXT];
-  sub(sp, root, "test_suite_config");
+  json_t *suite = config__given(config, "test_suite_config");
+  char sp[CONFIG_PATH_MAX];
+  config__sub(sp, root, "test_suite_config");
   if (!rc && suite) {
-    rc = want_object(suite, sp);
+    rc = config__want_object(suite, sp);
     if (!rc) rc = check_keys(suite, sp, suite_keys, NULL);
     json_t *x;
-    if (!rc && (x = given(suite, "global_test_sensitivity"))) {
+    if (!rc && (x = config__given(suite, "global_test_sensitivity"))) {
       const char *sn[N_SENS + 1];
       for (size_t k = 0; k < N_SENS; k++) sn[k] = sensitivities[k].name;
       sn[N_SENS] = NULL;
-      if (json_is_string(x) && is_in(json_string_value(x), sn)) {
+      if (json_is_string(x) && config__is_in(json_string_value(x), sn)) {
         sensitivity = json_string_value(x);
       } else {
-        char got[SHOW_MAX + 64];
+        char got[CONFIG_SHOW_MAX + 64];
         show_value(got, sizeof got, x);
-        join_names(names, sizeof names, sn);
+        config__join_names(names, sizeof names, sn);
         rc = assay__err(ASSAY_ERR_CONFIG, "%s: unknown sensitivity %s; expected one of: %s",
-                        sub(p, sp, "global_test_sensitivity"), got, names);
+                        config__sub(p, sp, "global_test_sensitivity"), got, names);
       }
     }
-    if (!rc && (x = given(suite, "global_exclude_columns")))
-      rc = want_columns(x, sub(p, sp, "global_exclude_columns"), &global_ex);
-    if (!rc && (x = given(suite, "custom_tests"))) {
-      sub(p, sp, "custom_tests");
+    if (!rc && (x = config__given(suite, "global_exclude_columns")))
+      rc = want_columns(x, config__sub(p, sp, "global_exclude_columns"), &global_ex);
+    if (!rc && (x = config__given(suite, "custom_tests"))) {
+      config__sub(p, sp, "custom_tests");
       if (!json_is_array(x))
         rc = assay__err(ASSAY_ERR_CONFIG,
                         "%s: expected an empty array (custom tests are not supported by this "
                         "version of assay); got %s",
-                        p, type_name(x));
+                        p, config__type_name(x));
       else if (json_array_size(x))
         rc = assay__err(ASSAY_ERR_CONFIG,
                         "%s: custom tests are not supported by this version of assay; expected "
                         "an empty array; got %zu test(s)",
                         p, json_array_size(x));
     }
-    if (!rc && (x = given(suite, "individual_tests_config")))
-      rc = check_individual_tests(x, sub(p, sp, "individual_tests_config"), model_task, task,
-                                  &individual);
+    if (!rc && (x = config__given(suite, "individual_tests_config")))
+      rc = check_individual_tests(x, config__sub(p, sp, "individual_tests_config"), model_task,
+                                  task, &individual);
   }
 
   /* run_time_info */
   long long seed = 0;
   int explicit_errors = 0;
-  json_t *rt = given(config, "run_time_info");
+  json_t *rt = config__given(config, "run_time_info");
   if (!rc && rt) {
-    char rp[PATH_MAX_TEXT];
-    sub(rp, root, "run_time_info");
-    rc = want_object(rt, rp);
+    char rp[CONFIG_PATH_MAX];
+    config__sub(rp, root, "run_time_info");
+    rc = config__want_object(rt, rp);
     if (!rc) rc = check_keys(rt, rp, run_time_keys, NULL);
     json_t *x;
-    if (!rc && (x = given(rt, "random_seed")))
-      rc = want_int_range(x, sub(p, rp, "random_seed"), -((long long)1 << 53),
+    if (!rc && (x = config__given(rt, "random_seed")))
+      rc = want_int_range(x, config__sub(p, rp, "random_seed"), -((long long)1 << 53),
                           (long long)1 << 53, "an integer", &seed);
-    if (!rc && (x = given(rt, "explicit_errors"))) {
-      rc = want_bool(x, sub(p, rp, "explicit_errors"));
+    if (!rc && (x = config__given(rt, "explicit_errors"))) {
+      rc = config__want_bool(x, config__sub(p, rp, "explicit_errors"));
       explicit_errors = json_is_true(x);
     }
-    if (!rc && (x = given(rt, "resource_request")))
-      rc = want_object(x, sub(p, rp, "resource_request"));
+    if (!rc && (x = config__given(rt, "resource_request")))
+      rc = config__want_object(x, config__sub(p, rp, "resource_request"));
   }
 
   /* tests */
@@ -1089,9 +1006,9 @@ int test_config_normalize(const json_t *config, const char *model_task,
   for (const test_def *d = test_catalog; !rc && d->type; d++) {
     if (!(d->tasks & task) || !run_cat[category_index(d->category)]) continue;
     json_t *entry = NULL;
-    char ip[PATH_MAX_TEXT];
-    sub(ip, sp, "individual_tests_config");
-    sub(p, ip, d->type);
+    char ip[CONFIG_PATH_MAX];
+    config__sub(ip, sp, "individual_tests_config");
+    config__sub(p, ip, d->type);
     rc = make_entry(d, task, individual ? json_object_get(individual, d->type) : NULL, factor, p,
                     &entry);
     if (!rc && json_array_append_new(tests, entry) != 0) rc = assay__nomem();
@@ -1101,9 +1018,9 @@ int test_config_normalize(const json_t *config, const char *model_task,
     json_t *ind = json_object_get(individual, d->type);
     if (!ind || run_cat[category_index(d->category)]) continue;
     json_t *entry = NULL;
-    char ip[PATH_MAX_TEXT];
-    sub(ip, sp, "individual_tests_config");
-    rc = make_entry(d, task, ind, factor, sub(p, ip, d->type), &entry);
+    char ip[CONFIG_PATH_MAX];
+    config__sub(ip, sp, "individual_tests_config");
+    rc = make_entry(d, task, ind, factor, config__sub(p, ip, d->type), &entry);
     json_decref(entry);
   }
 

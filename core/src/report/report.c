@@ -1175,27 +1175,19 @@ int report_html(const json_t *run, char **out) {
   return ASSAY_OK;
 }
 
-int report_write(const json_t *run, const char *path) {
-  if (!path || !*path) return assay__err(ASSAY_ERR_CONFIG, "report: no output path given");
-  char *html = NULL;
-  int rc = report_html(run, &html);
-  if (rc) return rc;
+int assay__write_file_atomic(const char *path, const char *text, size_t len) {
   char *tmp = NULL;
-  if (asprintf(&tmp, "%s.XXXXXX", path) < 0) {
-    free(html);
-    return assay__nomem();
-  }
+  if (asprintf(&tmp, "%s.XXXXXX", path) < 0) return -1;
   int fd = mkostemp(tmp, O_CLOEXEC); /* beside path, so the rename stays in one file system */
   if (fd < 0) {
-    rc = assay__err(ASSAY_ERR_CONFIG, "report: cannot write %s: %s", path, strerror(errno));
+    int err = errno;
     free(tmp);
-    free(html);
-    return rc;
+    return err ? err : EIO;
   }
-  size_t len = strlen(html), done = 0;
+  size_t done = 0;
   int ok = fchmod(fd, 0644) == 0;
   while (ok && done < len) {
-    ssize_t n = write(fd, html + done, len - done);
+    ssize_t n = write(fd, text + done, len - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) ok = 0;
     else done += (size_t)n;
@@ -1204,14 +1196,21 @@ int report_write(const json_t *run, const char *path) {
   if (ok && fsync(fd) != 0) ok = 0, err = errno;
   if (close(fd) != 0 && ok) ok = 0, err = errno;
   if (ok && rename(tmp, path) != 0) ok = 0, err = errno;
-  if (!ok) {
-    unlink(tmp);
-    rc = assay__err(ASSAY_ERR_CONFIG, "report: cannot write %s: %s", path,
-                    strerror(err ? err : EIO));
-  }
+  if (!ok) unlink(tmp);
   free(tmp);
+  return ok ? 0 : err ? err : EIO;
+}
+
+int report_write(const json_t *run, const char *path) {
+  if (!path || !*path) return assay__err(ASSAY_ERR_CONFIG, "report: no output path given");
+  char *html = NULL;
+  int rc = report_html(run, &html);
+  if (rc) return rc;
+  int err = assay__write_file_atomic(path, html, strlen(html));
   free(html);
-  return rc;
+  if (err < 0) return assay__nomem();
+  if (err) return assay__err(ASSAY_ERR_CONFIG, "report: cannot write %s: %s", path, strerror(err));
+  return ASSAY_OK;
 }
 
 int assay__debug_report(const char *document_path, const char *out_path) {

@@ -13,6 +13,7 @@
 #define ASSAY_REPORT_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 /* The report of a test run document (GET /v1/test-runs/{id}/document) as a
  * malloc'ed NUL-terminated HTML text in *out. */
@@ -21,6 +22,15 @@ int report_html(const json_t *run, char **out);
 /* Write the report of `run` to path (mode 0644, atomically: a temporary file
  * renamed into place). */
 int report_write(const json_t *run, const char *path);
+
+/* Internal CLI support (`assay report`), report_write's file writer: `len`
+ * bytes of text written to path with mode 0644, atomically (a temporary
+ * file beside it, synced and renamed into place; on failure neither is
+ * left). 0; -1 when out of memory; else the errno of the step that failed.
+ * Sets no error. */
+__attribute__((visibility("default"))) int assay__write_file_atomic(const char *path,
+                                                                    const char *text,
+                                                                    size_t len);
 
 /* Internal CLI and test support (`assay debug report`): the report of the
  * run document in the JSON file document_path ("-": stdin; extra keys such
