@@ -349,9 +349,75 @@ static int usage_error(const char *fmt, ...) {
   return 2;
 }
 
+/* Length of the valid UTF-8 sequence at s (at most `left` bytes), 0 when
+ * invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t left) {
+  unsigned c = s[0];
+  size_t n;
+  unsigned cp, min;
+  if (c < 0x80) return 1;
+  if ((c & 0xe0) == 0xc0) n = 2, min = 0x80;
+  else if ((c & 0xf0) == 0xe0) n = 3, min = 0x800;
+  else if ((c & 0xf8) == 0xf0) n = 4, min = 0x10000;
+  else return 0;
+  if (n > left) return 0;
+  cp = c & (0x7fu >> n);
+  for (size_t i = 1; i < n; i++) {
+    if ((s[i] & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+/* Text from the platform (names, messages, any stored text) written for a
+ * terminal: a character that a terminal would act on or that reorders the
+ * line is written as a visible escape instead — C0 controls ("\n", "\t",
+ * "\r", else "\x1b"), DEL ("\x7f"), C1 controls U+0080..U+009F
+ * ("\u009b"), the Unicode bidi controls U+202A..U+202E and U+2066..U+2069
+ * ("\u202e"), and bytes that are not UTF-8 ("\xff") — so that a run
+ * name or an error message cannot move the cursor, retitle the window or
+ * hide text. Everything else is written as it is. */
+static void put_text(FILE *f, const char *text, size_t len) {
+  const unsigned char *u = (const unsigned char *)text;
+  size_t i = 0, start = 0;
+  while (i < len) {
+    size_t n = utf8_seq(u + i, len - i);
+    unsigned cp = 0;
+    if (n == 2) cp = ((u[i] & 0x1fu) << 6) | (u[i + 1] & 0x3fu);
+    if (n == 3) cp = ((u[i] & 0x0fu) << 12) | ((u[i + 1] & 0x3fu) << 6) | (u[i + 2] & 0x3fu);
+    char esc[8] = "";
+    if (n == 0) snprintf(esc, sizeof esc, "\\x%02x", u[i]);
+    else if (n == 1 && u[i] == '\n') snprintf(esc, sizeof esc, "\\n");
+    else if (n == 1 && u[i] == '\t') snprintf(esc, sizeof esc, "\\t");
+    else if (n == 1 && u[i] == '\r') snprintf(esc, sizeof esc, "\\r");
+    else if (n == 1 && (u[i] < 0x20 || u[i] == 0x7f)) snprintf(esc, sizeof esc, "\\x%02x", u[i]);
+    else if ((n == 2 && cp <= 0x9f) || (cp >= 0x202a && cp <= 0x202e) ||
+             (cp >= 0x2066 && cp <= 0x2069))
+      snprintf(esc, sizeof esc, "\\u%04x", cp);
+    if (!*esc) {
+      i += n;
+      continue;
+    }
+    fwrite(text + start, 1, i - start, f);
+    fputs(esc, f);
+    i += n ? n : 1;
+    start = i;
+  }
+  fwrite(text + start, 1, len - start, f);
+}
+
+static void put_str(FILE *f, const char *text) {
+  if (text) put_text(f, text, strlen(text));
+}
+
 static int api_error(void) {
   const assay_error *e = assay_error_last();
-  fprintf(stderr, "assay: %s: %s\n", e ? e->name : "Error", e ? e->message : "unknown error");
+  fputs("assay: ", stderr);
+  put_str(stderr, e ? e->name : "Error");
+  fputs(": ", stderr);
+  put_str(stderr, e ? e->message : "unknown error");
+  fputs("\n", stderr);
   return 1;
 }
 
@@ -589,10 +655,13 @@ static const char *str_field(const assay_value *rec, const char *key) {
 }
 
 /* One field as text: strings as they are, a credential status as
- * "configured" or "missing: A, B", the rest as JSON. */
+ * "configured" or "missing: A, B", the rest as JSON; control characters
+ * (and the rest put_text escapes) shown as escapes. */
 static int print_cell(const char *key, const assay_value *v) {
   if (assay_value_type_of(v) == ASSAY_VALUE_STRING) {
-    fputs(assay_value_get_string(v, NULL), stdout);
+    size_t len = 0;
+    const char *text = assay_value_get_string(v, &len);
+    if (text) put_text(stdout, text, len);
     return 0;
   }
   if (strcmp(key, "credential_status") == 0 && assay_value_type_of(v) == ASSAY_VALUE_OBJECT) {
@@ -601,9 +670,10 @@ static int print_cell(const char *key, const assay_value *v) {
     } else {
       const assay_value *missing = assay_value_object_get(v, "missing");
       fputs("missing:", stdout);
-      for (size_t i = 0; i < assay_value_array_size(missing); i++)
-        printf("%s%s", i ? ", " : " ",
-               assay_value_get_string(assay_value_array_get(missing, i), NULL));
+      for (size_t i = 0; i < assay_value_array_size(missing); i++) {
+        fputs(i ? ", " : " ", stdout);
+        put_str(stdout, assay_value_get_string(assay_value_array_get(missing, i), NULL));
+      }
     }
     return 0;
   }
@@ -615,7 +685,7 @@ static int print_cell(const char *key, const assay_value *v) {
   }
   char *text = NULL;
   if (assay_value_dump(&text, v, 1) < 0) return api_error();
-  fputs(text, stdout);
+  put_str(stdout, text);
   assay_string_free(text);
   return 0;
 }
@@ -626,7 +696,8 @@ static int print_record(const assay_value *rec) {
   const assay_value *v = NULL;
   const char *key;
   while ((key = assay_value_object_next(rec, &it, &v)) != NULL) {
-    printf("%s\t", key);
+    put_str(stdout, key);
+    putchar('\t');
     if (print_cell(key, v)) return 1;
     putchar('\n');
   }
@@ -707,7 +778,8 @@ static int run_command(cli *c, const char *group, int argc, char **argv, int i) 
   } else if (c->json && out) {
     rc = print_json(out);
   } else if (cmd->print == PRINT_FIELD) {
-    rc = puts(str_field(out, cmd->fields)) < 0;
+    put_str(stdout, str_field(out, cmd->fields));
+    rc = putchar('\n') == EOF;
   } else if (cmd->print == PRINT_RECORD) {
     rc = print_record(out);
   } else if (cmd->print == PRINT_LIST) {

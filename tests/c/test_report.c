@@ -51,8 +51,20 @@ __attribute__((noinline)) static char *html_of(const json_t *doc) {
   return html;
 }
 
-/* No script, no URL, no external resource of any kind. */
+#define CSP_META                                                                   \
+  "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "       \
+  "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">"
+
+/* No script, no URL, no external resource of any kind; the head's
+ * Content-Security-Policy (before the style sheet) allows nothing else. */
 static void assert_self_contained(const char *html) {
+  const char *csp = strstr(html, CSP_META), *style = strstr(html, "<style>");
+  if (!csp) fail_msg("no Content-Security-Policy meta tag");
+  assert_int_equal(count(html, "Content-Security-Policy"), 1);
+  assert_non_null(style);
+  assert_true(csp < style);
+  assert_true(csp < strstr(html, "</head>"));
+  assert_null(strcasestr(html, "data:"));
   assert_null(strcasestr(html, "<script"));
   assert_null(strcasestr(html, "http://"));
   assert_null(strcasestr(html, "https://"));
@@ -310,6 +322,41 @@ static void tolerant_of_missing_keys(void **state) {
   json_decref(arr);
 }
 
+/* Unicode bidi controls (U+202A..U+202E, U+2066..U+2069) and C1 controls
+ * in any text become U+FFFD — in titles, headings, tables and the cut
+ * axis labels alike — while other characters (the LRM mark U+200E, é)
+ * stay. */
+static void bidi_controls(void **state) {
+  (void)state;
+  /* U+202E RLO, U+2066 LRI, U+2069 PDI, U+202A LRE, U+0085 NEL, U+200E LRM */
+  const char *name = "run \xe2\x80\xae" "cod.exe\xe2\x81\xa6x\xe2\x81\xa9y\xe2\x80\xaa"
+                     "z\xc2\x85w\xe2\x80\x8e\xc3\xa9";
+  json_t *doc = doc_f("{\"test_batches\": [{\"test_type\": \"numeric_feature_drift\","
+                      " \"test_cases\": [{\"features\": [],"
+                      " \"details\": {\"reference\": [0.5, 0.5], \"evaluation\": [0.1, 0.9]}}]}]}");
+  json_object_set_new(doc, "name", json_string(name));
+  json_t *tc = json_array_get(
+    json_object_get(json_array_get(json_object_get(doc, "test_batches"), 0), "test_cases"), 0);
+  json_array_append_new(json_object_get(tc, "features"), json_string(name));
+  json_object_set_new(json_object_get(tc, "details"), "bins",
+                      json_pack("[s, s]", "\xe2\x80\xad" "left", "right\xe2\x81\xa7"));
+  char *html = html_of(doc);
+  const char *want = "run &#xFFFD;cod.exe&#xFFFD;x&#xFFFD;y&#xFFFD;z&#xFFFD;w\xe2\x80\x8e\xc3\xa9";
+  assert_true(count(html, want) >= 3); /* title, heading, the case's features */
+  assert_non_null(strstr(html, "&#xFFFD;left"));
+  assert_non_null(strstr(html, "right&#xFFFD;"));
+  static const char *const banned[] = {"\xe2\x80\xaa", "\xe2\x80\xab", "\xe2\x80\xac",
+                                       "\xe2\x80\xad", "\xe2\x80\xae", "\xe2\x81\xa6",
+                                       "\xe2\x81\xa7", "\xe2\x81\xa8", "\xe2\x81\xa9",
+                                       "\xc2\x85"};
+  for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
+    if (strstr(html, banned[i])) fail_msg("control %zu is in the report", i);
+  assert_self_contained(html);
+  assert_balanced(html);
+  free(html);
+  json_decref(doc);
+}
+
 /* Invalid UTF-8 and control characters become U+FFFD; long axis labels are
  * cut with "…" while their tooltip keeps the whole text; many bins. */
 static void odd_text_and_many_bins(void **state) {
@@ -412,6 +459,7 @@ int main(void) {
     cmocka_unit_test(at_most_thirty_drift_charts),
     cmocka_unit_test(tolerant_of_missing_keys),
     cmocka_unit_test(odd_text_and_many_bins),
+    cmocka_unit_test(bidi_controls),
     cmocka_unit_test(write_is_atomic_and_0644),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

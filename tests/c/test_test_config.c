@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -556,6 +557,221 @@ static void run_name_length(void **state) {
   json_object_set_new(c, "run_name", json_string(name));
   assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_ERR_CONFIG);
   assert_has(assay_error_last()->message, "got 201 characters");
+  json_decref(c);
+}
+
+/* run_name is one line of text: control characters (C0 with tabs and line
+ * breaks, DEL, C1, NUL) and names of only spaces are refused; other
+ * characters (U+00A0, é, bidi marks left to the printers) are kept. */
+static void run_name_text(void **state) {
+  (void)state;
+  static const struct {
+    const char *name;
+    size_t len;
+    const char *frag;
+  } bad[] = {
+    {"\x1b]0;owned\x07", 11, "control character U+001B at byte 0"},
+    {"red \x1b[31m", 10, "control character U+001B at byte 4"},
+    {"two\nlines", 9, "control character U+000A at byte 3"},
+    {"tab\there", 8, "control character U+0009 at byte 3"},
+    {"cr\r", 3, "control character U+000D at byte 2"},
+    {"del\x7f", 4, "control character U+007F at byte 3"},
+    {"csi \xc2\x9b" "31m", 9, "control character U+009B at byte 4"},
+    {"c1 \xc2\x80", 5, "control character U+0080 at byte 3"},
+    {"nul\0x", 5, "control character U+0000 at byte 3"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    json_t *c = config_with(""), *out = (json_t *)0x1;
+    json_object_set_new(c, "run_name", json_stringn(bad[i].name, bad[i].len));
+    if (test_config_normalize(c, BIN, NULL, &out) != ASSAY_ERR_CONFIG)
+      fail_msg("run name %zu was accepted", i);
+    assert_null(out);
+    const char *msg = assay_error_last()->message;
+    assert_has(msg, "test_run_config.run_name: expected one line of text without control "
+                    "characters");
+    assert_has(msg, bad[i].frag);
+    assert_null(strchr(msg, '\x1b'));
+    json_decref(c);
+  }
+  json_t *c = config_with(""), *out = NULL;
+  json_object_set_new(c, "run_name", json_string("   "));
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_ERR_CONFIG);
+  assert_has(assay_error_last()->message, "test_run_config.run_name: expected a name, not only "
+                                          "spaces; got 3 spaces");
+  static const char *const good[] = {"nightly \xc2\xa0run", "caf\xc3\xa9 \xe2\x80\x8f #2",
+                                     " padded ", "a"};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    json_object_set_new(c, "run_name", json_string(good[i]));
+    if (test_config_normalize(c, BIN, NULL, &out) != ASSAY_OK)
+      fail_msg("run name '%s' refused: %s", good[i], assay_error_last()->message);
+    assert_string_equal(str(out, "run_name"), good[i]);
+    json_decref(out);
+  }
+  json_decref(c);
+}
+
+static double secs_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* n names "c<k>" with k = (i * 7919) % distinct: every one of `distinct`
+ * names, repeated, in a scrambled order. */
+static json_t *names_list(size_t n, size_t distinct) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < n; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "c%zu", (i * 7919) % distinct);
+    json_array_append_new(a, json_string(name));
+  }
+  return a;
+}
+
+/* The first occurrences of v's strings, in order (quadratic: a reference
+ * for small lists). */
+static json_t *first_occurrences(const json_t *v) {
+  json_t *out = json_array();
+  size_t i, j;
+  json_t *e, *f;
+  json_array_foreach(v, i, e) {
+    int seen = 0;
+    json_array_foreach(out, j, f) seen |= json_equal(e, f);
+    if (!seen) json_array_append(out, e);
+  }
+  return out;
+}
+
+static json_t *with_global_exclude(json_t *names) {
+  json_t *c = config_with("");
+  json_object_set_new(c, "test_suite_config",
+                      json_pack("{s:o}", "global_exclude_columns", names));
+  return c;
+}
+
+/* Lists of column names: at most 10,000 names of at most 1024 bytes; a
+ * list over the bound is refused at once (no quadratic work first), a list
+ * at the bound — in every test's exclude_columns as well — normalises in
+ * well under a second, duplicates dropped keeping the first of each in
+ * order. */
+static void column_lists(void **state) {
+  (void)state;
+  json_t *out = (json_t *)0x1;
+  /* over the bound: 10,001 and the 120,000 of the security review */
+  size_t over[] = {10001, 120000};
+  for (size_t k = 0; k < 2; k++) {
+    json_t *c = with_global_exclude(names_list(over[k], over[k]));
+    double t0 = secs_now();
+    assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_ERR_CONFIG);
+    double dt = secs_now() - t0;
+    assert_null(out);
+    char want[160];
+    snprintf(want, sizeof want,
+             "test_run_config.test_suite_config.global_exclude_columns: expected at most 10000 "
+             "column names; got %zu",
+             over[k]);
+    assert_has(assay_error_last()->message, want);
+    if (dt > 0.5) fail_msg("refusing %zu names took %.3f s", over[k], dt);
+    json_decref(c);
+  }
+  /* per test too */
+  json_t *c = config_with(IND("'null_check':{}"));
+  json_t *ind = json_object_get(json_object_get(json_object_get(c, "test_suite_config"),
+                                                "individual_tests_config"),
+                                "null_check");
+  json_object_set_new(ind, "exclude_columns", names_list(10001, 10001));
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_ERR_CONFIG);
+  assert_has(assay_error_last()->message,
+             ITC "null_check.exclude_columns: expected at most 10000 column names; got 10001");
+  json_decref(c);
+
+  /* a name of 1024 bytes is fine, 1025 is not */
+  char *name = malloc(1026);
+  memset(name, 'x', 1025);
+  name[1025] = '\0';
+  c = with_global_exclude(json_pack("[s, s]", "ok", name));
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_ERR_CONFIG);
+  assert_has(assay_error_last()->message,
+             "test_run_config.test_suite_config.global_exclude_columns[1]: expected a column "
+             "name of at most 1024 bytes; got 1025 bytes");
+  json_decref(c);
+  name[1024] = '\0';
+  c = with_global_exclude(json_pack("[s, s]", "ok", name));
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_OK);
+  assert_int_equal(json_array_size(json_object_get(out, "global_exclude_columns")), 2);
+  json_decref(out);
+  json_decref(c);
+  free(name);
+
+  /* duplicates: the first of each, in order, as a naive dedup gives; names
+   * holding NUL bytes and prefixes of each other stay apart */
+  json_t *small = json_array();
+  const char *const raw[] = {"b", "a", "b", "ab", "a", "", "c"};
+  for (size_t i = 0; i < 7; i++)
+    if (*raw[i]) json_array_append_new(small, json_string(raw[i]));
+  json_array_append_new(small, json_stringn("a\0x", 3));
+  json_array_append_new(small, json_stringn("a\0y", 3));
+  json_array_append_new(small, json_stringn("a\0x", 3));
+  json_array_append_new(small, json_string("a"));
+  json_t *scrambled = names_list(3000, 700);
+  for (size_t i = 0; i < json_array_size(scrambled); i++)
+    json_array_append(small, json_array_get(scrambled, i));
+  json_decref(scrambled);
+  json_t *want = first_occurrences(small);
+  assert_int_equal(json_array_size(want), 4 + 2 + 700);
+  c = with_global_exclude(small);
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_OK);
+  assert_true(json_equal(json_object_get(out, "global_exclude_columns"), want));
+  json_decref(want);
+  json_decref(out);
+  json_decref(c);
+
+  /* at the bound, everywhere: the global list and every binary test's
+   * list, 10,000 names each (half of them repeats) */
+  c = with_global_exclude(names_list(10000, 5000));
+  json_t *itc = json_object();
+  for (const test_def *d = test_catalog; d->type; d++)
+    if (d->tasks & TASK_BINARY)
+      json_object_set_new(itc, d->type,
+                          json_pack("{s:o}", "exclude_columns", names_list(10000, 5000)));
+  json_object_set_new(json_object_get(c, "test_suite_config"), "individual_tests_config", itc);
+  double t0 = secs_now();
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_OK);
+  double dt = secs_now() - t0;
+  if (dt > 2.0) fail_msg("normalising %zu lists of 10,000 names took %.3f s",
+                         json_object_size(itc) + 1, dt);
+  json_t *g = json_object_get(out, "global_exclude_columns");
+  assert_int_equal(json_array_size(g), 5000);
+  assert_string_equal(json_string_value(json_array_get(g, 0)), "c0");
+  assert_string_equal(json_string_value(json_array_get(g, 1)), "c2919"); /* 7919 % 5000 */
+  size_t i;
+  json_t *t;
+  json_array_foreach(json_object_get(out, "tests"), i, t)
+    assert_int_equal(json_array_size(json_object_get(t, "exclude_columns")), 5000);
+  json_decref(out);
+  json_decref(c);
+}
+
+/* individual_tests_config holds at most one entry per catalogue test. */
+static void individual_tests_bound(void **state) {
+  (void)state;
+  size_t n = 0;
+  for (const test_def *d = test_catalog; d->type; d++) n++;
+  json_t *c = config_with(""), *itc = json_object(), *out = (json_t *)0x1;
+  for (size_t i = 0; i <= n; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "t%zu", i);
+    json_object_set_new(itc, key, json_object());
+  }
+  json_object_set_new(c, "test_suite_config", json_pack("{s:o}", "individual_tests_config", itc));
+  assert_int_equal(test_config_normalize(c, BIN, NULL, &out), ASSAY_ERR_CONFIG);
+  assert_null(out);
+  char want[160];
+  snprintf(want, sizeof want,
+           "test_run_config.test_suite_config.individual_tests_config: expected at most %zu "
+           "entries (one per test type); got %zu",
+           n, n + 1);
+  assert_has(assay_error_last()->message, want);
   json_decref(c);
 }
 
@@ -1185,6 +1401,9 @@ int main(void) {
     cmocka_unit_test(names_and_factors),
     cmocka_unit_test(errors),
     cmocka_unit_test(run_name_length),
+    cmocka_unit_test(run_name_text),
+    cmocka_unit_test(column_lists),
+    cmocka_unit_test(individual_tests_bound),
     cmocka_unit_test(bad_project_categories),
     cmocka_unit_test(defaults_per_task),
     cmocka_unit_test(run_time_and_profiling),

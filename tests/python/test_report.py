@@ -1,6 +1,7 @@
 """The HTML report of a test run (`assay report RUN_ID -o FILE`, `assay debug
 report DOCUMENT -o FILE`): a well-formed, self-contained page (no script, no
-URL, no event handler, no external resource) whose charts are the drift
+URL, no event handler, no external resource; a Content-Security-Policy that
+allows only its inline style; no bidi or C1 control) whose charts are the drift
 cases' reference vs evaluation distributions (the drifted features first)
 and the subset cases' per-subset values, with every text from the run
 HTML-escaped — a hostile feature name comes back as the same text, never as
@@ -37,7 +38,7 @@ class Page(HTMLParser):
 
     def __init__(self, html):
         super().__init__(convert_charrefs=True)
-        self.errors, self.tags, self.attrs, self.styles = [], [], [], []
+        self.errors, self.tags, self.attrs, self.styles, self.metas = [], [], [], [], []
         self.stack, self.figures, self.links, self.ids = [], [], [], set()
         self._fig, self._strong, self._in_style = None, None, False
         self.feed(html)
@@ -59,6 +60,8 @@ class Page(HTMLParser):
         d = dict(attrs)
         if "id" in d:
             self.ids.add(d["id"])
+        if tag == "meta":
+            self.metas.append(d)
         if tag == "a":
             self.links.append(d.get("href"))
         if tag == "figure":
@@ -104,11 +107,42 @@ class Page(HTMLParser):
         return [f for f in self.figures if f["svg"] == "chart " + kind]
 
 
+# The report's Content-Security-Policy: nothing but its inline style sheet.
+CSP = {"default-src": ["'none'"], "style-src": ["'unsafe-inline'"], "base-uri": ["'none'"],
+       "form-action": ["'none'"]}
+# Unicode bidi controls (embeddings, overrides, isolates) and C1 controls:
+# never in a report, as they could make text show other than it is.
+HIDDEN_CONTROLS = [chr(c) for c in list(range(0x202A, 0x202F)) + list(range(0x2066, 0x206A))
+                   + list(range(0x80, 0xA0))]
+
+
+def check_csp(page, html):
+    """One Content-Security-Policy meta tag, in the head before the style
+    sheet, allowing the inline style and nothing else."""
+    policies = [m for m in page.metas
+                if (m.get("http-equiv") or "").lower() == "content-security-policy"]
+    assert len(policies) == 1, page.metas
+    directives = {}
+    for part in policies[0]["content"].split(";"):
+        words = part.split()
+        if words:
+            assert words[0] not in directives, words
+            directives[words[0]] = words[1:]
+    assert directives == CSP, directives
+    head = html[:html.index("</head>")]
+    assert "Content-Security-Policy" in head
+    assert head.index("Content-Security-Policy") < head.index("<style>")
+    assert "data:" not in html.lower()
+
+
 def check_page(html):
     """Parse and check a report: well-formed and self-contained."""
     page = Page(html)
     assert page.errors == [], page.errors[:5]
     assert html.startswith("<!DOCTYPE html>")
+    check_csp(page, html)
+    bad = [c for c in HIDDEN_CONTROLS if c in html]
+    assert not bad, ["U+%04X" % ord(c) for c in bad]
     low = html.lower()
     for needle in ("<script", "http://", "https://", "url(", "@import"):
         assert needle not in low, needle
@@ -237,6 +271,27 @@ def test_report_is_well_formed_self_contained_and_escaped(report_of):
     assert "PSI over &lt;reference&gt; quantile bins" in html
     assert "all null" in html
     assert html.count("<details class=\"batch\">") == 3
+
+
+def test_report_replaces_bidi_and_c1_controls(report_of):
+    """A name holding bidi overrides or isolates (a "Trojan Source" trick:
+    'gpj.exe' shown reversed) or C1 controls comes back with each replaced
+    by U+FFFD — in the title, the run's heading and a chart's caption and
+    axis labels — while other characters (the LRM mark, accents) stay."""
+    sneaky = "invoice\u202egpj.exe \u2066a\u2069 \u202ab\u202c \u0085c \u200e\u00e9"
+    shown = "invoice\ufffdgpj.exe \ufffda\ufffd \ufffdb\ufffd \ufffdc \u200e\u00e9"
+    doc = handcrafted_document()
+    doc["name"] = sneaky
+    doc["test_batches"][0]["test_cases"][2]["features"] = [sneaky]
+    doc["test_batches"][0]["test_cases"][2]["details"]["bins"] = ["\u202dlow", "high\u2067"]
+    html = report_of(doc)
+    page = check_page(html)  # no control left anywhere, the policy in place
+    in_file = shown.replace("\ufffd", "&#xFFFD;")
+    assert "<title>Stress test report: %s</title>" % in_file in html
+    assert "<h1>Stress test report: %s" % in_file in html
+    chart = [f for f in page.charts("drift") if f["caption"] == shown]
+    assert chart, [f["caption"] for f in page.charts("drift")]
+    assert "\ufffdlow" in chart[0]["texts"] and "high\ufffd" in chart[0]["texts"]
 
 
 def test_report_tolerates_old_and_partial_documents(report_of):

@@ -17,6 +17,11 @@
 
 #define LIST_MAX 4096     /* name lists in messages (every test type fits) */
 #define RUN_NAME_MAX 200  /* characters */
+/* Bounds of a request (docs in test_config.h): a config is checked before
+ * the start route's write transaction, but it is stored with the job and
+ * read by the engine, so its size stays bounded. */
+#define COLUMNS_MAX 10000     /* names in one exclude_columns list */
+#define COLUMN_NAME_MAX 1024  /* bytes of one column name */
 
 /* --- the catalogue ------------------------------------------------------------ */
 
@@ -471,31 +476,77 @@ static int want_id(const json_t *v, const char *path) {
                     json_is_string(v) ? "''" : config__type_name(v));
 }
 
-/* An array of non-empty strings (column names); duplicates dropped in the
- * copy. */
+/* A column name of a list, for sorting: its text (may hold NUL bytes:
+ * compared by length) and its position in the list. */
+typedef struct col_ref {
+  const char *s;
+  size_t len, idx;
+} col_ref;
+
+static int col_ref_cmp(const void *a, const void *b) {
+  const col_ref *x = a, *y = b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->s, y->s, n);
+  if (c) return c;
+  if (x->len != y->len) return x->len < y->len ? -1 : 1;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* An array of at most COLUMNS_MAX non-empty strings of at most
+ * COLUMN_NAME_MAX bytes (column names); duplicates dropped in the copy,
+ * which keeps the first of each in the given order. O(n log n): the names
+ * are sorted (with their positions) to find the duplicates, as a request
+ * may list thousands. */
 static int want_columns(const json_t *v, const char *path, json_t **out) {
   if (!json_is_array(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected an array of column names (strings); got %s",
                       path, config__type_name(v));
-  json_t *arr = json_array();
-  if (!arr) return assay__nomem();
-  size_t i, j;
-  json_t *e, *f;
+  size_t n = json_array_size(v), i;
+  if (n > COLUMNS_MAX)
+    return assay__err(ASSAY_ERR_CONFIG, "%s: expected at most %d column names; got %zu",
+                      path, COLUMNS_MAX, n);
+  json_t *e;
   json_array_foreach(v, i, e) {
-    if (!json_is_string(e) || !json_string_length(e)) {
-      char p[CONFIG_PATH_MAX];
-      json_decref(arr);
+    char p[CONFIG_PATH_MAX];
+    if (!json_is_string(e) || !json_string_length(e))
       return assay__err(ASSAY_ERR_CONFIG, "%s: expected a column name (a non-empty string); got %s",
                         config__item(p, path, i), json_is_string(e) ? "''" : config__type_name(e));
+    if (json_string_length(e) > COLUMN_NAME_MAX)
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "%s: expected a column name of at most %d bytes; got %zu bytes",
+                        config__item(p, path, i), COLUMN_NAME_MAX, json_string_length(e));
+  }
+  json_t *arr = json_array();
+  col_ref *refs = n ? malloc(n * sizeof *refs) : NULL;
+  unsigned char *keep = n ? calloc(n, 1) : NULL;
+  if (!arr || (n && (!refs || !keep))) {
+    json_decref(arr);
+    free(refs);
+    free(keep);
+    return assay__nomem();
+  }
+  json_array_foreach(v, i, e) {
+    refs[i].s = json_string_value(e);
+    refs[i].len = json_string_length(e);
+    refs[i].idx = i;
+  }
+  if (n) qsort(refs, n, sizeof *refs, col_ref_cmp);
+  for (i = 0; i < n; i++) /* the first (lowest position) of each run of equal names */
+    if (i == 0 || refs[i].len != refs[i - 1].len ||
+        memcmp(refs[i].s, refs[i - 1].s, refs[i].len) != 0)
+      keep[refs[i].idx] = 1;
+  int rc = ASSAY_OK;
+  json_array_foreach(v, i, e) {
+    if (keep[i] && json_array_append(arr, e) != 0) {
+      rc = assay__nomem();
+      break;
     }
-    int dup = 0;
-    json_array_foreach(arr, j, f) {
-      if (json_equal(e, f)) dup = 1;
-    }
-    if (!dup && json_array_append(arr, e) != 0) {
-      json_decref(arr);
-      return assay__nomem();
-    }
+  }
+  free(refs);
+  free(keep);
+  if (rc) {
+    json_decref(arr);
+    return rc;
   }
   *out = arr;
   return ASSAY_OK;
@@ -814,6 +865,12 @@ static int check_individual_tests(const json_t *v, const char *path, const char 
                                   int task, json_t **out) {
   int rc = config__want_object(v, path);
   if (rc) return rc;
+  size_t n_tests = 0;
+  for (const test_def *t = test_catalog; t->type; t++) n_tests++;
+  if (json_object_size(v) > n_tests)
+    return assay__err(ASSAY_ERR_CONFIG,
+                      "%s: expected at most %zu entries (one per test type); got %zu", path,
+                      n_tests, json_object_size(v));
   json_t *o = json_object();
   if (!o) return assay__nomem();
   const char *key;
@@ -855,18 +912,36 @@ static int check_individual_tests(const json_t *v, const char *path, const char 
   return ASSAY_OK;
 }
 
-/* run_name: 1..RUN_NAME_MAX characters (UTF-8 code points). */
+/* run_name: 1..RUN_NAME_MAX characters (UTF-8 code points), one line of
+ * text: not blank, and no control character (C0 — tabs and line breaks
+ * included —, DEL, C1 U+0080..U+009F, NUL), as the platform's other names
+ * (platform/handlers.h: check_text) — it is shown in tables and terminals. */
 static int check_run_name(const json_t *v, const char *path) {
   if (!json_is_string(v))
     return assay__err(ASSAY_ERR_CONFIG, "%s: expected a string of 1 to %d characters; got %s",
                       path, RUN_NAME_MAX, config__type_name(v));
-  size_t chars = 0;
-  for (const char *c = json_string_value(v); *c; c++)
-    if (((unsigned char)*c & 0xc0) != 0x80) chars++;
+  const unsigned char *t = (const unsigned char *)json_string_value(v);
+  size_t len = json_string_length(v), chars = 0;
+  int blank = 1;
+  for (size_t i = 0; i < len; i++) {
+    unsigned c = t[i];
+    if ((c & 0xc0) != 0x80) chars++;
+    unsigned cp = c;
+    if (c == 0xc2 && i + 1 < len) cp = t[i + 1]; /* U+0080..U+00BF: C2 80..C2 BF */
+    if (c < 0x20 || c == 0x7f || (c == 0xc2 && cp >= 0x80 && cp <= 0x9f))
+      return assay__err(ASSAY_ERR_CONFIG,
+                        "%s: expected one line of text without control characters; got the "
+                        "control character U+%04X at byte %zu",
+                        path, cp, i);
+    if (c != ' ') blank = 0;
+  }
   if (chars == 0 || chars > RUN_NAME_MAX)
     return assay__err(ASSAY_ERR_CONFIG,
                       "%s: expected a string of 1 to %d characters; got %zu characters", path,
                       RUN_NAME_MAX, chars);
+  if (blank)
+    return assay__err(ASSAY_ERR_CONFIG, "%s: expected a name, not only spaces; got %zu spaces",
+                      path, chars);
   return ASSAY_OK;
 }
 

@@ -114,18 +114,25 @@ double test_sensitivity_factor(const char *sensitivity);
  * or NULL for the defaults). Every problem is ASSAY_ERR_CONFIG naming the
  * key path, what it got and what it expects (unknown keys list the valid
  * ones; unknown tests and categories list the valid ones). Accepted keys:
- *   run_name (string, required, 1..200 chars), model_id (string,
- *   required), data_info {ref_dataset_id (required), eval_dataset_id
- *   (required)}, categories [..] (absent: the project's, else every
- *   category this version runs), profiling_config (object, ignored but
- *   kept), test_suite_config {global_test_sensitivity
+ *   run_name (string, required, 1..200 chars, one line: no control
+ *   character — C0 with tabs and line breaks, DEL, C1 — and not only
+ *   spaces), model_id (string, required), data_info {ref_dataset_id
+ *   (required), eval_dataset_id (required)}, categories [..] (absent: the
+ *   project's, else every category this version runs), profiling_config
+ *   (object, ignored but kept), test_suite_config {global_test_sensitivity
  *   (TEST_SENSITIVITY_LESS_SENSITIVE | _DEFAULT | _MORE_SENSITIVE),
- *   global_exclude_columns [strings], custom_tests [] (must be empty in
- *   this version), individual_tests_config {<test_type>: {run (bool),
+ *   global_exclude_columns [column names], custom_tests [] (must be empty
+ *   in this version), individual_tests_config {<test_type>: {run (bool),
  *   severity_thresholds {warning, alert} (numbers, ordered as the test's
- *   direction needs), exclude_columns [strings], and the test's options}}},
+ *   direction needs), exclude_columns [column names], and the test's
+ *   options}} (at most one entry per catalogue test)},
  *   run_time_info {random_seed (integer), explicit_errors (bool),
  *   resource_request (object, ignored)}.
+ * A list of column names holds at most 10,000 non-empty strings of at most
+ * 1024 bytes each (else ASSAY_ERR_CONFIG naming the list or the item);
+ * duplicates are dropped in O(n log n), so a config of the largest size
+ * allowed normalises in milliseconds — the platform's start route runs this
+ * before its write transaction in any case.
  * *out (new reference):
  *   {run_name, model_id, ref_dataset_id, eval_dataset_id, model_task,
  *    categories: [categories to run, in catalogue order],

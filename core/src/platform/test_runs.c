@@ -77,18 +77,51 @@ static int check_dataset(store *s, const char *field, const char *id, const char
   return rc;
 }
 
-static int start_in_tx(route_ctx *c, json_t **norm, char job_id[37]) {
+/* The project of the start route (params[0]) in the caller's workspace,
+ * when the caller may start runs in it (WORKSPACE_ROLE_MEMBER); inside
+ * the caller's transaction. *task and *cats (new references): the
+ * project's model_task (a string, or null) and stress_test_categories (an
+ * array, or null when never set) — what the config is normalised for. */
+static int start_project(route_ctx *c, json_t **task, json_t **cats) {
   store *s = c->store;
-  const char *project_id = c->params[0];
-  json_t *project = NULL, *model = NULL, *request = NULL;
-  int rc = s->ops->project_get(s, c->who->workspace_id, project_id, &project);
+  json_t *project = NULL;
+  int rc = s->ops->project_get(s, c->who->workspace_id, c->params[0], &project);
   if (!rc) rc = access_workspace(s, c->who, c->who->workspace_id, ROLE_MEMBER, NULL);
   if (!rc) {
-    json_t *cats = json_object_get(project, "stress_test_categories");
-    rc = test_config_normalize(c->body, text_of(project, "model_task"),
-                               json_is_array(cats) ? cats : NULL, norm);
+    json_t *t = json_object_get(project, "model_task");
+    json_t *k = json_object_get(project, "stress_test_categories");
+    *task = json_incref(json_is_string(t) ? t : json_null());
+    *cats = json_incref(json_is_array(k) ? k : json_null());
   }
-  const char *model_id = *norm ? text_of(*norm, "model_id") : NULL;
+  json_decref(project);
+  return rc;
+}
+
+static int normalize_for(const route_ctx *c, const json_t *task, const json_t *cats,
+                         json_t **norm) {
+  return test_config_normalize(c->body, json_string_value(task),
+                               json_is_array(cats) ? cats : NULL, norm);
+}
+
+/* The write transaction's part: the project (again: it may have gone, or
+ * the caller's role changed, since the config was checked), the model and
+ * datasets of the normalised config, and the job. A project whose model
+ * task or categories changed meanwhile gets the config normalised again
+ * (a bounded, millisecond step: test_config.h). */
+static int start_in_tx(route_ctx *c, const json_t *task, const json_t *cats, json_t **norm,
+                       char job_id[37]) {
+  store *s = c->store;
+  const char *project_id = c->params[0];
+  json_t *now_task = NULL, *now_cats = NULL, *model = NULL, *request = NULL;
+  int rc = start_project(c, &now_task, &now_cats);
+  if (!rc && (!json_equal(now_task, (json_t *)task) || !json_equal(now_cats, (json_t *)cats))) {
+    json_decref(*norm);
+    *norm = NULL;
+    rc = normalize_for(c, now_task, now_cats, norm);
+  }
+  json_decref(now_task);
+  json_decref(now_cats);
+  const char *model_id = !rc && *norm ? text_of(*norm, "model_id") : NULL;
   if (!rc) rc = project_entry(s, "model", "model", "model_id", model_id, project_id, &model);
   if (!rc)
     rc = check_dataset(s, "data_info.ref_dataset_id", text_of(*norm, "ref_dataset_id"), model_id,
@@ -104,22 +137,33 @@ static int start_in_tx(route_ctx *c, json_t **norm, char job_id[37]) {
   }
   json_decref(request);
   json_decref(model);
-  json_decref(project);
   return rc;
 }
 
 /* POST /v1/projects/{project_id}/stress-tests (WORKSPACE_ROLE_MEMBER) ->
- * 202 with the job record */
+ * 202 with the job record. The config is validated and normalised between
+ * a read transaction (the project and the caller's role) and the write
+ * transaction (existence checks and the job): however large the request,
+ * the write lock is held only for those few statements. */
 int h_stress_test_start(route_ctx *c) {
   store *s = c->store;
-  json_t *norm = NULL;
+  json_t *norm = NULL, *task = NULL, *cats = NULL;
   char job_id[37] = "";
-  int rc = s->ops->begin(s, 1);
+  int rc = s->ops->begin(s, 0);
   if (!rc) {
-    rc = start_in_tx(c, &norm, job_id);
+    rc = start_project(c, &task, &cats);
     if (!rc) rc = s->ops->commit(s);
     if (rc) s->ops->rollback(s);
   }
+  if (!rc) rc = normalize_for(c, task, cats, &norm);
+  if (!rc) rc = s->ops->begin(s, 1);
+  if (!rc) {
+    rc = start_in_tx(c, task, cats, &norm, job_id);
+    if (!rc) rc = s->ops->commit(s);
+    if (rc) s->ops->rollback(s);
+  }
+  json_decref(task);
+  json_decref(cats);
   json_decref(norm);
   if (rc) return rc;
   jobs_notify(c->platform);

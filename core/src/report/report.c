@@ -5,8 +5,9 @@
  *
  * The output has no script and no reference to anything outside the file
  * (no URL, no font, no image): the CSS is inline and the charts are SVG
- * elements drawn here. Every text taken from the document is HTML-escaped
- * (and invalid UTF-8 or control characters replaced), and every key is
+ * elements drawn here; a Content-Security-Policy meta tag allows nothing
+ * else. Every text taken from the document is HTML-escaped (and invalid
+ * UTF-8, control characters and bidi controls replaced), and every key is
  * optional: a document from an older run or with missing parts gives a
  * shorter report, never an error. */
 #include <errno.h>
@@ -29,6 +30,10 @@ enum {
   MAX_BARS = 120,         /* groups drawn per chart (the rest: a note)            */
   MAX_METRIC_COLUMNS = 24 /* metric columns of a batch's case table              */
 };
+
+/* The report's Content-Security-Policy (a <meta> in its head). */
+#define REPORT_CSP                                                                        \
+  "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 /* --- text buffer ---------------------------------------------------------------- */
 
@@ -101,9 +106,21 @@ static size_t utf8_len(const unsigned char *s) {
   return n;
 }
 
+/* The valid UTF-8 sequence of n bytes at s is a C1 control (U+0080..
+ * U+009F) or a Unicode bidi control that reorders what follows it
+ * (U+202A..U+202E embeddings and overrides, U+2066..U+2069 isolates): text
+ * from a document holding one could show other than what it is. */
+static int is_hidden_control(const unsigned char *s, size_t n) {
+  if (n == 2) return s[0] == 0xC2 && s[1] <= 0x9F;
+  if (n != 3 || s[0] != 0xE2) return 0;
+  return (s[1] == 0x80 && s[2] >= 0xAA && s[2] <= 0xAE) ||
+         (s[1] == 0x81 && s[2] >= 0xA6 && s[2] <= 0xA9);
+}
+
 /* HTML-escape s (text and attribute values alike), at most max_chars
- * characters (0: all) with "…" when cut. Control characters and invalid
- * UTF-8 become U+FFFD. */
+ * characters (0: all) with "…" when cut. Control characters (C0 but tab
+ * and line breaks, DEL, C1), the bidi controls (is_hidden_control) and
+ * invalid UTF-8 become U+FFFD. */
 static void sb_esc_n(sb *b, const char *s, size_t max_chars) {
   if (!s) return;
   const unsigned char *u = (const unsigned char *)s;
@@ -129,6 +146,8 @@ static void sb_esc_n(sb *b, const char *s, size_t max_chars) {
         } else if (*u >= 0x80 && (n = utf8_len(u)) == 0) {
           rep = "&#xFFFD;";
           n = 1;
+        } else if (is_hidden_control(u, n)) {
+          rep = "&#xFFFD;";
         }
     }
     if (rep) {
@@ -1108,7 +1127,11 @@ int report_html(const json_t *run, char **out) {
   const json_t *batches = json_object_get(run, "test_batches");
   if (!json_is_array(batches)) batches = NULL;
 
+  /* The report needs nothing but its inline <style>: the policy forbids
+   * every fetch, script, form and base URL, so that text that escaped
+   * escaping still could not load or run anything. */
   sb_puts(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+              "<meta http-equiv=\"Content-Security-Policy\" content=\"" REPORT_CSP "\">"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
               "<meta name=\"generator\" content=\"assay ");
   sb_esc(&b, assay_version());
