@@ -2,8 +2,10 @@
  * errors), the columnar file (round trip of every type with and without
  * nulls, layout, and frame_map and frame_read refusing truncated,
  * corrupted and hostile files without crashing; frame_read refusing links,
- * FIFOs and other users' files, and files shrinking while they are read),
- * concatenation (widening, dictionary merging, validity) and the schema
+ * FIFOs and other users' files, files shrinking while they are read, and
+ * — before reading any buffer — files of another size than their header
+ * needs, past the caller's limit, sparse, or with a header too large to
+ * parse), concatenation (widening, dictionary merging, validity) and the schema
  * profile (null shares, exact distinct counts). */
 #include <fcntl.h>
 #include <math.h>
@@ -645,7 +647,14 @@ static void acol_fuzz(void **state) {
     frame *m = NULL;
     int rc = frame_map(&m, path);
     frame *copy = NULL;
-    assert_int_equal(frame_read(&copy, path), rc); /* the same checks */
+    int rc_read = frame_read(&copy, path);
+    /* the same checks, and one more of the size the header's buffers
+     * need (a changed offset can leave bytes after the last buffer) */
+    if (rc_read != rc) {
+      assert_int_equal(rc, ASSAY_OK);
+      assert_int_equal(rc_read, ASSAY_ERR_DATA);
+      assert_msg_has("its header's buffers need");
+    }
     if (copy) assert_frames_equal(m, copy);
     frame_free(copy);
     if (rc == ASSAY_OK) {
@@ -711,6 +720,161 @@ static void acol_read_file_checks(void **state) {
     assert_int_equal(frame_map(&m, path), ASSAY_OK); /* the platform's own files: no check */
     frame_free(m);
   }
+}
+
+/* frame_read_test_hook recording the largest offset read from. */
+static uint64_t g_max_offset;
+static int g_reads;
+static void offset_hook(int fd, uint64_t offset) {
+  (void)fd;
+  g_reads++;
+  if (offset > g_max_offset) g_max_offset = offset;
+}
+
+/* The data start (16 + H) of a columnar file's bytes. */
+static uint64_t data_start(const unsigned char *b) {
+  uint32_t hlen;
+  memcpy(&hlen, b + 12, 4);
+  return 16 + (uint64_t)hlen;
+}
+
+/* frame_read refuses what its header says it is not before reading a
+ * buffer: a file larger than the caller's limit, than the header's
+ * buffers need (trailing bytes past the 64-byte padding), or smaller; a
+ * sparse file; a header of more values than the limit allows parsing. */
+static void acol_read_size_checks(void **state) {
+  (void)state;
+  const char *path = path_in_dir("sized.acol");
+  frame *f = from_json_text(EVERY_TYPE);
+  assert_int_equal(frame_write(f, path), ASSAY_OK);
+  size_t len;
+  unsigned char *orig = slurp(path, &len);
+  frame *m = NULL;
+  uint64_t size = 0;
+  /* the whole file: read, its size told */
+  assert_int_equal(frame_read_limited(&m, path, 0, &size), ASSAY_OK);
+  assert_int_equal(size, len);
+  assert_frames_equal(f, m);
+  frame_free(m);
+  /* a limit: exactly the size is fine, a byte less is refused, unread */
+  assert_int_equal(frame_read_limited(&m, path, len, NULL), ASSAY_OK);
+  frame_free(m);
+  g_reads = 0;
+  frame_read_test_hook = offset_hook;
+  assert_int_equal(frame_read_limited(&m, path, len - 1, &size), ASSAY_ERR_DATA);
+  frame_read_test_hook = NULL;
+  assert_null(m);
+  assert_int_equal(size, 0);
+  assert_int_equal(g_reads, 0);
+  char want[128];
+  snprintf(want, sizeof want, "%zu bytes, more than the %zu bytes allowed here", len, len - 1);
+  assert_msg_has(want);
+  assert_msg_has("columnar file sized.acol is not valid");
+
+  /* padding to the next multiple of 64 (as the Python writer does) is
+   * fine; one more byte is not — and nothing past the header is read */
+  size_t padded = (len + 63) / 64 * 64;
+  unsigned char *longer = calloc(1, len + 4096);
+  memcpy(longer, orig, len);
+  spit(path, longer, padded);
+  assert_int_equal(frame_read(&m, path), ASSAY_OK);
+  assert_frames_equal(f, m);
+  frame_free(m);
+  const size_t extra[] = {padded + 1 - len, 64 + (padded - len), 4096};
+  for (size_t k = 0; k < 3; k++) {
+    spit(path, longer, len + extra[k]);
+    g_reads = 0;
+    g_max_offset = 0;
+    frame_read_test_hook = offset_hook;
+    assert_int_equal(frame_read(&m, path), ASSAY_ERR_DATA);
+    frame_read_test_hook = NULL;
+    assert_null(m);
+    assert_msg_has("its header's buffers need");
+    assert_true(g_reads >= 1 && g_max_offset < data_start(orig));
+    assert_int_equal(frame_map(&m, path), ASSAY_OK); /* the platform's own files: ignored */
+    frame_free(m);
+  }
+  free(longer);
+
+  /* smaller than the buffers: refused before reading them */
+  spit(path, orig, len - 1);
+  g_reads = 0;
+  g_max_offset = 0;
+  frame_read_test_hook = offset_hook;
+  assert_int_equal(frame_read(&m, path), ASSAY_ERR_DATA);
+  frame_read_test_hook = NULL;
+  assert_msg_has("goes past the end of the file");
+  assert_true(g_max_offset < data_start(orig));
+
+  /* a sparse file: a header for 3,000,000 float64 rows (24 MB of values)
+   * and a file sized to hold them without writing them */
+  const char *sparse = path_in_dir("sparse.acol");
+  char header[512];
+  int hl = snprintf(header, sizeof header,
+                    "{\"rows\":3000000,\"columns\":[{\"name\":\"x\",\"type\":\"float64\","
+                    "\"null_count\":0,\"values\":{\"offset\":256,\"length\":24000000}}]}");
+  unsigned char pre[256];
+  memset(pre, ' ', sizeof pre);
+  memcpy(pre, "ASSAYCOL", 8);
+  uint32_t v = 1, h = 240;
+  memcpy(pre + 8, &v, 4);
+  memcpy(pre + 12, &h, 4);
+  assert_true(hl <= 240);
+  memcpy(pre + 16, header, (size_t)hl);
+  spit(sparse, pre, sizeof pre);
+  assert_int_equal(truncate(sparse, 256 + 24000000), 0);
+  struct stat st;
+  assert_int_equal(stat(sparse, &st), 0);
+  if ((uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size / 2) { /* the file system has holes */
+    g_reads = 0;
+    frame_read_test_hook = offset_hook;
+    assert_int_equal(frame_read(&m, sparse), ASSAY_ERR_DATA);
+    frame_read_test_hook = NULL;
+    assert_null(m);
+    assert_int_equal(g_reads, 0);
+    assert_msg_has("it is a sparse file: 24000256 bytes long");
+    assert_int_equal(frame_map(&m, sparse), ASSAY_OK); /* zeros: valid floats */
+    assert_int_equal(m->rows, 3000000);
+    frame_free(m);
+  } else {
+    print_message("no holes on this file system: the sparse case is not tried\n");
+  }
+  /* the same bytes written out: read */
+  unsigned char *zeros = calloc(1, 256 + 24000000);
+  memcpy(zeros, pre, sizeof pre);
+  spit(sparse, zeros, 256 + 24000000);
+  free(zeros);
+  assert_int_equal(frame_read(&m, sparse), ASSAY_OK);
+  assert_int_equal(m->rows, 3000000);
+  frame_free(m);
+
+  /* a header of many tiny values: refused unparsed when the limit cannot
+   * pay for parsing it (~64 bytes a value, of at least 16 MiB: 262144
+   * values are always allowed), parsed (and refused for
+   * what it says) when it can */
+  const char *flood = path_in_dir("flood.acol");
+  size_t nvals = 300000, hlen2 = 22 + 2 * nvals;
+  unsigned char *fb = malloc(16 + hlen2 + 64);
+  memcpy(fb, "ASSAYCOL", 8);
+  uint32_t h2 = (uint32_t)hlen2;
+  memcpy(fb + 8, &v, 4);
+  memcpy(fb + 12, &h2, 4);
+  char *t = (char *)fb + 16;
+  memcpy(t, "{\"rows\":0,\"columns\":[", 21);
+  for (size_t i = 0; i < nvals; i++) {
+    t[21 + 2 * i] = '0';
+    t[22 + 2 * i] = ',';
+  }
+  t[21 + 2 * nvals - 1] = ']';
+  t[21 + 2 * nvals] = '}';
+  spit(flood, fb, 16 + hlen2);
+  free(fb);
+  assert_int_equal(frame_read_limited(&m, flood, (uint64_t)nvals * 16, NULL), ASSAY_ERR_DATA);
+  assert_msg_has("JSON values, more than the");
+  assert_int_equal(frame_read_limited(&m, flood, 0, NULL), ASSAY_ERR_DATA);
+  assert_msg_has("column #0 is not an object");
+  free(orig);
+  frame_free(f);
 }
 
 /* The file changing under frame_read: what was read is checked and kept;
@@ -1057,6 +1221,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(acol_bad_buffers, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_fuzz, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_read_file_checks, setup, teardown),
+      cmocka_unit_test_setup_teardown(acol_read_size_checks, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_read_changing_file, setup, teardown),
       cmocka_unit_test_setup_teardown(acol_repeated_dictionary, setup, teardown),
       cmocka_unit_test_setup_teardown(concat_widening, setup, teardown),

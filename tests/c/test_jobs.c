@@ -6,7 +6,8 @@
  * leaving jobs pending, jobs_stop waiting for a job that ignores its
  * cancellation flag, cancelling one that watches it (back to PENDING and
  * run again by the next platform), jobs_cancel_running (the job ends
- * CANCELLED), the job log (and
+ * CANCELLED), a job cancelled before it ran settled by its type's hook (a
+ * pending validation's entry INVALID), the job log (and
  * its cap), the /v1/jobs routes (404 across workspaces) and the client's
  * wait_job. */
 #include <errno.h>
@@ -101,7 +102,7 @@ static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
 static int hook_calls, hook_fails;
 static char hook_words[256];
 
-static int hooked_abandoned(store *s, const json_t *job) {
+static int hooked_abandoned(store *s, const json_t *job, int why) {
   (void)s;
   pthread_mutex_lock(&hook_lock);
   int fails = hook_fails;
@@ -110,8 +111,11 @@ static int hooked_abandoned(store *s, const json_t *job) {
     const char *word = json_string_value(json_object_get(json_object_get(job, "request"), "word"));
     const char *status = json_string_value(json_object_get(job, "status"));
     size_t n = strlen(hook_words);
-    snprintf(hook_words + n, sizeof hook_words - n, "%s:%s ", word ? word : "?",
-             status ? status : "?");
+    snprintf(hook_words + n, sizeof hook_words - n, "%s:%s:%s ", word ? word : "?",
+             status ? status : "?",
+             why == JOB_ABANDONED_STALE       ? "stale"
+             : why == JOB_ABANDONED_CANCELLED ? "cancelled"
+                                              : "?");
   }
   pthread_mutex_unlock(&hook_lock);
   return fails ? assay__err(ASSAY_ERR_STORE, "the hook's store failed") : ASSAY_OK;
@@ -609,7 +613,7 @@ static void stale_jobs_fail(void **state) {
   /* the hook: once, for the stale job of its type, seen as FAILED */
   pthread_mutex_lock(&hook_lock);
   assert_int_equal(hook_calls, 1);
-  assert_string_equal(hook_words, "abandoned:JOB_STATUS_FAILED ");
+  assert_string_equal(hook_words, "abandoned:JOB_STATUS_FAILED:stale ");
   pthread_mutex_unlock(&hook_lock);
   /* the job's log says why */
   char path[4096];
@@ -686,6 +690,179 @@ static void stop_cancels_and_requeues(void **state) {
   assert_non_null(strstr(log, "cancelled: watcher cancelled: the job was cancelled"));
   free(log);
   assay_platform_free(q);
+  assay_platform_free(p);
+  rm_home(home);
+}
+
+/* A job cancelled before its function ran — PENDING when cancelled, or
+ * requeued after its cancellation was requested and then claimed — gets
+ * its type's `abandoned` hook (JOB_ABANDONED_CANCELLED) with its record
+ * as recorded CANCELLED, in the same transaction; a job that ran does
+ * not. */
+static void cancelled_before_running(void **state) {
+  (void)state;
+  char *home = make_home();
+  assay_platform *p = open_platform(home, 0);
+  pthread_mutex_lock(&hook_lock);
+  hook_fails = 0;
+  hook_calls = 0;
+  hook_words[0] = '\0';
+  pthread_mutex_unlock(&hook_lock);
+
+  /* pending: cancelled at once, the hook called once */
+  char pending[37];
+  submit(p, T_HOOKED, json_pack("{s:s}", "word", "pending"), pending);
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  json_t *rec = NULL;
+  assert_int_equal(jobs_cancel(p, s, pending, &rec), ASSAY_OK);
+  assert_string_equal(status_of(rec), "JOB_STATUS_CANCELLED");
+  json_decref(rec);
+  /* a second cancel: already finished, no second call */
+  assert_int_equal(jobs_cancel(p, s, pending, &rec), ASSAY_ERR_CONFIG);
+  platform_store_release(p, s);
+  pthread_mutex_lock(&hook_lock);
+  assert_int_equal(hook_calls, 1);
+  assert_string_equal(hook_words, "pending:JOB_STATUS_CANCELLED:cancelled ");
+  hook_calls = 0;
+  hook_words[0] = '\0';
+  pthread_mutex_unlock(&hook_lock);
+
+  /* requeued with its cancellation requested: not run, CANCELLED, hooked */
+  char requeued[37];
+  submit(p, T_HOOKED, json_pack("{s:s}", "word", "requeued"), requeued);
+  claim_as(p, "a-stopping-process", assay__now(), requeued);
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  assert_int_equal(s->ops->begin(s, 1), ASSAY_OK);
+  assert_int_equal(s->ops->job_request_cancel(s, requeued), ASSAY_OK);
+  assert_int_equal(s->ops->job_requeue(s, requeued, "a-stopping-process"), ASSAY_OK);
+  assert_int_equal(s->ops->commit(s), ASSAY_OK);
+  platform_store_release(p, s);
+  assert_int_equal(jobs_start(p, 1), ASSAY_OK);
+  jobs_notify(p);
+  json_t *job = wait_status(p, requeued, "JOB_STATUS_CANCELLED", 10);
+  assert_string_equal(json_string_value(json_object_get(job, "error_msg")),
+                      "the job was cancelled");
+  json_decref(job);
+  /* one that runs (and succeeds): no hook */
+  char ran[37];
+  submit(p, T_HOOKED, json_pack("{s:s}", "word", "ran"), ran);
+  jobs_notify(p);
+  json_decref(wait_status(p, ran, "JOB_STATUS_SUCCEEDED", 10));
+  pthread_mutex_lock(&hook_lock);
+  assert_int_equal(hook_calls, 1);
+  assert_string_equal(hook_words, "requeued:JOB_STATUS_CANCELLED:cancelled ");
+  pthread_mutex_unlock(&hook_lock);
+  assay_platform_free(p);
+  rm_home(home);
+}
+
+/* Cancelling a pending validation (of a dataset, of a prediction set)
+ * settles its entry: INVALID "validation was cancelled: the job was
+ * cancelled", not PENDING forever; an entry whose validation another job
+ * now owns is left alone. */
+static void cancelled_pending_validation_is_invalid(void **state) {
+  (void)state;
+  char *home = make_home();
+  assay_platform *p = open_platform(home, 0); /* nothing runs the validations */
+  char token[128];
+  assert_int_equal(read_admin_token(home, token, sizeof token), 0);
+  json_t *b = NULL;
+  assert_int_equal(router_send(p, "POST", "/v1/projects", NULL, token,
+                               "{\"name\":\"v\",\"description\":\"\","
+                               "\"model_task\":\"MODEL_TASK_BINARY_CLASSIFICATION\"}",
+                               &b),
+                   201);
+  char project[37], path[256], body[1024];
+  snprintf(project, sizeof project, "%s",
+           json_string_value(json_object_get(b, "project_id")));
+  json_decref(b);
+  assert_int_equal(router_send(p, "PUT", "/v1/files", "name=data.csv&upload_path=d", token,
+                               "a,y\n1,0\n2,1\n", &b),
+                   201);
+  json_decref(b);
+  assert_int_equal(router_send(p, "PUT", "/v1/files", "name=preds.csv&upload_path=d", token,
+                               "p\n0.1\n0.9\n", &b),
+                   201);
+  json_decref(b);
+
+  /* a dataset: its validation job pending, then cancelled */
+  snprintf(path, sizeof path, "/v1/projects/%s/datasets", project);
+  assert_int_equal(
+      router_send(p, "POST", path, NULL, token,
+                  "{\"name\":\"ref\",\"data_info\":{\"connection_info\":{\"data_file\":"
+                  "{\"path\":\"assay://files/d/data.csv\"}},\"data_params\":{\"label_col\":"
+                  "\"y\"}}}",
+                  &b),
+      201);
+  char dataset[37], djob[37];
+  snprintf(dataset, sizeof dataset, "%s", json_string_value(json_object_get(b, "dataset_id")));
+  snprintf(djob, sizeof djob, "%s",
+           json_string_value(json_object_get(b, "validation_job_id")));
+  assert_string_equal(json_string_value(json_object_get(b, "validity_status")),
+                      "VALIDITY_STATUS_PENDING");
+  json_decref(b);
+  assert_int_equal(strlen(djob), 36);
+
+  /* a prediction set of it, its validation pending too */
+  snprintf(path, sizeof path, "/v1/projects/%s/models", project);
+  assert_int_equal(router_send(p, "POST", path, NULL, token,
+                               "{\"name\":\"m\",\"model_info\":null}", &b),
+                   201);
+  char model[37];
+  snprintf(model, sizeof model, "%s", json_string_value(json_object_get(b, "model_id")));
+  json_decref(b);
+  snprintf(path, sizeof path, "/v1/projects/%s/predictions", project);
+  snprintf(body, sizeof body,
+           "{\"dataset_id\":\"%s\",\"model_id\":\"%s\",\"pred_info\":{\"connection_info\":"
+           "{\"data_file\":{\"path\":\"assay://files/d/preds.csv\"}},\"pred_params\":"
+           "{\"pred_col\":\"p\"}}}",
+           dataset, model);
+  assert_int_equal(router_send(p, "POST", path, NULL, token, body, &b), 201);
+  char preds[37], pjob[37];
+  snprintf(preds, sizeof preds, "%s", json_string_value(json_object_get(b, "prediction_id")));
+  snprintf(pjob, sizeof pjob, "%s", json_string_value(json_object_get(b, "validation_job_id")));
+  json_decref(b);
+  assert_int_equal(strlen(pjob), 36);
+
+  const char *jobs[2] = {djob, pjob};
+  const char *entries[2] = {"datasets", "predictions"};
+  const char *ids[2] = {dataset, preds};
+  for (int k = 0; k < 2; k++) {
+    snprintf(path, sizeof path, "/v1/jobs/%s/cancel", jobs[k]);
+    assert_int_equal(router_send(p, "POST", path, NULL, token, NULL, &b), 200);
+    assert_string_equal(status_of(b), "JOB_STATUS_CANCELLED");
+    json_decref(b);
+    snprintf(path, sizeof path, "/v1/%s/%s", entries[k], ids[k]);
+    assert_int_equal(router_send(p, "GET", path, NULL, token, NULL, &b), 200);
+    assert_string_equal(json_string_value(json_object_get(b, "validity_status")),
+                        "VALIDITY_STATUS_INVALID");
+    assert_string_equal(json_string_value(json_object_get(b, "validity_message")),
+                        "validation was cancelled: the job was cancelled");
+    assert_true(json_is_null(json_object_get(b, "row_count")));
+    json_decref(b);
+  }
+
+  /* the hook itself: an entry another job validates now is not touched */
+  json_t *job = get_job(p, djob);
+  json_object_set_new(json_object_get(job, "request"), "id", json_string(dataset));
+  store *s = NULL;
+  assert_int_equal(platform_store_acquire(p, &s), ASSAY_OK);
+  json_t *rec = NULL;
+  assert_int_equal(s->ops->begin(s, 1), ASSAY_OK);
+  assert_int_equal(s->ops->registry_get(s, "dataset", dataset, &rec), ASSAY_OK);
+  json_object_set_new(rec, "validity_status", json_string("VALIDITY_STATUS_PENDING"));
+  json_object_set_new(rec, "validation_job_id", json_string("another-job"));
+  assert_int_equal(s->ops->registry_update(s, "dataset", rec), ASSAY_OK);
+  json_decref(rec);
+  assert_int_equal(validate_abandoned(s, job, JOB_ABANDONED_CANCELLED), ASSAY_OK);
+  assert_int_equal(s->ops->registry_get(s, "dataset", dataset, &rec), ASSAY_OK);
+  assert_string_equal(json_string_value(json_object_get(rec, "validity_status")),
+                      "VALIDITY_STATUS_PENDING");
+  json_decref(rec);
+  assert_int_equal(s->ops->commit(s), ASSAY_OK);
+  platform_store_release(p, s);
+  json_decref(job);
   assay_platform_free(p);
   rm_home(home);
 }
@@ -862,6 +1039,8 @@ int main(void) {
     cmocka_unit_test(stale_jobs_fail),
     cmocka_unit_test(stop_waits_for_running_jobs),
     cmocka_unit_test(stop_cancels_and_requeues),
+    cmocka_unit_test(cancelled_before_running),
+    cmocka_unit_test(cancelled_pending_validation_is_invalid),
     cmocka_unit_test(job_routes),
     cmocka_unit_test(client_wait_job),
   };

@@ -8,7 +8,9 @@
  * nrows and the read mode; which arguments a loader gets; the request and
  * its secrets only on stdin (not argv, not the environment, no inherited
  * descriptors); redaction of secrets in the log and in errors, also when
- * split across writes; a flood of output; the sandbox (the home, a key
+ * split across writes, and in names the child chose (parts, columns);
+ * parts larger than the limit allows, sparse or of the wrong size refused
+ * before they are read; a flood of output; the sandbox (the home, a key
  * outside it, another workspace's files and the cache neither read nor
  * written, the server neither signalled nor read, what a loader needs
  * working; the same without namespaces; custom loaders refused without
@@ -24,6 +26,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -864,6 +867,110 @@ static void printed_secrets_are_redacted(void **state) {
   assert_not_contains(last_message(), "TailQ");
 }
 
+/* A loader that writes its own "parts" and reports them on the result
+ * descriptor, as hostile code may: the runner's own locals are found up
+ * the stack. */
+static const char *PARTS_LOADER =
+  "import json, os, sys, pandas as pd\n"
+  "def _find(name):\n"
+  "    f = sys._getframe(1)\n"
+  "    while f is not None and name not in f.f_locals:\n"
+  "        f = f.f_back\n"
+  "    return f.f_locals[name]\n"
+  "def _report(names):\n"
+  "    os.write(_find('result_fd'), (json.dumps({'ok': True, 'parts': names}) + '\\n').encode())\n"
+  "    os._exit(0)\n"
+  "def _sparse(size):\n"
+  "    out = _find('req')['output_dir']\n"
+  "    with open(os.path.join(out, 'part-9999.acol'), 'wb') as fh:\n"
+  "        fh.truncate(size)\n"
+  "    _report(['part-9999.acol'])\n"
+  "def sparse_1g():\n    _sparse(1 << 30)\n"
+  "def sparse_256m():\n    _sparse(256 << 20)\n"
+  "def padded():\n"
+  "    out = _find('req')['output_dir']\n"
+  "    w = _find('writer')\n"
+  "    w.add(pd.DataFrame({'a': [1, 2, 3]}))\n"
+  "    name = w.parts[-1]\n"
+  "    with open(os.path.join(out, name), 'ab') as fh:\n"
+  "        fh.write(b'\\x01' * (4 << 20))\n"
+  "    _report([name])\n"
+  "def secret_missing(integration_dict):\n"
+  "    _report(['part-' + integration_dict['TOKEN']])\n"
+  "def secret_junk(integration_dict):\n"
+  "    name = 'part-' + integration_dict['TOKEN'] + '.acol'\n"
+  "    with open(os.path.join(_find('req')['output_dir'], name), 'wb') as fh:\n"
+  "        fh.write(b'NOTACOL!' + bytes(100))\n"
+  "    _report([name])\n"
+  "def secret_column(integration_dict):\n"
+  "    s = integration_dict['TOKEN']\n"
+  "    return [pd.DataFrame({s: [1]}), pd.DataFrame({s: ['text']})]\n";
+
+static long peak_rss_mib(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss >> 10;
+}
+
+/* What the child reports cannot make the platform read more than the
+ * child could have written: a part larger than twice the memory limit, a
+ * sparse one, or one of another size than its header says, is refused
+ * before its buffers are read (the test process's peak memory stays put). */
+static void oversized_parts_are_refused_unread(void **state) {
+  fixture *f = *state;
+  write_text(f->dir, "parts.py", PARTS_LOADER);
+  frame *fr;
+  long before = peak_rss_mib();
+  f->cfg.memory_bytes = (int64_t)300 << 20;
+  double t0 = now_s();
+  assert_int_equal(run_loader(f, "parts.py", "sparse_1g", NULL, &fr), ASSAY_ERR_DATA);
+  assert_null(fr);
+  assert_contains(last_message(), "columnar file part-9999.acol is not valid: 1073741824 bytes, "
+                                  "more than the 629145600 bytes allowed here");
+  /* no limit: the machine's memory is the cap, and a sparse file is
+   * refused all the same */
+  f->cfg.memory_bytes = 0;
+  assert_int_equal(run_loader(f, "parts.py", "sparse_1g", NULL, &fr), ASSAY_ERR_DATA);
+  assert_contains(last_message(), "part-9999.acol is not valid: ");
+  assert_contains(last_message(), "sparse file");
+  assert_int_equal(run_loader(f, "parts.py", "sparse_256m", NULL, &fr), ASSAY_ERR_DATA);
+  assert_contains(last_message(), "it is a sparse file: 268435456 bytes long");
+  long after = peak_rss_mib();
+  if (after - before > 128)
+    fail_msg("the test process's peak RSS grew from %ld to %ld MiB", before, after);
+  if (now_s() - t0 > 30) fail_msg("refusing took %.1f s", now_s() - t0);
+  /* a real part with 4 MiB written after its last buffer */
+  assert_int_equal(run_loader(f, "parts.py", "padded", NULL, &fr), ASSAY_ERR_DATA);
+  assert_contains(last_message(), "more than the");
+  assert_contains(last_message(), "its header's buffers need");
+  assert_out_dir_empty(f);
+}
+
+/* Names the child chooses (a part's, a column's) reach the error only
+ * redacted: runner_run redacts every error it returns. */
+static void secrets_in_chosen_names_are_redacted(void **state) {
+  fixture *f = *state;
+  write_text(f->dir, "parts.py", PARTS_LOADER);
+  const char *secrets = "{\"integration_dict\": {\"TOKEN\": \"Sx9q7ZrKp4vT2mW8yL\"}}";
+  const char *funcs[] = {"secret_missing", "secret_junk", "secret_column"};
+  const char *want[] = {"cannot open the columnar file part-[REDACTED]",
+                        "columnar file part-[REDACTED].acol is not valid",
+                        "[REDACTED]"};
+  for (int k = 0; k < 3; k++) {
+    f->log_len = 0;
+    f->log[0] = '\0';
+    frame *fr;
+    int rc = run_loader(f, "parts.py", funcs[k], secrets, &fr);
+    if (rc == ASSAY_OK) fail_msg("%s: loaded", funcs[k]);
+    assert_contains(last_message(), want[k]);
+    assert_not_contains(last_message(), "Sx9q7ZrKp4vT2mW8yL");
+    assert_not_contains(last_message(), "Sx9q7Zr");
+    assert_not_contains(f->log, "Sx9q7ZrKp4vT2mW8yL");
+  }
+  assert_false(tree_contains(f->home, "Sx9q7ZrKp4vT2mW8yL"));
+  assert_out_dir_empty(f);
+}
+
 static void output_flood_does_not_block(void **state) {
   fixture *f = *state;
   /* 100 MB on stdout and some stderr at the same time, no newline for the
@@ -1534,6 +1641,8 @@ int main(void) {
     cmocka_unit_test_setup_teardown(arguments_by_signature, setup, teardown),
     cmocka_unit_test_setup_teardown(secrets_only_on_stdin, setup, teardown),
     cmocka_unit_test_setup_teardown(printed_secrets_are_redacted, setup, teardown),
+    cmocka_unit_test_setup_teardown(oversized_parts_are_refused_unread, setup, teardown),
+    cmocka_unit_test_setup_teardown(secrets_in_chosen_names_are_redacted, setup, teardown),
     cmocka_unit_test_setup_teardown(output_flood_does_not_block, setup, teardown),
     cmocka_unit_test_setup_teardown(read_mode_formats, setup, teardown),
     cmocka_unit_test_setup_teardown(sandbox_keeps_the_platform_files_away, setup, teardown),

@@ -337,3 +337,83 @@ def test_custom_loaders_are_refused_without_landlock_unless_allowed(platform, tm
         client.close()
         if server:
             assert server.stop() == 0
+
+
+# A loader that writes its own "parts" and reports them on the result
+# descriptor, as hostile code may (the runner's locals are found up the
+# stack).
+PART_REPORTER = """
+    import json, os, sys
+
+    def _find(name):
+        f = sys._getframe(1)
+        while f is not None and name not in f.f_locals:
+            f = f.f_back
+        return f.f_locals[name]
+
+    def _report(names):
+        os.write(_find("result_fd"), (json.dumps({"ok": True, "parts": names}) + "\\n").encode())
+        os._exit(0)
+
+    def sparse(gib):
+        out = _find("req")["output_dir"]
+        with open(os.path.join(out, "part-9999.acol"), "wb") as fh:
+            fh.truncate(gib << 30)  # no disk, no memory: only a size
+        _report(["part-9999.acol"])
+
+    def secret_name(integration_dict):
+        _report(["part-" + integration_dict["TOKEN"]])
+"""
+
+
+def peak_rss_mib(platform, server):
+    """The platform process's peak resident set (MiB)."""
+    pid = server.proc.pid if server else server_pid(platform)
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) >> 10
+    raise AssertionError("no VmHWM")
+
+
+def test_a_huge_sparse_part_is_refused_before_it_is_read(platform, tmp_path):
+    client, server = limited_client(platform, tmp_path, 256)
+    try:
+        location = client.upload_file(write(tmp_path, "parts.py", PART_REPORTER))
+        project = client.create_project("parts", "x", "MODEL_TASK_BINARY_CLASSIFICATION")
+        before = peak_rss_mib(platform, server)
+        started = time.monotonic()
+        d = project.get_dataset(project.register_dataset("sparse", loading(location, "sparse",
+                                                                           gib=3)))
+        assert d["validity_status"] == "VALIDITY_STATUS_INVALID"
+        assert d["validity_message"] == (
+            "columnar file part-9999.acol is not valid: 3221225472 bytes, more than the "
+            "536870912 bytes allowed here")
+        assert time.monotonic() - started < 20
+        # the part was never read into the platform's memory (it was: +3 GiB)
+        assert peak_rss_mib(platform, server) - before < 256
+    finally:
+        client.close()
+        if server:
+            assert server.stop() == 0
+
+
+def test_a_secret_in_a_part_name_is_redacted(platform, client, tmp_path):
+    secret = "Sx9-q7Zr!Kp4_vT2mW8yL"
+    ws = client.platform_info()["workspace_id"]
+    iid = client.create_integration(ws, "tok-%d" % os.getpid(), "INTEGRATION_TYPE_CUSTOM",
+                                    [{"name": "TOKEN", "sensitivity": "workspace",
+                                      "value": secret}])
+    location = client.upload_file(write(tmp_path, "parts.py", PART_REPORTER))
+    project = client.create_project("leak", "x", "MODEL_TASK_BINARY_CLASSIFICATION")
+    d = project.get_dataset(project.register_dataset(
+        "leak", loading(location, "secret_name"), integration_id=iid))
+    assert d["validity_status"] == "VALIDITY_STATUS_INVALID"
+    assert d["validity_message"] == (
+        "cannot open the columnar file part-[REDACTED]: No such file or directory")
+    job = d["validation_job_id"]
+    record = json.dumps(client.request("GET", "/v1/jobs/%s" % job))
+    log = json.dumps(client.request("GET", "/v1/jobs/%s/log" % job))
+    assert "part-[REDACTED]" in log
+    for text in (json.dumps(d), record, log):
+        assert secret not in text and "Sx9-q7Zr" not in text

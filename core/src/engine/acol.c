@@ -27,7 +27,17 @@
 #define ACOL_ALIGN 64u
 /* frame_read reads this many bytes per pread. */
 #define FRAME_READ_BLOCK ((size_t)16 << 20)
+/* frame_read: a file at least this large whose blocks on disk hold less
+ * than half of its size is sparse, and refused. */
+#define FRAME_READ_SPARSE_MIN ((uint64_t)1 << 20)
+/* frame_read: the memory one parsed header value may take (jansson's
+ * json_t, its slot in an array or object, allocator overhead); a header
+ * holding more values than max(limit, HEADER_PARSE_MIN) / this is refused
+ * before parsing. */
+#define HEADER_VALUE_BYTES 64u
+#define HEADER_PARSE_MIN ((uint64_t)16 << 20)
 
+static inline uint64_t max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 static inline uint64_t align_up(uint64_t n) { return (n + ACOL_ALIGN - 1) & ~(uint64_t)(ACOL_ALIGN - 1); }
 
 static const char *const BUF_KEYS[4] = {"validity", "values", "dict_offsets", "dict_data"};
@@ -255,13 +265,18 @@ typedef struct mctx {
 
 #define BAD(m, ...) bad_file(m, __VA_ARGS__)
 
+/* The whole message, never cut: a cut could leave the head of a secret in
+ * a name (the runner redacts its errors, and only whole secrets match). */
 ASSAY_PRINTF(2, 3) static int bad_file(const mctx *m, const char *fmt, ...) {
-  char msg[512];
+  char *msg = NULL;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  int n = vasprintf(&msg, fmt, ap);
   va_end(ap);
-  return assay__err(ASSAY_ERR_DATA, "columnar file %s is not valid: %s", m->name, msg);
+  if (n < 0) return assay__nomem();
+  int rc = assay__err(ASSAY_ERR_DATA, "columnar file %s is not valid: %s", m->name, msg);
+  free(msg);
+  return rc;
 }
 
 static int get_uint(const json_t *v, uint64_t max, uint64_t *out) {
@@ -410,40 +425,80 @@ static int check_column(const mctx *m, const json_t *jc, int index, int64_t rows
   return 0;
 }
 
-/* Check the bytes m->map[0 .. m->size) (m->size >= 16) and build f's columns
- * pointing into them. */
-static int check_file(mctx *m, frame *f) {
-  int rc = 0;
-  json_t *h = NULL;
+/* About how many values a JSON text holds (containers and separators
+ * outside strings, plus one): what parsing it costs, ~HEADER_VALUE_BYTES
+ * each, is known before it is parsed. */
+static uint64_t json_values(const uint8_t *text, uint64_t len) {
+  uint64_t n = 1;
+  int in_string = 0;
+  for (uint64_t i = 0; i < len; i++) {
+    uint8_t c = text[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = 0;
+    } else if (c == '"') {
+      in_string = 1;
+    } else if (c == '{' || c == '[' || c == ',') {
+      n++;
+    }
+  }
+  return n;
+}
+
+/* The preamble and the header: m->map holds at least the file's first
+ * 16 + H bytes, m->size is the whole file's size. Checks the magic, the
+ * version, H and the header's shape {rows, columns: [...]}; sets
+ * m->data_min. *h_out: the parsed header (caller decrefs). */
+static int check_header(mctx *m, uint64_t max_values, json_t **h_out, uint64_t *rows_out,
+                        const json_t **cols_out) {
+  *h_out = NULL;
   uint32_t version, hlen;
   memcpy(&version, m->map + 8, 4);
   memcpy(&hlen, m->map + 12, 4);
-  if (memcmp(m->map, ACOL_MAGIC, 8) != 0) {
-    rc = BAD(m, "it does not start with \"" ACOL_MAGIC "\"");
-  } else if (version != ACOL_VERSION) {
-    rc = BAD(m, "format version %u, this reader knows version %u", version, ACOL_VERSION);
-  } else if (hlen == 0 || hlen > INT32_MAX || hlen > m->size - 16) {
-    rc = BAD(m, "header length %u does not fit in the file (%llu bytes)", hlen,
+  if (memcmp(m->map, ACOL_MAGIC, 8) != 0)
+    return BAD(m, "it does not start with \"" ACOL_MAGIC "\"");
+  if (version != ACOL_VERSION)
+    return BAD(m, "format version %u, this reader knows version %u", version, ACOL_VERSION);
+  if (hlen == 0 || hlen > INT32_MAX || hlen > m->size - 16)
+    return BAD(m, "header length %u does not fit in the file (%llu bytes)", hlen,
+               (unsigned long long)m->size);
+  m->data_min = 16 + (uint64_t)hlen;
+  uint64_t values = json_values(m->map + 16, hlen);
+  if (values > max_values)
+    return BAD(m, "the header holds about %llu JSON values, more than the %llu a file of the "
+                  "size allowed here may have",
+               (unsigned long long)values, (unsigned long long)max_values);
+  json_error_t jerr;
+  json_t *h = json_loadb((const char *)m->map + 16, hlen, JSON_REJECT_DUPLICATES, &jerr);
+  if (!h) return BAD(m, "the header is not JSON (%s)", jerr.text);
+  uint64_t rows = 0;
+  const json_t *cols = json_object_get(h, "columns");
+  int rc = 0;
+  if (!json_is_object(h) || json_object_size(h) != 2 ||
+      get_uint(json_object_get(h, "rows"), INT64_MAX, &rows) != 0 || !json_is_array(cols))
+    rc = BAD(m, "the header is not {\"rows\": n, \"columns\": [...]}");
+  else if (json_array_size(cols) > INT32_MAX)
+    rc = BAD(m, "too many columns");
+  else if (json_array_size(cols) && rows > m->size)
+    rc = BAD(m, "%llu rows cannot fit in %llu bytes", (unsigned long long)rows,
              (unsigned long long)m->size);
-  } else {
-    m->data_min = 16 + (uint64_t)hlen;
-    json_error_t jerr;
-    h = json_loadb((const char *)m->map + 16, hlen, JSON_REJECT_DUPLICATES, &jerr);
-    if (!h) rc = BAD(m, "the header is not JSON (%s)", jerr.text);
+  if (rc) {
+    json_decref(h);
+    return rc;
   }
+  *h_out = h;
+  *rows_out = rows;
+  *cols_out = cols;
+  return 0;
+}
+
+/* Check the bytes m->map[0 .. m->size) (m->size >= 16) and build f's columns
+ * pointing into them. */
+static int check_file(mctx *m, frame *f) {
+  json_t *h = NULL;
   uint64_t rows = 0;
   const json_t *cols = NULL;
-  if (rc == 0) {
-    cols = json_object_get(h, "columns");
-    if (!json_is_object(h) || json_object_size(h) != 2 ||
-        get_uint(json_object_get(h, "rows"), INT64_MAX, &rows) != 0 || !json_is_array(cols))
-      rc = BAD(m, "the header is not {\"rows\": n, \"columns\": [...]}");
-    else if (json_array_size(cols) > INT32_MAX)
-      rc = BAD(m, "too many columns");
-    else if (json_array_size(cols) && rows > m->size)
-      rc = BAD(m, "%llu rows cannot fit in %llu bytes", (unsigned long long)rows,
-               (unsigned long long)m->size);
-  }
+  int rc = check_header(m, UINT64_MAX, &h, &rows, &cols);
   if (rc == 0) {
     size_t n = json_array_size(cols);
     f->rows = (int64_t)rows;
@@ -478,10 +533,15 @@ static uint64_t physical_memory(void) {
 /* Open a columnar file and check what the file system says about it: a
  * regular file of at least the preamble's 16 bytes; `untrusted`: also not a
  * symbolic link, not something whose open blocks (a FIFO), owned by this
- * process's user, and not larger than the machine's memory (it is read
- * into memory whole: a sparse file of a terabyte must not get that far).
- * Sets m->size; *fd_out is the open descriptor. */
-static int open_file(mctx *m, const char *path, int untrusted, int *fd_out) {
+ * process's user, not larger than max_bytes (the caller's limit, at most
+ * the machine's memory: it is read into memory whole, so a sparse file of
+ * a terabyte must not get that far), and not sparse (a file of
+ * FRAME_READ_SPARSE_MIN bytes or more with less than half of them stored:
+ * sizing a file with truncate or a seek costs its writer nothing, reading
+ * it costs the reader its size). Sets m->size; *fd_out is the open
+ * descriptor. */
+static int open_file(mctx *m, const char *path, int untrusted, uint64_t max_bytes,
+                     int *fd_out) {
   int flags = O_RDONLY | O_CLOEXEC | (untrusted ? O_NOFOLLOW | O_NONBLOCK : 0);
   int fd = open(path, flags);
   if (fd < 0) {
@@ -492,24 +552,35 @@ static int open_file(mctx *m, const char *path, int untrusted, int *fd_out) {
   }
   struct stat st;
   int rc = 0;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+  uint64_t phys = physical_memory();
+  int regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  uint64_t size = regular ? (uint64_t)st.st_size : 0;
+  uint64_t stored = regular ? (uint64_t)st.st_blocks * 512u : 0;
+  if (!regular) {
     rc = BAD(m, "not a regular file");
-  else if (untrusted && st.st_uid != geteuid())
+  } else if (untrusted && st.st_uid != geteuid()) {
     rc = BAD(m, "owned by user %lu, expected this process's user %lu",
              (unsigned long)st.st_uid, (unsigned long)geteuid());
-  else if ((uint64_t)st.st_size < 16)
-    rc = BAD(m, "%llu bytes, shorter than the 16-byte preamble",
-             (unsigned long long)st.st_size);
-  else if ((uint64_t)st.st_size > SIZE_MAX / 2)
-    rc = BAD(m, "%llu bytes, too large for this machine", (unsigned long long)st.st_size);
-  else if (untrusted && (uint64_t)st.st_size > physical_memory())
+  } else if (size < 16) {
+    rc = BAD(m, "%llu bytes, shorter than the 16-byte preamble", (unsigned long long)size);
+  } else if (size > SIZE_MAX / 2) {
+    rc = BAD(m, "%llu bytes, too large for this machine", (unsigned long long)size);
+  } else if (untrusted && size > phys) {
     rc = BAD(m, "%llu bytes, more than this machine's memory (%llu bytes)",
-             (unsigned long long)st.st_size, (unsigned long long)physical_memory());
+             (unsigned long long)size, (unsigned long long)phys);
+  } else if (untrusted && max_bytes && size > max_bytes) {
+    rc = BAD(m, "%llu bytes, more than the %llu bytes allowed here", (unsigned long long)size,
+             (unsigned long long)max_bytes);
+  } else if (untrusted && size >= FRAME_READ_SPARSE_MIN && stored < size / 2) {
+    rc = BAD(m, "it is a sparse file: %llu bytes long, of which only %llu are stored (a file "
+                "sized with truncate or a seek is not read)",
+             (unsigned long long)size, (unsigned long long)stored);
+  }
   if (rc) {
     close(fd);
     return rc;
   }
-  m->size = (uint64_t)st.st_size;
+  m->size = size;
   *fd_out = fd;
   return 0;
 }
@@ -531,7 +602,7 @@ int frame_map(frame **out, const char *path) {
   if (!copy) return assay__nomem();
   mctx m = {basename(copy), NULL, 0, 0};
   int fd = -1;
-  int rc = open_file(&m, path, 0, &fd);
+  int rc = open_file(&m, path, 0, 0, &fd);
   if (rc) {
     free(copy);
     return rc;
@@ -561,43 +632,134 @@ int frame_map(frame **out, const char *path) {
 
 void (*frame_read_test_hook)(int fd, uint64_t offset);
 
-int frame_read(frame **out, const char *path) {
+/* Read the file's bytes [off, off + len) into buf, in blocks (the test
+ * hook before each); a file that ends before is ASSAY_ERR_DATA. */
+static int read_range(const mctx *m, int fd, uint8_t *buf, uint64_t off, uint64_t len) {
+  uint64_t got = 0;
+  while (got < len) {
+    if (frame_read_test_hook) frame_read_test_hook(fd, off + got);
+    size_t want = len - got > FRAME_READ_BLOCK ? FRAME_READ_BLOCK : (size_t)(len - got);
+    ssize_t n = pread(fd, buf + got, want, (off_t)(off + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return assay__err(ASSAY_ERR_DATA, "cannot read the columnar file %s: %s", m->name,
+                        strerror(errno));
+    if (n == 0)
+      return BAD(m, "it shrank from %llu to %llu bytes while it was read",
+                 (unsigned long long)m->size, (unsigned long long)(off + got));
+    got += (uint64_t)n;
+  }
+  return 0;
+}
+
+/* Where the header's buffers end: lo, the end of the last non-empty one
+ * (at least 16 + H: the file must hold them); hi, the end of any one,
+ * empty ones included, rounded up to 64 (a writer pads the end to a
+ * boundary; nothing else may follow). */
+typedef struct extent {
+  uint64_t lo, hi;
+  const char *lo_col, *lo_key; /* the buffer that ends at lo (NULL: none;
+                                  pointers into the header) */
+  uint64_t lo_off, lo_len;
+} extent;
+
+/* The extent of the header's buffers; entries that are not
+ * {offset, length} are left to check_file. */
+static void buffers_extent(const mctx *m, const json_t *cols, extent *e) {
+  memset(e, 0, sizeof *e);
+  e->lo = e->hi = m->data_min;
+  size_t i;
+  const json_t *c;
+  json_array_foreach(cols, i, c) {
+    for (int k = 0; k < 4; k++) {
+      const json_t *b = json_object_get(c, BUF_KEYS[k]);
+      uint64_t off, len;
+      if (get_uint(json_object_get(b, "offset"), UINT64_MAX >> 1, &off) != 0 ||
+          get_uint(json_object_get(b, "length"), UINT64_MAX >> 1, &len) != 0)
+        continue;
+      if (len && off + len > e->lo) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        e->lo = off + len;
+        e->lo_col = name ? name : "?";
+        e->lo_key = BUF_KEYS[k];
+        e->lo_off = off;
+        e->lo_len = len;
+      }
+      e->hi = max_u64(e->hi, off + len);
+    }
+  }
+  e->hi = e->hi > UINT64_MAX - ACOL_ALIGN ? UINT64_MAX : align_up(e->hi);
+}
+
+int frame_read(frame **out, const char *path) { return frame_read_limited(out, path, 0, NULL); }
+
+int frame_read_limited(frame **out, const char *path, uint64_t max_bytes, uint64_t *size_out) {
   *out = NULL;
+  if (size_out) *size_out = 0;
   char *copy = strdup(path ? path : "");
   if (!copy) return assay__nomem();
   mctx m = {basename(copy), NULL, 0, 0};
   int fd = -1;
-  int rc = open_file(&m, path, 1, &fd);
+  int rc = open_file(&m, path, 1, max_bytes, &fd);
   if (rc) {
     free(copy);
     return rc;
   }
-  frame *f = calloc(1, sizeof *f);
-  uint8_t *data = f ? fx_alloc((size_t)m.size) : NULL;
-  if (!data) {
-    close(fd);
-    free(f);
-    free(copy);
-    return assay__nomem();
+  /* The preamble and the header first: they say how large the file must
+   * be, and nothing more is read from one that is not. */
+  uint64_t cap = physical_memory();
+  if (max_bytes && max_bytes < cap) cap = max_bytes;
+  uint8_t pre[16];
+  uint8_t *head = NULL;
+  json_t *h = NULL;
+  uint64_t rows = 0;
+  extent ext;
+  const json_t *cols = NULL;
+  rc = read_range(&m, fd, pre, 0, 16);
+  if (!rc) {
+    uint32_t hlen;
+    memcpy(&hlen, pre + 12, 4);
+    /* a length that does not fit is check_header's to refuse */
+    uint64_t have = hlen <= INT32_MAX && hlen <= m.size - 16 ? 16 + (uint64_t)hlen : 16;
+    head = malloc((size_t)have);
+    if (!head) rc = assay__nomem();
+    if (!rc) {
+      memcpy(head, pre, 16);
+      rc = read_range(&m, fd, head + 16, 16, have - 16);
+    }
+    if (!rc) {
+      m.map = head;
+      rc = check_header(&m, max_u64(cap, HEADER_PARSE_MIN) / HEADER_VALUE_BYTES, &h, &rows,
+                        &cols);
+    }
   }
-  f->data = data;
+  if (!rc) {
+    buffers_extent(&m, cols, &ext);
+    if (m.size < ext.lo) /* as check_file says it */
+      rc = BAD(&m, "column \"%s\": %s [%llu, +%llu) goes past the end of the file (%llu bytes)",
+               ext.lo_col, ext.lo_key, (unsigned long long)ext.lo_off,
+               (unsigned long long)ext.lo_len, (unsigned long long)m.size);
+    else if (m.size > ext.hi)
+      rc = BAD(&m, "%llu bytes, more than the %llu its header's buffers need (the file ends "
+                   "with its last buffer, padded to a multiple of 64 bytes)",
+               (unsigned long long)m.size, (unsigned long long)ext.hi);
+  }
+  json_decref(h);
+  frame *f = NULL;
+  uint8_t *data = NULL;
+  if (!rc) {
+    f = calloc(1, sizeof *f);
+    data = f ? fx_alloc((size_t)m.size) : NULL;
+    if (!data) rc = assay__nomem();
+  }
   /* Exactly the size fstat gave: a file that grows meanwhile is read up to
-   * it, one that shrinks is refused. */
-  uint64_t got = 0;
-  while (got < m.size && !rc) {
-    if (frame_read_test_hook) frame_read_test_hook(fd, got);
-    size_t want = m.size - got > FRAME_READ_BLOCK ? FRAME_READ_BLOCK : (size_t)(m.size - got);
-    ssize_t n = pread(fd, data + got, want, (off_t)got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      rc = assay__err(ASSAY_ERR_DATA, "cannot read the columnar file %s: %s", m.name,
-                      strerror(errno));
-    else if (n == 0)
-      rc = BAD(&m, "it shrank from %llu to %llu bytes while it was read",
-               (unsigned long long)m.size, (unsigned long long)got);
-    else
-      got += (uint64_t)n;
+   * it, one that shrinks is refused. The header is the one checked. */
+  if (!rc) {
+    f->data = data;
+    memcpy(data, head, (size_t)m.data_min);
+    rc = read_range(&m, fd, data + m.data_min, m.data_min, m.size - m.data_min);
   }
+  free(head);
   close(fd);
   if (rc) {
     frame_free(f);
@@ -606,6 +768,7 @@ int frame_read(frame **out, const char *path) {
   }
   m.map = data;
   rc = finish(&m, f, out);
+  if (!rc && size_out) *size_out = m.size;
   free(copy);
   return rc;
 }

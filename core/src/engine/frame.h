@@ -96,12 +96,29 @@ int frame_map(frame **out, const char *path);
  * check it exactly as frame_map does. The file must be a regular file
  * (opened with O_NOFOLLOW and O_NONBLOCK: a symbolic link or a FIFO is
  * refused, not followed or waited on) owned by this process's effective
- * user, and no larger than the machine's physical memory; it is read up
- * to the size fstat gave, so one that shrinks meanwhile is ASSAY_ERR_DATA
- * and one that grows or changes afterwards changes nothing (the checks and
- * the frame see the same bytes). Columns point into the copy; frame_free
- * frees it. */
+ * user, no larger than the machine's physical memory, and not sparse (a
+ * file of 1 MiB or more of which less than half is stored on disk: its
+ * writer sized it without writing it). Before any buffer is read, the
+ * preamble and the header are read and checked (magic, version, header
+ * length, JSON — a header holding more values than its parse may take
+ * memory for, ~64 bytes each of max(the limit, 16 MiB), is refused
+ * unparsed — and its
+ * shape), and the file's size must be what the header's buffers need: at
+ * least the end of the last non-empty buffer, at most the end of the last
+ * buffer rounded up to 64 bytes (unlike frame_map, which ignores trailing
+ * bytes). The file is read up to the size fstat gave, so one that shrinks
+ * meanwhile is ASSAY_ERR_DATA and one that grows or changes afterwards
+ * changes nothing (the checks and the frame see the same bytes). Columns
+ * point into the copy; frame_free frees it. Every refusal is
+ * ASSAY_ERR_DATA "columnar file <name> is not valid: ..." (a missing file
+ * ASSAY_ERR_NOT_FOUND). */
 int frame_read(frame **out, const char *path);
+/* frame_read with a limit: a file larger than max_bytes (0: no limit but
+ * the machine's memory) is refused before anything of it is read
+ * ("... bytes, more than the N bytes allowed here"), and so is a header
+ * too large for it (see above). *size_out (may be NULL): the bytes read,
+ * which the frame holds. */
+int frame_read_limited(frame **out, const char *path, uint64_t max_bytes, uint64_t *size_out);
 /* For tests: when set, frame_read calls it before each pread (offset: the
  * bytes read so far), e.g. to truncate the file under it. */
 extern void (*frame_read_test_hook)(int fd, uint64_t offset);

@@ -297,11 +297,30 @@ static int claim_tx(store *s, void *vctx) {
 typedef struct finish_ctx {
   const char *job_id, *status, *error_msg;
   const json_t *result;
+  /* the job was cancelled before it ran: its type's abandoned hook
+   * settles it in the same transaction */
+  int unrun;
 } finish_ctx;
+
+static const char *text_of(const json_t *obj, const char *field);
+
+/* Job job_id, just recorded CANCELLED before its function ran: its type's
+ * hook (if any), with the record as it now is. */
+static int settle_unrun(store *s, const char *job_id) {
+  json_t *rec = NULL;
+  int rc = s->ops->job_get(s, job_id, &rec);
+  job_abandoned_fn abandoned = NULL;
+  if (!rc && job_type_find(text_of(rec, "job_type"), NULL, &abandoned) && abandoned)
+    rc = abandoned(s, rec, JOB_ABANDONED_CANCELLED);
+  json_decref(rec);
+  return rc;
+}
 
 static int finish_tx(store *s, void *vctx) {
   finish_ctx *x = vctx;
-  return s->ops->job_finish(s, x->job_id, x->status, x->error_msg, x->result, assay__now());
+  int rc = s->ops->job_finish(s, x->job_id, x->status, x->error_msg, x->result, assay__now());
+  if (!rc && x->unrun) rc = settle_unrun(s, x->job_id);
+  return rc;
 }
 
 static const char *text_of(const json_t *obj, const char *field) {
@@ -470,7 +489,8 @@ static void run_job(jobs_state *js, json_t *job) {
     job_log(&r.ctx, "succeeded");
   }
   finish_ctx f = {r.ctx.job_id, status,
-                  rc ? (error_msg ? error_msg : "the job failed") : NULL, result};
+                  rc ? (error_msg ? error_msg : "the job failed") : NULL, result,
+                  early == RUNNER_CANCEL_JOB};
   store *s = NULL;
   int frc = platform_store_acquire(js->p, &s);
   if (!frc) frc = store_tx(s, 1, finish_tx, &f);
@@ -561,7 +581,7 @@ static int beat_tx(store *s, void *vctx) {
     job_abandoned_fn abandoned = NULL;
     if (rc) break;
     if (job_type_find(text_of(job, "job_type"), NULL, &abandoned) && abandoned)
-      rc = abandoned(s, job);
+      rc = abandoned(s, job, JOB_ABANDONED_STALE);
   }
   return rc;
 }
@@ -918,6 +938,8 @@ static int cancel_tx(store *s, void *vctx) {
   if (status && strcmp(status, ST_PENDING) == 0) {
     rc = s->ops->job_finish(s, x->job_id, ST_CANCELLED, JOB_CANCELLED_MESSAGE, NULL,
                             assay__now());
+    /* never to run: what it would have settled is settled now */
+    if (!rc) rc = settle_unrun(s, x->job_id);
   } else if (status && strcmp(status, ST_RUNNING) == 0) {
     rc = s->ops->job_request_cancel(s, x->job_id);
     x->running = 1;

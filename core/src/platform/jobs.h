@@ -90,13 +90,24 @@ typedef struct job_ctx {
  * (a validation leaves its entry PENDING). */
 typedef int (*job_fn)(job_ctx *j, json_t **result);
 
-/* Settle what a job left unfinished when it was failed as stale (the
- * process running it died): called with the failed job's stored record
- * ({job_id, job_type, workspace_id, project_id, submitted_by, request,
- * ...}) inside the write transaction on s that failed it. An error rolls
- * the transaction back (the job stays RUNNING and is tried again at the
- * next look), so return one only for store failures. */
-typedef int (*job_abandoned_fn)(store *s, const json_t *job);
+/* Why a job's `abandoned` hook is called. */
+enum {
+  /* failed as stale: the process running it died */
+  JOB_ABANDONED_STALE = 1,
+  /* cancelled before its function ran: a PENDING job cancelled
+   * (jobs_cancel), or a requeued one whose cancellation was requested,
+   * claimed and not run */
+  JOB_ABANDONED_CANCELLED = 2
+};
+
+/* Settle what a job left unfinished when it ends without its function
+ * having settled it (`why`, a JOB_ABANDONED_* value): called with the
+ * job's stored record ({job_id, job_type, workspace_id, project_id,
+ * submitted_by, request, ...}) inside the write transaction on s that
+ * fails or cancels it. An error rolls the transaction back (a stale job
+ * stays RUNNING and is tried again at the next look; a cancellation fails
+ * with it), so return one only for store failures. */
+typedef int (*job_abandoned_fn)(store *s, const json_t *job, int why);
 
 /* Insert a PENDING job inside the caller's write transaction on s
  * (`request`, an object or NULL for {}, is not stolen); job_id receives
@@ -134,13 +145,17 @@ int jobs_cancel_running(assay_platform *p, const char *job_id, int reason);
 
 /* Cancel a job (the cancel route; caller checks access): in one write
  * transaction on s, a PENDING job becomes JOB_STATUS_CANCELLED at once
- * (error_msg JOB_CANCELLED_MESSAGE); a RUNNING one gets cancel_requested —
+ * (error_msg JOB_CANCELLED_MESSAGE) and its type's `abandoned` hook
+ * settles what it would have worked on (JOB_ABANDONED_CANCELLED: a
+ * validation's entry becomes INVALID "validation was cancelled: the job
+ * was cancelled"); a RUNNING one gets cancel_requested —
  * then, after the commit, its flag is set here (RUNNER_CANCEL_JOB) when
  * this process runs it, and otherwise the heartbeat thread of the process
  * that runs it sets it within about JOBS_CANCEL_POLL_S; the job ends
  * CANCELLED when its function gives up (or SUCCEEDED if it finished
  * first). A job requeued while its cancellation was requested is
- * cancelled when next claimed, not run. A finished job is ASSAY_ERR_CONFIG
+ * cancelled when next claimed, not run (its hook called the same way, in
+ * the transaction that records it CANCELLED). A finished job is ASSAY_ERR_CONFIG
  * "job '<id>' already finished (JOB_STATUS_...)". *out: the record after. */
 int jobs_cancel(assay_platform *p, store *s, const char *job_id, json_t **out);
 
@@ -160,7 +175,8 @@ int jobs_get(store *s, const char *job_id, json_t **out);
 
 /* Add a job type to the dispatch table of this process (the built-in
  * types are the validations below); for tests and later job types.
- * `abandoned` (may be NULL) is the type's hook for stale jobs. A type
+ * `abandoned` (may be NULL) is the type's hook for stale jobs and jobs
+ * cancelled before they ran (job_abandoned_fn). A type
  * registered twice keeps its last functions. A worker that claims a job
  * of a type it does not know fails it ("unknown job type"). */
 int jobs_register(const char *type, job_fn fn, job_abandoned_fn abandoned);
@@ -180,12 +196,14 @@ void jobs_runner_log(void *ctx, const char *stream, const char *line, size_t len
  * validity_status, row_count, cached}. Cancelled because the platform
  * stops: the entry is left PENDING (the job runs again later); cancelled
  * otherwise: INVALID "validation was cancelled: <reason>".
- * validate_abandoned, the hook of both types: a stale job's entry, still
- * PENDING, becomes INVALID "validation did not finish: the platform
- * process running it stopped; ...". */
+ * validate_abandoned, the hook of both types: the entry of a job, still
+ * PENDING and still this job's to validate, becomes INVALID — stale:
+ * "validation did not finish: the platform process running it stopped;
+ * ..."; cancelled before it ran: "validation was cancelled: the job was
+ * cancelled" (as when a running validation is cancelled). */
 int validate_dataset_job(job_ctx *j, json_t **result);
 int validate_predictions_job(job_ctx *j, json_t **result);
-int validate_abandoned(store *s, const json_t *job);
+int validate_abandoned(store *s, const json_t *job, int why);
 
 /* platform/stress_job.c: the stress test job (JOB_TYPE_STRESS_TEST).
  * Request {"config": test_config_normalize()'s output}: loads the

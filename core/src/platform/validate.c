@@ -4,7 +4,8 @@
  * the data or of its config is a verdict (the entry INVALID, the job
  * SUCCEEDED); only an internal failure fails the job. A load cancelled
  * because the platform stops leaves the entry PENDING (the job runs again
- * later); a job failed as stale makes it INVALID (validate_abandoned).
+ * later); a job failed as stale, or cancelled before it ran, makes it
+ * INVALID (validate_abandoned).
  * Every message that reaches the entry, the job or its log is redacted
  * with the secrets of the integration the loader got. */
 #include <stdio.h>
@@ -508,9 +509,9 @@ int validate_predictions_job(job_ctx *j, json_t **result) {
   return validate(j, &K_PREDICTIONS, result);
 }
 
-/* --- a job that never finished ----------------------------------------------------------- */
+/* --- a job that never finished (stale) or never ran (cancelled) ------------------------ */
 
-int validate_abandoned(store *s, const json_t *job) {
+int validate_abandoned(store *s, const json_t *job, int why) {
   const json_t *request = json_object_get(job, "request");
   const char *kind = text_of(request, "kind"), *id = text_of(request, "id");
   const char *job_id = text_of(job, "job_id");
@@ -533,11 +534,14 @@ int validate_abandoned(store *s, const json_t *job) {
     return ASSAY_OK;
   }
   char *msg = NULL;
-  if (asprintf(&msg,
-               "validation did not finish: the platform process running it stopped (job %s); "
-               "delete the %s and register it again",
-               job_id ? job_id : "?", k->noun) < 0)
-    msg = NULL;
+  int n = why == JOB_ABANDONED_CANCELLED
+              ? asprintf(&msg, "validation was cancelled: %s",
+                         runner_cancel_reason(RUNNER_CANCEL_JOB))
+              : asprintf(&msg,
+                         "validation did not finish: the platform process running it stopped "
+                         "(job %s); delete the %s and register it again",
+                         job_id ? job_id : "?", k->noun);
+  if (n < 0) msg = NULL;
   if (!msg || json_object_set_new(rec, "validity_status", json_string(INVALID)) ||
       json_object_set_new(rec, "validity_message", json_string(msg)) ||
       json_object_set_new(rec, "row_count", json_null()) ||

@@ -116,12 +116,20 @@ static int script_path(const char *home, char **out) {
       int ok = write_all(fd, assay_runner_script, assay_runner_script_len) == 0 && fsync(fd) == 0;
       int err = errno;
       close(fd);
-      if (!ok || rename(tmp, path) != 0) {
-        if (ok) err = errno;
-        unlink(tmp);
+      /* Linked, not renamed, into place: a script another thread (or
+       * process) put there first is never replaced — a child sandboxed
+       * with a Landlock rule on that file's inode could not read a
+       * replacement. Only a damaged one (wrong size) is renamed over. */
+      if (ok && link(tmp, path) != 0) {
+        ok = errno == EEXIST && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+             (size_t)st.st_size == assay_runner_script_len;
+        if (!ok) ok = rename(tmp, path) == 0;
+        err = errno;
+      }
+      unlink(tmp); /* the linked name stays */
+      if (!ok)
         rc = assay__err(ASSAY_ERR_INTERNAL, "cannot write the runner script '%s': %s", path,
                         strerror(err));
-      }
     }
   }
   free(tmp);
@@ -1176,11 +1184,21 @@ static int child_failure(const char *python, const char *what, const redactor *r
   return rc;
 }
 
-/* Read the parts the child listed and join them into one frame. */
-static int map_parts(const char *dir, json_t *parts, frame **out) {
+/* Read the parts the child listed and join them into one frame. A part
+ * may be at most twice the memory limit (the child held what it wrote;
+ * none: the machine's memory), and all of them together at most the
+ * machine's memory: each is refused before its buffers are read
+ * (frame_read_limited). */
+static int map_parts(const char *dir, json_t *parts, int64_t mem_limit, frame **out) {
   size_t n = json_array_size(parts);
   if (!json_is_array(parts) || n == 0 || n > INT_MAX)
     return assay__err(ASSAY_ERR_DATA, "the runner reported no columnar parts");
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  uint64_t total_max = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
+  uint64_t part_max = mem_limit > 0 && (uint64_t)mem_limit <= UINT64_MAX / 2
+                          ? 2 * (uint64_t)mem_limit
+                          : UINT64_MAX;
+  uint64_t used = 0;
   frame **frames = calloc(n, sizeof *frames);
   if (!frames) return assay__nomem();
   int rc = ASSAY_OK;
@@ -1195,7 +1213,17 @@ static int map_parts(const char *dir, json_t *parts, frame **out) {
       rc = assay__nomem();
       break;
     }
-    rc = frame_read(&frames[i], path); /* a copy, not a map: user code may change it */
+    uint64_t left = total_max - used, size = 0;
+    if (left == 0) {
+      free(path);
+      rc = assay__err(ASSAY_ERR_DATA, "the runner's parts hold more than this machine's memory "
+                                      "(%llu bytes) after %zu of %zu parts",
+                      (unsigned long long)total_max, i, n);
+      break;
+    }
+    /* a copy, not a map: user code may change it */
+    rc = frame_read_limited(&frames[i], path, part_max < left ? part_max : left, &size);
+    used += size;
     free(path);
   }
   if (!rc) {
@@ -1486,11 +1514,10 @@ static int make_redactor(redactor **out, const json_t *request) {
   return rc;
 }
 
-int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn log, void *log_ctx,
-               frame **out) {
-  *out = NULL;
-  if (!cfg || !json_is_object(request))
-    return assay__err(ASSAY_ERR_INTERNAL, "runner_run: a config and a request object are needed");
+/* runner_run without the final redaction of its error; red: the request's
+ * redactor. */
+static int run(const runner_config *cfg, const json_t *request, const redactor *red,
+               runner_log_fn log, void *log_ctx, frame **out) {
   const char *mode = json_string_value(json_object_get(request, "mode"));
   const char *path = json_string_value(json_object_get(request, "path"));
   const char *out_dir = json_string_value(json_object_get(request, "output_dir"));
@@ -1549,16 +1576,15 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   st.so.name = "stdout";
   st.se.name = "stderr";
 
-  redactor *red = NULL;
   char *script = NULL, *exe = NULL;
   char **envp = NULL;
   char *tmpdir = NULL; /* "TMPDIR=<out_dir>" when the child gets its own */
   sandbox sb = {0, -1, 0, 0, 0};
   int child_fds[5] = {-1, -1, -1, -1, -1}; /* stdin, stdout, stderr, result, exec error */
   int err_r = -1;
-  int rc = make_redactor(&red, request);
+  int rc = ASSAY_OK;
   st.red = red;
-  if (!rc) rc = redact_stream_new(&st.so.rs, red);
+  rc = redact_stream_new(&st.so.rs, red);
   if (!rc) rc = redact_stream_new(&st.se.rs, red);
   if (!rc && (!(st.so.line = malloc(LINE_MAX_BYTES)) || !(st.se.line = malloc(LINE_MAX_BYTES))))
     rc = assay__nomem();
@@ -1727,7 +1753,7 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
       rc = assay__err(ASSAY_ERR_UNAVAILABLE, "%s cancelled: %s", st.what,
                       runner_cancel_reason(st.cancelled));
     } else if (json_is_true(okv)) {
-      rc = map_parts(out_dir, json_object_get(res, "parts"), out);
+      rc = map_parts(out_dir, json_object_get(res, "parts"), cfg->memory_bytes, out);
     } else if (st.timed_out) {
       rc = assay__err(ASSAY_ERR_DATA, "%s was killed after the time limit of %g s", st.what,
                       cfg->timeout_s);
@@ -1757,12 +1783,40 @@ int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn lo
   redact_stream_free(st.se.rs);
   free(st.so.line);
   free(st.se.line);
-  redactor_free(red);
   free(envp);
   free(tmpdir);
   close_fd(&sb.fd);
   free(exe);
   free(script);
   free(cwd);
+  return rc;
+}
+
+/* Replace the last error's message by its redacted text: whatever built it
+ * (the child's failure, a part's or a column's name the child chose), no
+ * secret of the request leaves runner_run in it. */
+static void redact_last_error(const redactor *red) {
+  const assay_error *e = assay_error_last();
+  if (!red || !e || !e->message || e->code == ASSAY_ERR_NOMEM) return;
+  char *clean = redact_text(red, e->message, strlen(e->message));
+  if (!clean) {
+    assay__nomem(); /* better no message than one that may hold a secret */
+    return;
+  }
+  if (strcmp(clean, e->message) != 0) assay__err_status(e->code, e->http_status, "%s", clean);
+  free(clean);
+}
+
+int runner_run(const runner_config *cfg, const json_t *request, runner_log_fn log, void *log_ctx,
+               frame **out) {
+  *out = NULL;
+  if (!cfg || !json_is_object(request))
+    return assay__err(ASSAY_ERR_INTERNAL, "runner_run: a config and a request object are needed");
+  redactor *red = NULL;
+  int rc = make_redactor(&red, request);
+  if (rc) return rc;
+  rc = run(cfg, request, red, log, log_ctx, out);
+  if (rc) redact_last_error(red);
+  redactor_free(red);
   return rc;
 }

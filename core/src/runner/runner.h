@@ -56,9 +56,15 @@
  * (docs/columnar.md) into request.output_dir and reports on fd 3 one JSON
  * line: {"ok": true, "parts": ["part-0000.acol", ...]} or {"ok": false,
  * "kind": "...", "message": "...", "traceback": "..."}. The parent reads
- * the parts into its own memory (frame_read: never mapped, as a process
- * the loader left behind may still change them) and concatenates them
- * into one frame.
+ * the parts into its own memory (frame_read_limited: never mapped, as a
+ * process the loader left behind may still change them) and concatenates
+ * them into one frame. A part is refused (ASSAY_ERR_DATA "columnar file
+ * <part> is not valid: ...") before its buffers are read when it is
+ * larger than twice the memory limit (no limit: the machine's memory),
+ * when all parts so far hold more than the machine's memory, when it is
+ * sparse, or when its size is not what its header's buffers need (see
+ * frame_read): what the child reports cannot make the platform read more
+ * than it could have written.
  *
  * The child's stdout and stderr go to the log (runner_log_fn) line by line
  * with every secret value of the request's integration_dict (all its
@@ -211,7 +217,10 @@ typedef void (*runner_log_fn)(void *ctx, const char *stream /* "stdout"|"stderr"
  *   "the runner interpreter '<python>' cannot import pandas: ..."
  *   "custom loaders need Landlock (Linux 5.13+) to keep them away from the
  *    platform's files; ..."
- * (an empty frame is not an error here; the caller decides). The failure's
+ * (an empty frame is not an error here; the caller decides). Every error
+ * runner_run returns has its message redacted with the request's secrets
+ * (as the log is), whatever built it: names the child chose (a part's, a
+ * column's) may hold a secret too. The failure's
  * traceback (redacted) is also written to the log. A cancelled run (see
  * runner_config.cancel) is ASSAY_ERR_UNAVAILABLE, "loader cancelled: the
  * platform is stopping" and the like: no verdict on the loader. */
