@@ -219,21 +219,15 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
   return 0;
 }
 
-/* Remove a folder and everything in it (links are removed, not followed). */
-static int rm_tree(const char *path) {
+int load_rm_tree(const char *path) {
   struct stat st;
-  if (lstat(path, &st) != 0) {
-    if (errno == ENOENT) return ASSAY_OK;
-    return assay__err(ASSAY_ERR_STORE, "cannot remove %s: %s", path, strerror(errno));
-  }
-  if (nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-    return assay__err(ASSAY_ERR_STORE, "cannot remove %s: %s", path, strerror(errno));
-  return ASSAY_OK;
+  if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : -1;
+  return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 ? -1 : 0;
 }
 
-/* <home>/scratch/<random>/, new and empty. */
-static int scratch_new(assay_platform *p, char **out) {
+int load_scratch_new(assay_platform *p, char **out) {
   char *root = NULL, *dir = NULL, id[37];
+  *out = NULL;
   if (asprintf(&root, "%s/scratch", assay_platform_home(p)) < 0) return assay__nomem();
   int rc = make_dir(root);
   assay__uuid(id);
@@ -265,23 +259,15 @@ static int load_csv(const load_plan *pl, frame **out) {
 /* Run the runner with request `r` (stolen) in a fresh scratch folder. */
 static int run_in_scratch(assay_platform *p, const load_request *req, json_t *r, frame **out) {
   char *dir = NULL;
-  int rc = scratch_new(p, &dir);
+  int rc = load_scratch_new(p, &dir);
   if (!rc && json_object_set_new(r, "output_dir", json_string(dir)) != 0) rc = assay__nomem();
   runner_config cfg = *platform_runner(p);
   cfg.cancel = req->cancel;
   if (!rc) rc = runner_run(&cfg, r, req->log, req->log_ctx, out);
   json_decref(r); /* before the dict is wiped: the request holds a reference */
-  if (dir) {
-    char *keep = NULL;
-    const assay_error *e = assay_error_last();
-    if (rc && e && e->message) keep = strdup(e->message);
-    int code = rc, status = e ? e->http_status : 0;
-    (void)rm_tree(dir); /* best effort: it is scratch */
-    if (rc) assay__err_status(code, status, "%s", keep ? keep : "loading failed");
-    else assay_error_clear();
-    free(keep);
-    free(dir);
-  }
+  if (dir) (void)load_rm_tree(dir); /* best effort (it is scratch); sets no error */
+  free(dir);
+  if (!rc) assay_error_clear();
   return rc;
 }
 
@@ -434,7 +420,8 @@ int dataset_cache_drop(assay_platform *p, const char *dataset_id) {
   char *dir = NULL;
   if (asprintf(&dir, "%s/cache/%s", assay_platform_home(p), dataset_id) < 0)
     return assay__nomem();
-  rc = rm_tree(dir);
+  if (load_rm_tree(dir) != 0)
+    rc = assay__err(ASSAY_ERR_STORE, "cannot remove %s: %s", dir, strerror(errno));
   free(dir);
   return rc;
 }

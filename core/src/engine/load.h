@@ -78,6 +78,14 @@ int dataset_cache_path(assay_platform *p, const load_request *req, char **path);
  * redaction leaves them alone. dataset_load passes them to the runner as
  * the request's "public_names" next to the integration_dict. */
 int load_public_names(assay_platform *p, const char *integration_id, json_t **names);
+/* A new, empty folder <home>/scratch/<random>/ (mode 0700) for one runner
+ * run (a loader's output_dir, a model's input and output); the caller
+ * removes it (load_rm_tree) and frees *dir. */
+int load_scratch_new(assay_platform *p, char **dir);
+/* Remove a folder and everything in it (links are removed, not followed;
+ * missing is fine): 0, or -1 with errno set. Sets no error of its own, so
+ * a caller cleaning up after a failure keeps that failure's. */
+int load_rm_tree(const char *path);
 /* Remove a dataset's cache folder (missing is fine). */
 int dataset_cache_drop(assay_platform *p, const char *dataset_id);
 

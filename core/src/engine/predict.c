@@ -5,7 +5,6 @@
  * it (the model's own process, sandboxed like a loader), its one part
  * checked against the task and returned, the folder removed. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,40 +51,14 @@ static const char *task_word(const char *model_task) {
   return NULL;
 }
 
-/* --- the scratch folder (as engine/load.c) ------------------------------------------ */
+/* --- the scratch folder -------------------------------------------------------------- */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  if (remove(path) != 0 && errno != ENOENT) return -1;
-  return 0;
-}
-
-/* Remove a folder and everything in it (links removed, not followed); best
- * effort: it is scratch. */
-static void rm_tree(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) == 0) (void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* <home>/scratch/<random>/ (new, empty, 0700) with an empty "out" folder
- * in it for the runner's part. */
+/* A fresh scratch folder (load_scratch_new) with an empty "out" folder in
+ * it for the runner's part. */
 static int scratch_new(assay_platform *p, char **out) {
-  char *root = NULL, *dir = NULL, *sub = NULL, id[37];
+  char *dir = NULL, *sub = NULL;
   *out = NULL;
-  if (asprintf(&root, "%s/scratch", assay_platform_home(p)) < 0) return assay__nomem();
-  int rc = ASSAY_OK;
-  if (mkdir(root, 0700) != 0 && errno != EEXIST)
-    rc = assay__err(ASSAY_ERR_STORE, "cannot create %s: %s", root, strerror(errno));
-  assay__uuid(id);
-  if (!rc && asprintf(&dir, "%s/%s", root, id) < 0) {
-    dir = NULL;
-    rc = assay__nomem();
-  }
-  free(root);
-  if (!rc && mkdir(dir, 0700) != 0)
-    rc = assay__err(ASSAY_ERR_STORE, "cannot create %s: %s", dir, strerror(errno));
+  int rc = load_scratch_new(p, &dir);
   if (!rc && asprintf(&sub, "%s/out", dir) < 0) {
     sub = NULL;
     rc = assay__nomem();
@@ -94,7 +67,7 @@ static int scratch_new(assay_platform *p, char **out) {
     rc = assay__err(ASSAY_ERR_STORE, "cannot create %s: %s", sub, strerror(errno));
   free(sub);
   if (rc) {
-    if (dir) rm_tree(dir);
+    if (dir) (void)load_rm_tree(dir);
     free(dir);
     return rc;
   }
@@ -366,7 +339,7 @@ int model_predict(assay_platform *p, const predict_request *req, const frame *da
   json_decref(r); /* before the dict is wiped: the request holds a reference */
   integration_dict_free(dict);
   if (!rc) rc = check_output(req, task, data, res);
-  if (dir) rm_tree(dir); /* sets no error: a failure's stays */
+  if (dir) (void)load_rm_tree(dir); /* best effort, sets no error: a failure's stays */
   free(view.cols);
   free(dir);
   free(input);

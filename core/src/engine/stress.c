@@ -1,21 +1,25 @@
 /* engine/stress.c — the stress test engine's core: preparing a run (column
- * roles, labels, predictions, unified category codes, the score order),
- * the worker pool, the shared lazily computed values (sorted reference
- * values, quantile edges), building test cases, dispatching the catalogue's
- * tests to the test modules, assembling the run document (stress.h), and
- * assay__debug_stress for the CLI, tests and bench/. */
+ * roles, labels, predictions, unified category codes, the score order by
+ * a bucket sort), the worker pool, large buffers, the shared lazily
+ * computed values (reference summaries and quantile edges by selection —
+ * no column is sorted — and each numeric feature's per-row bins), building
+ * test cases, dispatching the catalogue's tests to the test modules,
+ * assembling the run document (stress.h), and assay__debug_stress for the
+ * CLI, tests and bench/. */
 #include <math.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine/frame_impl.h"
 #include "engine/stress_internal.h"
+#include "engine/tests_util.h"
 #include "internal.h"
 #include "runner/runner.h"
 
@@ -177,6 +181,50 @@ int stress_parallel(stress_ctx *c, int n, int (*fn)(void *arg, int i), void *arg
   return j.rc;
 }
 
+/* --- large buffers ------------------------------------------------------------------- */
+
+/* Buffers from this size on get their own mapping (stress_big_alloc); a
+ * 64-byte header before the buffer holds the mapping's length (0: from
+ * malloc). */
+#define BIG_BYTES ((size_t)8 << 20)
+#define BIG_HEAD 64
+
+void *stress_big_alloc(size_t n) {
+  if (n > SIZE_MAX - BIG_HEAD) return NULL;
+  size_t len = n + BIG_HEAD;
+  unsigned char *p = NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (n >= BIG_BYTES) {
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return NULL;
+    (void)madvise(m, len, MADV_HUGEPAGE); /* a hint: fine when refused */
+    p = m;
+  }
+#endif
+  if (!p) {
+    void *m = NULL;
+    if (posix_memalign(&m, BIG_HEAD, len) != 0) return NULL;
+    p = m;
+    len = 0;
+  }
+  memcpy(p, &len, sizeof len);
+  return p + BIG_HEAD;
+}
+
+void stress_big_free(void *ptr) {
+  if (!ptr) return;
+  unsigned char *p = (unsigned char *)ptr - BIG_HEAD;
+  size_t len;
+  memcpy(&len, p, sizeof len);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (len) {
+    munmap(p, len);
+    return;
+  }
+#endif
+  free(p);
+}
+
 /* --- small helpers ------------------------------------------------------------------- */
 
 int stress_cancelled(const stress_ctx *c) {
@@ -236,7 +284,9 @@ static inline uint64_t sort_key(double v) {
 #define RADIX_PASSES 6
 #define RADIX_SIZE (1u << RADIX_BITS)
 
-int stress_argsort(const double *key, size_t n, size_t *idx) {
+/* LSD radix argsort (stable): stress_argsort's fallback for keys a bucket
+ * sort cannot spread. */
+static int radix_argsort(const double *key, size_t n, size_t *idx) {
   if (n == 0) return ASSAY_OK;
   if (n < 64) {
     for (size_t i = 0; i < n; i++) idx[i] = i;
@@ -292,40 +342,511 @@ int stress_argsort(const double *key, size_t n, size_t *idx) {
   return ASSAY_OK;
 }
 
-/* --- shared lazily computed values --------------------------------------------------- */
+/* A bucket sort of (key, row) pairs, stable: the pairs spread over up to
+ * 4096 buckets of equal width between the smallest and largest finite key
+ * (a monotone map: bucket order is key order; -inf in the first bucket,
+ * +inf in the last) in their order, then each bucket the same way, in
+ * cache, down to insertion sorts of a few pairs; the radix sort where keys
+ * do not spread (all equal but infinities, or past three levels). kt / it:
+ * room for n pairs. */
+#define ARG_SMALL 32
+#define ARG_BUCKETS 4096
 
-const double *stress_sorted(stress_ctx *c, stress_feature *f, int side, size_t *n) {
-  *n = 0;
-  if (!c || !f || f->categorical || side < 0 || side > 1) return NULL;
-  pthread_mutex_lock(&f->lock);
-  if (!f->sorted_done[side]) {
-    const column *col = side ? f->eval_col : f->ref_col;
-    int64_t rows = col ? c->side[side].n : 0;
-    double *v = rows ? malloc((size_t)rows * sizeof *v) : NULL;
-    size_t m = 0;
-    if (v) {
-      if (col->type == COL_FLOAT64 && !col->validity) {
-        const double *x = col->values;
-        for (int64_t i = 0; i < rows; i++)
-          if (isfinite(x[i])) v[m++] = x[i];
-      } else {
-        for (int64_t i = 0; i < rows; i++) {
-          double x = stress_num(col, i);
-          if (isfinite(x)) v[m++] = x;
-        }
+/* The bucket of v: ((v * hm) - lo) * scale clamped to [0, cap]. */
+static inline size_t bucket_of(double v, double hm, double lo, double scale, double cap) {
+  double t = (v * hm - lo) * scale;
+  return !(t < cap) ? (size_t)cap : t > 0 ? (size_t)t : 0;
+}
+
+static int bucket_argsort(double *k, size_t *ix, size_t n, double *kt, size_t *it,
+                          int depth) {
+  if (n <= ARG_SMALL) {
+    for (size_t x = 1; x < n; x++) { /* stable insertion sort */
+      double v = k[x];
+      size_t r = ix[x], y = x;
+      while (y > 0 && k[y - 1] > v) {
+        k[y] = k[y - 1];
+        ix[y] = ix[y - 1];
+        y--;
       }
-      if (m == 0 || stats_sort_f64(v, m, NULL) != ASSAY_OK) {
-        free(v);
-        v = NULL;
-        m = 0;
-      }
+      k[y] = v;
+      ix[y] = r;
     }
-    f->sorted[side] = v;
-    f->nsorted[side] = m;
-    f->sorted_done[side] = 1;
+    return ASSAY_OK;
   }
-  const double *r = f->sorted[side];
-  *n = f->nsorted[side];
+  double mn = INFINITY, mx = -INFINITY;
+  for (size_t i = 0; i < n; i++) {
+    double v = k[i];
+    if (!isfinite(v)) continue;
+    mn = v < mn ? v : mn;
+    mx = v > mx ? v : mx;
+  }
+  size_t nb = 16;
+  while (nb < n / 4 && nb < ARG_BUCKETS) nb *= 2;
+  double w = mx - mn, hm = isfinite(w) ? 1.0 : 0.5;
+  if (!isfinite(w)) w = mx * 0.5 - mn * 0.5;
+  double lo = mn * hm, scale = (double)nb / w, cap = (double)(nb - 1);
+  if (depth >= 3 || !(w > 0) || !isfinite(scale)) { /* the radix sort, rows carried */
+    size_t *ord = malloc(n * sizeof *ord);
+    int rc = ord ? radix_argsort(k, n, ord) : assay__nomem();
+    for (size_t x = 0; !rc && x < n; x++) kt[x] = k[ord[x]], it[x] = ix[ord[x]];
+    if (!rc) {
+      memcpy(k, kt, n * sizeof *k);
+      memcpy(ix, it, n * sizeof *ix);
+    }
+    free(ord);
+    return rc;
+  }
+  size_t *start = calloc(nb + 1, sizeof *start);
+  if (!start) return assay__nomem();
+  for (size_t i = 0; i < n; i++) start[bucket_of(k[i], hm, lo, scale, cap) + 1]++;
+  for (size_t b = 0; b < nb; b++) start[b + 1] += start[b];
+  for (size_t i = 0; i < n; i++) { /* start[b] becomes the end of bucket b */
+    size_t at = start[bucket_of(k[i], hm, lo, scale, cap)]++;
+    kt[at] = k[i];
+    it[at] = ix[i];
+  }
+  memcpy(k, kt, n * sizeof *k);
+  memcpy(ix, it, n * sizeof *ix);
+  int rc = ASSAY_OK;
+  for (size_t b = 0, a = 0; b < nb && !rc; a = start[b++])
+    rc = bucket_argsort(k + a, ix + a, start[b] - a, kt, it, depth + 1);
+  free(start);
+  return rc;
+}
+
+/* stress_argsort, and the keys in that order into sorted[n] (NULL: not
+ * wanted). */
+static int argsort_keys(const double *key, size_t n, size_t *idx, double *sorted) {
+  if (n < 4096) {
+    int rc = radix_argsort(key, n, idx);
+    for (size_t i = 0; !rc && sorted && i < n; i++) sorted[i] = key[idx[i]];
+    return rc;
+  }
+  double *k = sorted ? sorted : malloc(n * sizeof *k), *kt = malloc(n * sizeof *kt);
+  size_t *it = malloc(n * sizeof *it);
+  int rc = k && kt && it ? ASSAY_OK : assay__nomem();
+  if (!rc) {
+    memcpy(k, key, n * sizeof *k);
+    for (size_t i = 0; i < n; i++) idx[i] = i;
+    rc = bucket_argsort(k, idx, n, kt, it, 0);
+  }
+  if (k != sorted) free(k);
+  free(kt), free(it);
+  return rc;
+}
+
+int stress_argsort(const double *key, size_t n, size_t *idx) {
+  return argsort_keys(key, n, idx, NULL);
+}
+
+/* --- shared lazily computed values: quantiles by selection ------------------------------- */
+
+/* Exact order statistics of the finite values of a column (or an array)
+ * without sorting them. One pass makes a histogram over SEL_BINS
+ * equal-width bins of a range taken from a sample (values outside it count
+ * in the end bins), and finds the exact count, minimum and maximum; the
+ * bin of a value is monotone in the value, so the k-th smallest value lies
+ * in the bin where the cumulative count passes k. A second pass gathers
+ * only the values of the bins holding a wanted rank; each such bin is then
+ * resolved the same way (its values all equal, or a histogram of its own
+ * range, or — small, or too deep — sorted). A normal column of 1M rows
+ * gathers a few thousand values in all. Signed zeros: -0.0 ranks before
+ * +0.0, as the radix sort (stats_sort_f64) orders them. */
+
+#define SEL_BINS 4096
+#define SEL_SMALL 4096 /* at most this many candidates: sorted */
+#define SEL_DEPTH 3    /* histogram levels before sorting */
+#define SEL_SAMPLE 1024 /* values sampled for the first level's range */
+
+/* Finite values of a column (col) or an array (arr), rows [0, n). */
+typedef struct numsrc {
+  const column *col;
+  const double *arr;
+  int64_t n;
+} numsrc;
+
+static inline const double *src_chunk(const numsrc *s, int64_t start, int len, double *buf) {
+  return s->arr ? s->arr + start : tu_num_view(s->col, start, len, buf);
+}
+
+/* What a pass finds about the finite values: count, min, max (min prefers
+ * -0.0, max +0.0, as sorted values would have them). */
+typedef struct scanned {
+  size_t n;
+  double mn, mx, sum;
+} scanned;
+
+/* Count, minimum and maximum of the finite values (zeros: sign fixed by
+ * the counts of -0.0 and +0.0). */
+static void scan_finish(scanned *r, int64_t count, double lo, double hi, int64_t negz,
+                        int64_t posz, double sum) {
+  r->sum = sum;
+  if (lo == 0) lo = negz ? -0.0 : 0.0;
+  if (hi == 0) hi = posz ? 0.0 : -0.0;
+  r->n = (size_t)count;
+  r->mn = count ? lo : NAN;
+  r->mx = count ? hi : NAN;
+}
+
+static void src_scan(const numsrc *s, scanned *r) {
+  double buf[TU_CHUNK], lo = INFINITY, hi = -INFINITY, sum = 0;
+  int64_t count = 0, negz = 0, posz = 0;
+  for (int64_t st = 0; st < s->n; st += TU_CHUNK) {
+    int len = (int)(s->n - st < TU_CHUNK ? s->n - st : TU_CHUNK);
+    const double *x = src_chunk(s, st, len, buf);
+    for (int k = 0; k < len; k++) {
+      double v = x[k];
+      if (!isfinite(v)) continue;
+      count++;
+      sum += v;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+      if (v == 0) signbit(v) ? negz++ : posz++;
+    }
+  }
+  scan_finish(r, count, lo, hi, negz, posz, sum);
+}
+
+/* A monotone map of values onto bins 0..SEL_BINS-1: ((x * hm) - lo) *
+ * scale, clamped (a range wider than the largest double is taken at half
+ * scale, hm = 0.5; x * 1.0 is x). 0: no usable scale for [mn, mx]. */
+typedef struct binmap {
+  double hm, lo, scale;
+} binmap;
+
+static int binmap_make(binmap *b, double mn, double mx) {
+  double w = mx - mn;
+  b->hm = isfinite(w) ? 1.0 : 0.5;
+  b->lo = mn * b->hm;
+  if (!isfinite(w)) w = mx * 0.5 - mn * 0.5;
+  b->scale = (double)SEL_BINS / w;
+  return w > 0 && isfinite(b->scale) && b->scale > 0;
+}
+
+static inline int bin_at(const binmap *b, double x) {
+  double t = (x * b->hm - b->lo) * b->scale;
+  if (!(t < SEL_BINS - 1)) return SEL_BINS - 1;
+  return t > 0 ? (int)t : 0;
+}
+
+/* One pass: the histogram count[SEL_BINS] of the finite values over bm,
+ * and their count, min and max (r; NULL: not wanted). */
+static void hist_pass(const numsrc *s, const binmap *bm, size_t *count, scanned *r) {
+  double buf[TU_CHUNK], lo = INFINITY, hi = -INFINITY, sum = 0;
+  int64_t nf = 0, negz = 0, posz = 0;
+  for (int64_t st = 0; st < s->n; st += TU_CHUNK) {
+    int len = (int)(s->n - st < TU_CHUNK ? s->n - st : TU_CHUNK);
+    const double *x = src_chunk(s, st, len, buf);
+    for (int k = 0; k < len; k++) {
+      double v = x[k];
+      if (!isfinite(v)) continue;
+      count[bin_at(bm, v)]++;
+      sum += v;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+      nf++;
+      if (v == 0) signbit(v) ? negz++ : posz++;
+    }
+  }
+  if (r) scan_finish(r, nf, lo, hi, negz, posz, sum);
+}
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static int select_ranks(const numsrc *s, size_t nfin, double mn, double mx, const size_t *ranks,
+                        int nr, double *out, int depth);
+
+/* The bins of a histogram holding a wanted rank: their values gathered,
+ * each resolved on its own. A bin keeps its first value and how many are
+ * bit for bit the same apart from the others, so a bin of one repeated
+ * value (integers, ties) is resolved without copying it. */
+static int select_in_bins(const numsrc *s, const binmap *bm, const size_t *count,
+                          const size_t *ranks, int nr, double *out, int depth) {
+  typedef struct tbin {
+    size_t first, n, at, same; /* rank of its first value, its values, where its others
+                                  go, how many equal rep */
+    uint64_t rep;              /* the bits of its first value */
+  } tbin;
+  int32_t *target = malloc(SEL_BINS * sizeof *target);
+  tbin *tb = malloc((size_t)nr * sizeof *tb);
+  int *rank_bin = malloc((size_t)nr * sizeof *rank_bin);
+  size_t *local = malloc((size_t)nr * sizeof *local);
+  size_t *start = malloc((size_t)nr * sizeof *start);
+  if (!target || !tb || !rank_bin || !local || !start) {
+    free(target), free(tb), free(rank_bin), free(local), free(start);
+    return assay__nomem();
+  }
+  for (int b = 0; b < SEL_BINS; b++) target[b] = -1;
+  int ntb = 0;
+  size_t below = 0, total = 0;
+  for (int b = 0, k = 0; b < SEL_BINS && k < nr; b++) {
+    size_t end = below + count[b];
+    while (k < nr && ranks[k] < end) {
+      if (target[b] < 0) {
+        target[b] = ntb;
+        start[ntb] = total;
+        tb[ntb++] = (tbin){below, count[b], total, 0, 0};
+        total += count[b];
+      }
+      rank_bin[k++] = target[b];
+    }
+    below = end;
+  }
+  double *g = malloc((total ? total : 1) * sizeof *g), buf[TU_CHUNK];
+  int rc = g ? ASSAY_OK : assay__nomem();
+  for (int64_t st = 0; !rc && st < s->n; st += TU_CHUNK) {
+    int len = (int)(s->n - st < TU_CHUNK ? s->n - st : TU_CHUNK);
+    const double *x = src_chunk(s, st, len, buf);
+    for (int k = 0; k < len; k++) {
+      double u = x[k];
+      if (!isfinite(u)) continue;
+      int t = target[bin_at(bm, u)];
+      if (t < 0) continue;
+      tbin *q = &tb[t];
+      uint64_t bits;
+      memcpy(&bits, &u, sizeof bits);
+      if (q->same == 0) q->rep = bits, q->same = 1;
+      else if (bits == q->rep) q->same++;
+      else g[q->at++] = u;
+    }
+  }
+  for (int k = 0; !rc && k < nr;) {
+    int t = rank_bin[k], e = k;
+    while (e < nr && rank_bin[e] == t) {
+      local[e] = ranks[e] - tb[t].first;
+      e++;
+    }
+    tbin *q = &tb[t];
+    double rep;
+    memcpy(&rep, &q->rep, sizeof rep);
+    if (q->same == q->n) { /* one value */
+      for (int z = k; z < e; z++) out[z] = rep;
+    } else { /* the bin's values: its first value's copies, then the others */
+      double *v = g + start[t];
+      size_t others = q->at - start[t];
+      memmove(v + q->same, v, others * sizeof *v);
+      for (size_t z = 0; z < q->same; z++) v[z] = rep;
+      numsrc sub = {NULL, v, (int64_t)q->n};
+      scanned sc;
+      src_scan(&sub, &sc);
+      rc = select_ranks(&sub, sc.n, sc.mn, sc.mx, local + k, e - k, out + k, depth + 1);
+    }
+    k = e;
+  }
+  free(g), free(target), free(tb), free(rank_bin), free(local), free(start);
+  return rc;
+}
+
+/* out[k] = the value of rank ranks[k] (0-based, ascending) among the nfin
+ * finite values of s, which lie in [mn, mx]; ranks ascending and < nfin. */
+static int select_ranks(const numsrc *s, size_t nfin, double mn, double mx, const size_t *ranks,
+                        int nr, double *out, int depth) {
+  if (nr == 0) return ASSAY_OK;
+  if (same_bits(mn, mx)) { /* one value */
+    for (int k = 0; k < nr; k++) out[k] = mn;
+    return ASSAY_OK;
+  }
+  binmap bm;
+  double buf[TU_CHUNK];
+  if (nfin <= SEL_SMALL || depth >= SEL_DEPTH || !binmap_make(&bm, mn, mx)) {
+    /* sort them */
+    double *v = malloc((nfin ? nfin : 1) * sizeof *v);
+    if (!v) return assay__nomem();
+    size_t m = 0;
+    for (int64_t st = 0; st < s->n; st += TU_CHUNK) {
+      int len = (int)(s->n - st < TU_CHUNK ? s->n - st : TU_CHUNK);
+      const double *x = src_chunk(s, st, len, buf);
+      for (int k = 0; k < len; k++)
+        if (isfinite(x[k])) v[m++] = x[k];
+    }
+    int rc = stats_sort_f64(v, m, NULL);
+    for (int k = 0; !rc && k < nr; k++) out[k] = v[ranks[k] < m ? ranks[k] : m - 1];
+    free(v);
+    return rc;
+  }
+  size_t *count = calloc(SEL_BINS, sizeof *count);
+  if (!count) return assay__nomem();
+  hist_pass(s, &bm, count, NULL);
+  int rc = select_in_bins(s, &bm, count, ranks, nr, out, depth);
+  free(count);
+  return rc;
+}
+
+/* stats_quantile_sorted's interpolation between a = s[lo] and b = s[hi]. */
+static double lerp_q(double a, double b, double g) {
+  if (g == 0 || a == b) return a;
+  double diff = b - a;
+  if (!isfinite(diff)) return isinf(a) ? a : b;
+  return g >= 0.5 ? b - diff * (1 - g) : a + diff * g;
+}
+
+/* The range of a sample of the finite values (every k-th): 0 when it has
+ * fewer than two values apart. */
+static int sample_range(const numsrc *s, binmap *bm) {
+  int64_t step = s->n / SEL_SAMPLE > 1 ? s->n / SEL_SAMPLE : 1;
+  double lo = INFINITY, hi = -INFINITY, buf[1];
+  for (int64_t i = 0; i < s->n; i += step) {
+    double v = *src_chunk(s, i, 1, buf);
+    if (!isfinite(v)) continue;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  return lo < hi && binmap_make(bm, lo, hi);
+}
+
+/* Quantiles qs[0..nq) (numpy linear) of the finite values of s, and their
+ * count, min and max into st. */
+static int src_quantiles(const numsrc *s, const double *qs, int nq, double *out,
+                         stress_numstats *st) {
+  /* the first level's histogram, with the count, min and max */
+  binmap bm;
+  scanned sc;
+  size_t *count = NULL;
+  if (s->n > SEL_SMALL && sample_range(s, &bm)) {
+    if (!(count = calloc(SEL_BINS, sizeof *count))) return assay__nomem();
+    hist_pass(s, &bm, count, &sc);
+  } else {
+    src_scan(s, &sc);
+  }
+  size_t n = sc.n;
+  double mn = sc.mn, mx = sc.mx;
+  st->n = n;
+  st->min = mn;
+  st->max = mx;
+  st->sum = sc.sum;
+  st->q1 = st->q3 = NAN;
+  if (n == 0) {
+    for (int k = 0; k < nq; k++) out[k] = NAN;
+    free(count);
+    return ASSAY_OK;
+  }
+  /* each quantile's two ranks (stats_quantile_sorted: h = (n - 1) q) */
+  size_t *lo = malloc((size_t)(nq ? nq : 1) * 2 * sizeof *lo);
+  size_t *ranks = malloc((size_t)(nq ? nq : 1) * 2 * sizeof *ranks);
+  double *val = malloc((size_t)(nq ? nq : 1) * 2 * sizeof *val);
+  double *g = malloc((size_t)(nq ? nq : 1) * sizeof *g);
+  if (!lo || !ranks || !val || !g) {
+    free(lo), free(ranks), free(val), free(g), free(count);
+    return assay__nomem();
+  }
+  int nr = 0;
+  for (int k = 0; k < nq; k++) {
+    double q = qs[k];
+    if (isnan(q)) q = 0;
+    q = q < 0 ? 0 : q > 1 ? 1 : q;
+    double h = (double)(n - 1) * q;
+    size_t a, b;
+    if (h >= (double)(n - 1)) {
+      a = b = n - 1;
+    } else {
+      a = (size_t)floor(h);
+      b = a + 1;
+    }
+    g[k] = h - (double)a;
+    lo[2 * k] = a;
+    lo[2 * k + 1] = b;
+    ranks[nr++] = a;
+    ranks[nr++] = b;
+  }
+  /* sorted, distinct */
+  for (int i = 1; i < nr; i++) {
+    size_t v = ranks[i];
+    int j = i;
+    while (j > 0 && ranks[j - 1] > v) {
+      ranks[j] = ranks[j - 1];
+      j--;
+    }
+    ranks[j] = v;
+  }
+  int m = 0;
+  for (int i = 0; i < nr; i++)
+    if (m == 0 || ranks[m - 1] != ranks[i]) ranks[m++] = ranks[i];
+  /* the ends are known */
+  int a0 = ranks[0] == 0, a1 = m > a0 && ranks[m - 1] == n - 1;
+  int rc = ASSAY_OK, want = m - a0 - a1;
+  if (want > 0 && same_bits(mn, mx)) {
+    for (int k = a0; k < a0 + want; k++) val[k] = mn;
+  } else if (want > 0 && count) {
+    rc = select_in_bins(s, &bm, count, ranks + a0, want, val + a0, 0);
+  } else if (want > 0) {
+    rc = select_ranks(s, n, mn, mx, ranks + a0, want, val + a0, 0);
+  }
+  if (a0) val[0] = mn;
+  if (a1) val[m - 1] = mx;
+  for (int k = 0; !rc && k < nq; k++) {
+    double v[2];
+    for (int z = 0; z < 2; z++) { /* binary search of the rank */
+      int l = 0, h = m;
+      while (l < h) {
+        int mid = (l + h) / 2;
+        if (ranks[mid] < lo[2 * k + z]) l = mid + 1;
+        else h = mid;
+      }
+      v[z] = val[l];
+    }
+    out[k] = isnan(qs[k]) ? NAN : lerp_q(v[0], v[1], g[k]);
+  }
+  free(lo), free(ranks), free(val), free(g), free(count);
+  return rc;
+}
+
+/* The edges of nbins bins from the quantiles at 1/nbins .. (nbins-1)/nbins
+ * (as stats_quantile_edges: NaN and repeated edges dropped). */
+static size_t edges_of(const double *qv, int nbins, double *edges) {
+  size_t m = 0;
+  for (int i = 1; i < nbins; i++) {
+    double e = qv[i - 1];
+    if (isnan(e)) continue;
+    if (m > 0 && e <= edges[m - 1]) continue;
+    edges[m++] = e;
+  }
+  return m;
+}
+
+static numsrc ref_source(const stress_ctx *c, const stress_feature *f) {
+  numsrc s = {f->ref_col, NULL, c->side[0].n};
+  return s;
+}
+
+int stress_quantiles(const double *v, int64_t n, const double *qs, int nq, double *out,
+                     size_t *nfinite) {
+  numsrc s = {NULL, v, n};
+  stress_numstats st;
+  int rc = src_quantiles(&s, qs, nq, out, &st);
+  *nfinite = rc ? 0 : st.n;
+  return rc;
+}
+
+const stress_numstats *stress_ref_stats(stress_ctx *c, stress_feature *f) {
+  if (!c || !f || f->categorical) return NULL;
+  pthread_mutex_lock(&f->lock);
+  if (!f->stats) {
+    /* the default bins' quantiles, then q1 and q3 */
+    enum { NB = STRESS_DEFAULT_BINS };
+    double qs[NB + 1], qv[NB + 1];
+    for (int i = 1; i < NB; i++) qs[i - 1] = (double)i / (double)NB;
+    qs[NB - 1] = 0.25;
+    qs[NB] = 0.75;
+    stress_numstats *st = calloc(1, sizeof *st);
+    double *edges = malloc(NB * sizeof *edges);
+    numsrc s = ref_source(c, f);
+    if (st && edges && src_quantiles(&s, qs, NB + 1, qv, st) == ASSAY_OK) {
+      st->q1 = qv[NB - 1];
+      st->q3 = qv[NB];
+      if (!f->edges_bins) {
+        f->nedges = st->n ? edges_of(qv, NB, edges) : 0;
+        f->edges = edges;
+        f->edges_bins = NB;
+        edges = NULL;
+      }
+      f->stats = st;
+      st = NULL;
+    }
+    free(st);
+    free(edges);
+  }
+  const stress_numstats *r = f->stats;
   pthread_mutex_unlock(&f->lock);
   return r;
 }
@@ -335,25 +856,160 @@ const double *stress_edges(stress_ctx *c, stress_feature *f, int nbins, size_t *
   *nedges = 0;
   *tmp = NULL;
   if (!f || f->categorical || nbins < 2) return NULL;
-  size_t n;
-  const double *s = stress_sorted(c, f, 0, &n);
+  if (nbins == STRESS_DEFAULT_BINS) stress_ref_stats(c, f);
   pthread_mutex_lock(&f->lock);
-  if (f->edges_bins == 0) {
-    f->edges = malloc((size_t)nbins * sizeof *f->edges);
-    f->nedges = f->edges && n ? stats_quantile_edges(s, n, nbins, f->edges) : 0;
-    f->edges_bins = nbins;
-  }
   if (f->edges_bins == nbins) {
     const double *e = f->edges;
     *nedges = f->nedges;
     pthread_mutex_unlock(&f->lock);
-    return e;
+    return *nedges ? e : NULL;
   }
   pthread_mutex_unlock(&f->lock);
-  *tmp = malloc((size_t)nbins * sizeof **tmp);
-  if (!*tmp) return NULL;
-  *nedges = n ? stats_quantile_edges(s, n, nbins, *tmp) : 0;
-  return *tmp;
+  double *qs = malloc((size_t)nbins * sizeof *qs), *qv = malloc((size_t)nbins * sizeof *qv);
+  double *e = malloc((size_t)nbins * sizeof *e);
+  stress_numstats st;
+  numsrc s = ref_source(c, f);
+  for (int i = 1; qs && i < nbins; i++) qs[i - 1] = (double)i / (double)nbins;
+  if (!qs || !qv || !e || src_quantiles(&s, qs, nbins - 1, qv, &st) != ASSAY_OK) {
+    free(qs), free(qv), free(e);
+    return NULL;
+  }
+  size_t m = st.n ? edges_of(qv, nbins, e) : 0;
+  free(qs), free(qv);
+  pthread_mutex_lock(&f->lock);
+  if (!f->edges_bins) { /* the first bin count asked is kept */
+    f->edges = e;
+    f->nedges = m;
+    f->edges_bins = nbins;
+    e = NULL;
+  }
+  pthread_mutex_unlock(&f->lock);
+  if (!m) {
+    free(e);
+    return NULL;
+  }
+  *nedges = m;
+  *tmp = e;
+  return e ? e : f->edges;
+}
+
+/* The code of one value (stress_bins): its bin b when finite, else null or
+ * an infinity's code. */
+static inline uint8_t code_of(double v, int32_t b) {
+  return (uint8_t)(isfinite(v) ? b
+                   : isnan(v)  ? STRESS_BIN_NULL
+                   : v < 0     ? STRESS_BIN_NEGINF
+                               : STRESS_BIN_POSINF);
+}
+
+/* stress_bins' codes of len values for m edges, four values at a time
+ * (m a constant where inlined: the edges stay in registers). */
+static inline __attribute__((always_inline)) void codes_m(const double *x, int len,
+                                                          const double *e, const size_t m,
+                                                          uint8_t *o) {
+  stress_v4d ev[16];
+  for (size_t j = 0; j < m; j++) ev[j] = (stress_v4d){e[j], e[j], e[j], e[j]};
+  const double dmax = 1.7976931348623157e308;
+  const stress_v4d big = {dmax, dmax, dmax, dmax};
+  int k = 0;
+  for (; k + 4 <= len; k += 4) {
+    stress_v4d a;
+    STRESS_LOAD4(a, x + k);
+    stress_v4l c = {0, 0, 0, 0};
+    for (size_t j = 0; j < m; j++) c -= (stress_v4l)(a > ev[j]);
+    stress_v4l fin = (stress_v4l)(a <= big) & (stress_v4l)(a >= -big);
+    if (fin[0] & fin[1] & fin[2] & fin[3]) {
+      o[k] = (uint8_t)c[0];
+      o[k + 1] = (uint8_t)c[1];
+      o[k + 2] = (uint8_t)c[2];
+      o[k + 3] = (uint8_t)c[3];
+    } else {
+      for (int q = 0; q < 4; q++) o[k + q] = code_of(x[k + q], (int32_t)c[q]);
+    }
+  }
+  for (; k < len; k++) {
+    int32_t b = 0;
+    for (size_t j = 0; j < m; j++) b += x[k] > e[j];
+    o[k] = code_of(x[k], b);
+  }
+}
+
+/* stress_bins' codes of len values (any m). */
+STRESS_SIMD static void codes_of(const double *x, int len, const double *e, size_t m,
+                                 uint8_t *o) {
+  switch (m) {
+#define CODES_CASE(M) \
+  case M: codes_m(x, len, e, M, o); return;
+    CODES_CASE(0) CODES_CASE(1) CODES_CASE(2) CODES_CASE(3) CODES_CASE(4) CODES_CASE(5)
+    CODES_CASE(6) CODES_CASE(7) CODES_CASE(8) CODES_CASE(9)
+#undef CODES_CASE
+    default: break;
+  }
+  int32_t b[TU_CHUNK];
+  tu_bins(x, len, e, m, b);
+  for (int k = 0; k < len; k++) o[k] = code_of(x[k], b[k]);
+}
+
+const uint8_t *stress_bins(stress_ctx *c, stress_feature *f, int side, const double **edges,
+                           size_t *nedges) {
+  *edges = NULL;
+  *nedges = 0;
+  if (!c || !f || f->categorical || side < 0 || side > 1) return NULL;
+  const column *col = side ? f->eval_col : f->ref_col;
+  if (!col || !stress_ref_stats(c, f)) return NULL;
+  pthread_mutex_lock(&f->lock);
+  if (f->edges_bins != STRESS_DEFAULT_BINS) {
+    pthread_mutex_unlock(&f->lock);
+    return NULL;
+  }
+  const double *e = f->edges;
+  size_t m = f->nedges;
+  if (!f->bins_done[side]) {
+    int64_t n = c->side[side].n;
+    uint8_t *out = malloc((size_t)(n ? n : 1));
+    if (out) {
+      double buf[TU_CHUNK];
+      for (int64_t st = 0; st < n; st += TU_CHUNK) {
+        int len = (int)(n - st < TU_CHUNK ? n - st : TU_CHUNK);
+        codes_of(tu_num_view(col, st, len, buf), len, e, m, out + st);
+      }
+    }
+    f->bins[side] = out;
+    f->bins_done[side] = 1;
+  }
+  const uint8_t *r = f->bins[side];
+  pthread_mutex_unlock(&f->lock);
+  if (r) {
+    *edges = e;
+    *nedges = m;
+  }
+  return r;
+}
+
+int stress_sorted_values(const stress_ctx *c, const stress_feature *f, int side, double **out,
+                         size_t *n) {
+  *out = NULL;
+  *n = 0;
+  const column *col = side ? f->eval_col : f->ref_col;
+  int64_t rows = col ? c->side[side ? 1 : 0].n : 0;
+  if (!rows || f->categorical) return ASSAY_OK;
+  double *v = malloc((size_t)rows * sizeof *v), buf[TU_CHUNK];
+  if (!v) return assay__nomem();
+  size_t m = 0;
+  for (int64_t st = 0; st < rows; st += TU_CHUNK) {
+    int len = (int)(rows - st < TU_CHUNK ? rows - st : TU_CHUNK);
+    const double *x = tu_num_view(col, st, len, buf);
+    for (int k = 0; k < len; k++)
+      if (isfinite(x[k])) v[m++] = x[k];
+  }
+  int rc = m ? stats_sort_f64(v, m, NULL) : ASSAY_OK;
+  if (rc || m == 0) {
+    free(v);
+    return rc;
+  }
+  *out = v;
+  *n = m;
+  return ASSAY_OK;
 }
 
 /* --- test cases ------------------------------------------------------------------------- */
@@ -795,7 +1451,7 @@ static int derive_class_names(stress_ctx *c, const column *cols[2]) {
 static int classify_labels(stress_ctx *c, int s, const column *col, int32_t k, int64_t *maxlabel) {
   stress_side *sd = &c->side[s];
   const char *task = c->task == TASK_BINARY ? "binary" : "multiclass";
-  sd->label_class = malloc((size_t)(sd->n ? sd->n : 1) * sizeof *sd->label_class);
+  sd->label_class = stress_big_alloc((size_t)sd->n * sizeof *sd->label_class); /* read at random */
   if (!sd->label_class) return assay__nomem();
   const json_t *names = c->class_names;
   char buf[64];
@@ -1025,7 +1681,7 @@ static int load_predictions(stress_ctx *c, int s, const column **cols, int ncols
     sd->npred = npred;
     return ASSAY_OK;
   }
-  sd->score = malloc(rows * sizeof *sd->score);
+  sd->score = stress_big_alloc(rows * sizeof *sd->score); /* read at random */
   if (!sd->score) return assay__nomem();
   const column *col = cols[0];
   int64_t npred = 0;
@@ -1047,11 +1703,12 @@ static int load_predictions(stress_ctx *c, int s, const column **cols, int ncols
     for (int64_t i = 0; i < n; i++)
       sd->pred_class[i] = isnan(sd->score[i]) ? -1 : sd->score[i] >= 0.5;
   }
-  /* the score order (rows with a score) */
+  /* the score order (rows with a score), and the scores in it */
   sd->score_order = malloc((size_t)(npred ? npred : 1) * sizeof *sd->score_order);
-  if (!sd->score_order) return assay__nomem();
+  sd->score_sorted = malloc((size_t)(npred ? npred : 1) * sizeof *sd->score_sorted);
+  if (!sd->score_order || !sd->score_sorted) return assay__nomem();
   sd->nscored = (size_t)npred;
-  if (npred == n) return stress_argsort(sd->score, (size_t)n, sd->score_order);
+  if (npred == n) return argsort_keys(sd->score, (size_t)n, sd->score_order, sd->score_sorted);
   double *key = calloc((size_t)(npred ? npred : 1), sizeof *key);
   size_t *rowof = malloc((size_t)(npred ? npred : 1) * sizeof *rowof);
   if (!key || !rowof) {
@@ -1061,7 +1718,7 @@ static int load_predictions(stress_ctx *c, int s, const column **cols, int ncols
   size_t m = 0;
   for (int64_t i = 0; i < n; i++)
     if (!isnan(sd->score[i])) key[m] = sd->score[i], rowof[m++] = (size_t)i;
-  int rc = stress_argsort(key, m, sd->score_order);
+  int rc = argsort_keys(key, m, sd->score_order, sd->score_sorted);
   for (size_t j = 0; !rc && j < m; j++) sd->score_order[j] = rowof[sd->score_order[j]];
   free(key), free(rowof);
   return rc;
@@ -1071,21 +1728,17 @@ static int load_predictions(stress_ctx *c, int s, const column **cols, int ncols
 static int score_views(stress_ctx *c, int s) {
   stress_side *sd = &c->side[s];
   if (!sd->score_order) return ASSAY_OK;
-  size_t m = sd->nscored;
-  sd->score_sorted = malloc((m ? m : 1) * sizeof *sd->score_sorted);
-  sd->score_rank = malloc((size_t)(sd->n ? sd->n : 1) * sizeof *sd->score_rank);
-  if (!sd->score_sorted || !sd->score_rank) return assay__nomem();
+  size_t m = sd->nscored; /* score_sorted: made with the order */
+  sd->score_rank = stress_big_alloc((size_t)sd->n * sizeof *sd->score_rank); /* written at random */
+  if (!sd->score_rank) return assay__nomem();
   if ((int64_t)m != sd->n)
     for (int64_t i = 0; i < sd->n; i++) sd->score_rank[i] = -1;
-  for (size_t j = 0; j < m; j++) {
+  const int32_t *lc = c->task == TASK_BINARY ? sd->label_class : NULL;
+  if (lc && !(sd->label_sorted = malloc(m ? m : 1))) return assay__nomem();
+  for (size_t j = 0; j < m; j++) { /* one pass: each row's rank and its label */
     size_t r = sd->score_order[j];
-    sd->score_sorted[j] = sd->score[r];
     sd->score_rank[r] = (int32_t)j;
-  }
-  if (c->task == TASK_BINARY && sd->label_class) {
-    sd->label_sorted = malloc(m ? m : 1);
-    if (!sd->label_sorted) return assay__nomem();
-    for (size_t j = 0; j < m; j++) sd->label_sorted[j] = (int8_t)sd->label_class[sd->score_order[j]];
+    if (lc) sd->label_sorted[j] = (int8_t)lc[r];
   }
   return ASSAY_OK;
 }
@@ -1423,14 +2076,14 @@ void stress_release(stress_ctx *c) {
   c->pool = NULL;
   for (int s = 0; s < 2; s++) {
     stress_side *sd = &c->side[s];
-    free(sd->label_class);
+    stress_big_free(sd->label_class);
     free(sd->label_value);
-    free(sd->score);
+    stress_big_free(sd->score);
     free(sd->proba);
     free(sd->pred_class);
     free(sd->score_order);
     free(sd->score_sorted);
-    free(sd->score_rank);
+    stress_big_free(sd->score_rank);
     free(sd->label_sorted);
     json_decref(c->pred_cols[s]);
   }
@@ -1441,9 +2094,10 @@ void stress_release(stress_ctx *c) {
     if (f->cat_names)
       for (int32_t j = 0; j < f->ncat; j++) free(f->cat_names[j]);
     free(f->cat_names);
-    free(f->sorted[0]);
-    free(f->sorted[1]);
+    free(f->stats);
     free(f->edges);
+    free(f->bins[0]);
+    free(f->bins[1]);
     pthread_mutex_destroy(&f->lock);
     pthread_mutex_destroy(&f->cache_lock);
   }
@@ -1604,35 +2258,40 @@ static int run_batch(void *arg, int i) {
 }
 
 /* Shared values most tests use, computed in parallel before the batches:
- * the reference's sorted values and decile edges of the numeric features,
- * and the overall model metrics of both sides. */
+ * the reference summaries and decile edges of the numeric features, their
+ * per-row bins on both sides (when drift, subset or cleanliness tests
+ * run), and the overall model metrics of both sides. */
 typedef struct warm_job {
   stress_ctx *c;
   int *idx, n;
-  int overall; /* also stress_overall of both sides (items n, n + 1) */
+  int bins;    /* also stress_bins of both sides (items n .. 3n - 1) */
+  int overall; /* also stress_overall of both sides (the last two items) */
 } warm_job;
 
 static int warm_one(void *arg, int i) {
   warm_job *w = arg;
   if (stress_cancelled(w->c)) return cancel_error(w->c);
-  if (i >= w->n) {
-    stress_overall(w->c, i - w->n);
+  int nf = w->n * (w->bins ? 3 : 1);
+  if (i >= nf) {
+    stress_overall(w->c, i - nf);
     return ASSAY_OK;
   }
-  stress_feature *f = &w->c->features[w->idx[i]];
-  double *tmp = NULL;
+  /* all reference summaries first (bins wait for them), then the bins */
+  stress_feature *f = &w->c->features[w->idx[i % w->n]];
+  if (i < w->n) return stress_ref_stats(w->c, f) ? ASSAY_OK : assay__nomem();
+  const double *e;
   size_t m;
-  stress_edges(w->c, f, STRESS_DEFAULT_BINS, &m, &tmp);
-  free(tmp);
+  stress_bins(w->c, f, i < 2 * w->n ? 0 : 1, &e, &m); /* NULL: its users bin it themselves */
   return ASSAY_OK;
 }
 
-static int warm_shared(stress_ctx *c, int numeric, int overall) {
-  warm_job w = {c, malloc((size_t)(c->nfeatures ? c->nfeatures : 1) * sizeof(int)), 0, overall};
+static int warm_shared(stress_ctx *c, int numeric, int bins, int overall) {
+  warm_job w = {c, malloc((size_t)(c->nfeatures ? c->nfeatures : 1) * sizeof(int)), 0, bins,
+                overall};
   if (!w.idx) return assay__nomem();
   for (int k = 0; numeric && k < c->nfeatures; k++)
     if (!c->features[k].categorical) w.idx[w.n++] = k;
-  int rc = stress_parallel(c, w.n + (overall ? 2 : 0), warm_one, &w);
+  int rc = stress_parallel(c, w.n * (bins ? 3 : 1) + (overall ? 2 : 0), warm_one, &w);
   free(w.idx);
   return rc;
 }
@@ -1766,14 +2425,16 @@ int stress_run(const stress_input *in, json_t **out) {
           c.label_col ? "yes" : "no", c.pred_source, c.threads);
   if (in->progress) in->progress(in->ctx, 0, nb);
   double t1 = now_ms(), u1 = cpu_ms();
-  int other = 0, perf = 0;
+  int other = 0, perf = 0, binned = 0;
   for (int k = 0; k < nb; k++) {
-    if (strcmp(b[k].def->category, CAT_MODEL_PERFORMANCE) != 0) other = 1;
-    if (strcmp(b[k].def->category, CAT_DRIFT) != 0 &&
-        strcmp(b[k].def->category, CAT_DATA_CLEANLINESS) != 0)
-      perf = 1;
+    const char *cat = b[k].def->category;
+    if (strcmp(cat, CAT_MODEL_PERFORMANCE) != 0) other = 1;
+    if (strcmp(cat, CAT_DRIFT) != 0 && strcmp(cat, CAT_DATA_CLEANLINESS) != 0) perf = 1;
+    if (strcmp(cat, CAT_DRIFT) == 0 || strcmp(cat, CAT_DATA_CLEANLINESS) == 0 ||
+        strcmp(cat, CAT_SUBSET_PERFORMANCE) == 0 || strcmp(cat, CAT_SUBSET_DEGRADATION) == 0)
+      binned = 1;
   }
-  rc = warm_shared(&c, other, perf && c.label_col && strcmp(c.pred_source, "none") != 0);
+  rc = warm_shared(&c, other, binned, perf && c.label_col && strcmp(c.pred_source, "none") != 0);
   double t15 = now_ms(), u15 = cpu_ms();
   if (!rc && (any_in_category(b, nb, CAT_SUBSET_PERFORMANCE) ||
               any_in_category(b, nb, CAT_SUBSET_DEGRADATION)))
@@ -1781,7 +2442,7 @@ int stress_run(const stress_input *in, json_t **out) {
   double t2 = now_ms(), u2 = cpu_ms();
   if (!rc) {
     run_log(&r,
-            "prepared in %.0f ms (cpu %.0f ms); sorted reference values in %.0f ms (cpu %.0f "
+            "prepared in %.0f ms (cpu %.0f ms); reference quantiles in %.0f ms (cpu %.0f "
             "ms); subset statistics in %.0f ms (cpu %.0f ms)",
             t1 - t0, u1 - u0, t15 - t1, u15 - u1, t2 - t15, u2 - u15);
     rc = stress_parallel(&c, nb, run_batch, &r);

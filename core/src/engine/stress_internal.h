@@ -1,6 +1,6 @@
 /* engine/stress_internal.h — what the engine's test modules share: the
  * prepared run (column roles, labels, predictions, unified category codes,
- * sorted reference values, quantile bins), the thread pool, and the
+ * reference summaries and quantile bins), the thread pool, and the
  * signature of a test module.
  *
  * stress.c prepares a stress_ctx once per run (stress_prepare) and runs
@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "config/test_config.h"
 #include "engine/frame.h"
@@ -66,9 +67,11 @@ typedef struct stress_feature {
   int in_model, is_protected;
   const column *ref_col;
   const column *eval_col;        /* NULL when the evaluation lacks it */
-  /* Numeric features: the reference's non-null, finite values sorted
-   * (stress_sorted_ref), and the quantile edges for STRESS_DEFAULT_BINS
-   * bins (edges[nedges]); infinities count as values of the outer bins. */
+  /* Numeric features: the reference's finite values summarized
+   * (stress_ref_stats) — count, min, max, quartiles — and the quantile
+   * edges for STRESS_DEFAULT_BINS bins (edges[nedges]); nulls and
+   * infinities are left out. Computed by selection, not by sorting: no
+   * sorted copy of a column is kept. */
   /* Categorical features: one code space for both sides — codes
    * 0..ncat_ref-1 are the reference's distinct values (most frequent
    * first, ties by first appearance), ncat_ref..ncat-1 values seen only in
@@ -77,14 +80,14 @@ typedef struct stress_feature {
   int32_t *ref_codes, *eval_codes;
   int32_t ncat_ref, ncat;
   char **cat_names;
-  /* Lazily computed (stress_sorted / stress_edges), under `lock`. */
+  /* Lazily computed (stress_ref_stats / stress_edges), under `lock`. */
   pthread_mutex_t lock;
-  double *sorted[2];             /* [0] ref, [1] eval: non-null values sorted */
-  size_t nsorted[2];
+  struct stress_numstats *stats; /* NULL until computed */
   double *edges;                 /* interior quantile edges of the reference */
   size_t nedges;
   int edges_bins;                /* for how many bins edges were made */
-  int sorted_done[2];            /* stress_sorted computed for the side */
+  uint8_t *bins[2];              /* stress_bins of each side, or NULL */
+  int bins_done[2];
   /* tests_subset.c's per-feature subset statistics (its own, under
    * cache_lock; freed by stress_release through tests_subset_release). */
   pthread_mutex_t cache_lock;
@@ -110,6 +113,29 @@ typedef struct stress_ctx {
   json_t *pred_cols[2];          /* multiclass: the k pred_col names, or NULL */
 } stress_ctx;
 
+/* Hot loops built twice — for AVX2 and for any x86-64 — the one to run
+ * chosen when the library loads (GCC function multiversioning). They use
+ * vectors of four doubles either way (two SSE2 registers without AVX), so
+ * the arithmetic and its order, and with them the results, are the same
+ * on every machine. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define STRESS_SIMD __attribute__((target_clones("avx2", "default")))
+#else
+#define STRESS_SIMD
+#endif
+typedef double stress_v4d __attribute__((vector_size(32)));
+typedef long long stress_v4l __attribute__((vector_size(32)));
+#define STRESS_LOAD4(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* A large working buffer (n bytes, not zeroed) that is read and written at
+ * random — a permutation's scatter, a matrix in another order: on Linux
+ * its own mapping asking for huge pages (a few TLB entries cover it; with
+ * 4 KiB pages a random write to hundreds of MB misses the TLB almost every
+ * time), else malloc. Free it with stress_big_free (NULL accepted). NULL
+ * when out of memory. 64-byte aligned. */
+void *stress_big_alloc(size_t n);
+void stress_big_free(void *p);
+
 /* Prepare / free a run (stress.c). */
 int stress_prepare(stress_ctx *c, const stress_input *in);
 void stress_release(stress_ctx *c);
@@ -120,16 +146,52 @@ int stress_cancelled(const stress_ctx *c);
 /* Row i of a numeric column as a double (NAN when null). */
 double stress_num(const column *col, int64_t i);
 
-/* The non-null, finite values of feature f on side s (0 ref, 1 eval)
- * sorted ascending (computed once, shared; NULL with *n = 0 when the side
- * lacks the column or has no such value; infinities are left out, as in
- * the edges). Numeric features only. */
-const double *stress_sorted(stress_ctx *c, stress_feature *f, int side, size_t *n);
-/* The reference quantile edges of f for nbins bins (stats_quantile_edges;
- * computed once per bin count asked first — later calls with another
- * nbins compute into *tmp, which the caller frees). */
+/* The reference's finite values of numeric feature f summarized, as the
+ * sorted values would give them (-0.0 before +0.0): n, min = s[0], max =
+ * s[n - 1], q1 / q3 = stats_quantile_sorted(s, n, 0.25 / 0.75), and their
+ * sum; NAN for all but n and sum when n == 0. Computed once with the STRESS_DEFAULT_BINS edges
+ * (shared, under f->lock); NULL for a categorical feature or when out of
+ * memory. */
+typedef struct stress_numstats {
+  size_t n;
+  double min, max, q1, q3;
+  double sum;                    /* of the finite values, added in row order */
+} stress_numstats;
+const stress_numstats *stress_ref_stats(stress_ctx *c, stress_feature *f);
+/* The reference quantile edges of f for nbins bins, exactly
+ * stats_quantile_edges over its sorted finite values (computed by
+ * selection; once, shared, for the bin count asked first —
+ * STRESS_DEFAULT_BINS when stress_ref_stats came first; later calls with
+ * another nbins compute into *tmp, which the caller frees). NULL with
+ * *nedges 0 when the reference has no finite value. */
 const double *stress_edges(stress_ctx *c, stress_feature *f, int nbins, size_t *nedges,
                            double **tmp);
+/* Each row's bin of numeric feature f on side s (0 ref, 1 eval) among the
+ * shared STRESS_DEFAULT_BINS edges (stress_edges; *edges / *nedges get
+ * them): 0..nedges for a finite value (stats_bin_of), or one of the codes
+ * below; computed once per side (one pass over the column) and shared by
+ * drift, subsets and leakage, so no module bins a column again. NULL when
+ * the side lacks the column, the shared edges are for another bin count,
+ * or out of memory (callers then bin the column themselves). */
+#define STRESS_BIN_NULL 253   /* null (NaN) */
+#define STRESS_BIN_NEGINF 254 /* -inf */
+#define STRESS_BIN_POSINF 255 /* +inf */
+const uint8_t *stress_bins(stress_ctx *c, stress_feature *f, int side, const double **edges,
+                           size_t *nedges);
+
+/* The finite values of feature f on side s (0 ref, 1 eval) sorted
+ * ascending, in a new array the caller frees (*out NULL with *n 0 when the
+ * side lacks the column or has no such value). For the statistics that
+ * need every value in order (KS, Wasserstein): nothing keeps it. 0 or
+ * ASSAY_ERR_NOMEM. */
+int stress_sorted_values(const stress_ctx *c, const stress_feature *f, int side, double **out,
+                         size_t *n);
+/* numpy.quantile (linear) of the finite values of v[n] (NaN / inf left
+ * out) at qs[0..nq), as stats_quantile_sorted over them sorted, without
+ * sorting: out[nq]; *nfinite gets their count (0: every out is NAN). 0 or
+ * ASSAY_ERR_NOMEM. */
+int stress_quantiles(const double *v, int64_t n, const double *qs, int nq, double *out,
+                     size_t *nfinite);
 
 /* Run fn(arg, i) for i in [0, n) on the run's threads; returns the first
  * non-zero result (the others still finish), with the failing call's error
@@ -139,8 +201,9 @@ const double *stress_edges(stress_ctx *c, stress_feature *f, int nbins, size_t *
  * deadlocks. fn must not hold a lock across a nested stress_parallel. */
 int stress_parallel(stress_ctx *c, int n, int (*fn)(void *arg, int i), void *arg);
 
-/* Row indices sorted by key ascending (stable; radix sort on the IEEE-754
- * bits; no NaN in key): idx gets n entries. 0 or ASSAY_ERR_NOMEM. */
+/* Row indices sorted by key ascending (stable, -0.0 equal to +0.0; no NaN
+ * in key): idx gets n entries. A bucket sort over the keys' range (radix
+ * sort on the IEEE-754 bits where keys bunch up). 0 or ASSAY_ERR_NOMEM. */
 int stress_argsort(const double *key, size_t n, size_t *idx);
 
 /* Overall model metrics of one side over its rows with both a label and a

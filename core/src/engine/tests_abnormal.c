@@ -116,12 +116,12 @@ static int64_t scan_range(ab_job *j, const column *col, double lo, double hi, pe
   double buf[TU_CHUNK];
   for (int64_t s = 0; s < n; s += TU_CHUNK) {
     int len = (int)(n - s < TU_CHUNK ? n - s : TU_CHUNK);
-    tu_num_chunk(col, s, len, buf);
+    const double *x = tu_num_view(col, s, len, buf);
     if (!j->perf.mode) {
-      for (int k = 0; k < len; k++) rows += (buf[k] < lo) | (buf[k] > hi);
+      for (int k = 0; k < len; k++) rows += (x[k] < lo) | (x[k] > hi);
     } else {
       for (int k = 0; k < len; k++)
-        if (buf[k] < lo || buf[k] > hi) {
+        if (x[k] < lo || x[k] > hi) {
           rows++;
           perf_add(&j->perf, a, s + k);
         }
@@ -169,14 +169,14 @@ static json_t *precheck(ab_job *j, stress_feature *f, int need_codes) {
 static json_t *range_case(ab_job *j, stress_feature *f, int outliers) {
   json_t *tc = precheck(j, f, 0);
   if (tc) return tc;
-  size_t n = 0;
-  const double *s = stress_sorted(j->c, f, 0, &n);
-  if (!s || n == 0) return stress_case_skip(f->name, "the reference has no non-null values");
-  double lo = s[0], hi = s[n - 1];
+  const stress_numstats *st = stress_ref_stats(j->c, f);
+  if (!st) return NULL;
+  if (st->n == 0) return stress_case_skip(f->name, "the reference has no non-null values");
+  double lo = st->min, hi = st->max;
   double q1 = NAN, q3 = NAN;
   if (outliers) {
-    q1 = stats_quantile_sorted(s, n, 0.25);
-    q3 = stats_quantile_sorted(s, n, 0.75);
+    q1 = st->q1;
+    q3 = st->q3;
     double iqr = q3 - q1;
     if (iqr > 0 && isfinite(iqr)) {
       lo = q1 - 3 * iqr;
@@ -437,9 +437,9 @@ static json_t *type_mismatch_one(ab_job *j, stress_feature *f) {
     double buf[TU_CHUNK];
     for (int64_t s = 0; s < n; s += TU_CHUNK) {
       int len = (int)(n - s < TU_CHUNK ? n - s : TU_CHUNK);
-      tu_num_chunk(ev, s, len, buf);
+      const double *xs = tu_num_view(ev, s, len, buf);
       for (int k = 0; k < len; k++) {
-        double x = buf[k];
+        double x = xs[k];
         if (isnan(x)) continue;
         int bad = kind == TM_01 ? (x != 0 && x != 1)
                                 : !(x == trunc(x) && x >= -9223372036854775808.0 &&

@@ -6,7 +6,11 @@
  * per column over a hash array), the (hash, row) pairs partitioned by
  * their top bits and sorted within each bucket, then candidates of equal
  * hash compared exactly, column by column (so a hash collision never makes
- * a false duplicate). The two datasets run on two threads.
+ * a false duplicate). Rows first get the hash of a few columns only (the
+ * floating-point ones first: they tell most rows apart); only the rows
+ * that share it with another row — all the duplicates among them — get
+ * the hash of every column, and only rows sharing that are compared. The
+ * two datasets run on two threads.
  *
  * Pearson for every numeric pair: the columns are shifted by their means
  * and read in blocks of rows (a few hundred rows of every column, cache-
@@ -96,12 +100,6 @@ typedef struct hk {
   int64_t i;
 } hk;
 
-static int hk_cmp(const void *a, const void *b) {
-  const hk *x = a, *y = b;
-  if (x->h != y->h) return x->h < y->h ? -1 : 1;
-  return x->i < y->i ? -1 : x->i > y->i;
-}
-
 #define NULL_HASH 0x5bd1e9955bd1e995ull
 
 /* Whether rows a and b of the columns are equal (nulls equal nulls; -0.0
@@ -141,16 +139,18 @@ static int rows_equal(const column *const *cols, int ncols, int64_t a, int64_t b
   return 1;
 }
 
-/* Fold column col into the row hashes h[n]. */
-static int hash_column(const column *col, int k, uint64_t *h, int64_t n) {
+/* Fold column col into the row hashes h[n] of rows idx[0..n) (idx NULL:
+ * rows 0..n-1). */
+static int hash_column(const column *col, int k, uint64_t *h, int64_t n, const int64_t *idx) {
   uint64_t mul = fx_hash_u64((uint64_t)k + 1) | 1;
+#define ROW(i) (idx ? idx[i] : (i))
   switch (col->type) {
     case COL_FLOAT64: {
       const double *v = col->values;
       for (int64_t i = 0; i < n; i++) {
-        double x = v[i] == 0 ? 0.0 : v[i];
         uint64_t bits;
-        memcpy(&bits, &x, 8);
+        memcpy(&bits, &v[ROW(i)], 8);
+        bits &= -(uint64_t)((bits << 1) != 0); /* -0.0 as 0.0 */
         h[i] = fx_mix(h[i] ^ bits, mul);
       }
       break;
@@ -158,12 +158,12 @@ static int hash_column(const column *col, int k, uint64_t *h, int64_t n) {
     case COL_INT64:
     case COL_TIMESTAMP: {
       const int64_t *v = col->values;
-      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ (uint64_t)v[i], mul);
+      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ (uint64_t)v[ROW(i)], mul);
       break;
     }
     case COL_BOOL: {
       const uint8_t *v = col->values;
-      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ v[i], mul);
+      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ v[ROW(i)], mul);
       break;
     }
     case COL_STRING: {
@@ -174,7 +174,7 @@ static int hash_column(const column *col, int k, uint64_t *h, int64_t n) {
                         (size_t)(col->dict_offsets[d + 1] - col->dict_offsets[d]));
       if (col->dict_count == 0) dh[0] = 0; /* every row null */
       const int32_t *v = col->values;
-      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ dh[v[i]], mul);
+      for (int64_t i = 0; i < n; i++) h[i] = fx_mix(h[i] ^ dh[v[ROW(i)]], mul);
       free(dh);
       break;
     }
@@ -184,51 +184,49 @@ static int hash_column(const column *col, int k, uint64_t *h, int64_t n) {
    * it; a second mix marks it as null (a valid 0 does not get it). */
   if (col->validity && col->null_count > 0) {
     for (int64_t i = 0; i < n; i++)
-      if (!col_valid(col, i)) h[i] = fx_mix(h[i] ^ NULL_HASH, mul ^ 2);
+      if (!col_valid(col, ROW(i))) h[i] = fx_mix(h[i] ^ NULL_HASH, mul ^ 2);
   }
+#undef ROW
   return 0;
 }
 
-/* Sort (hash, row) pairs by hash then row: a stable partition by the top
- * bits of the hash, then each bucket sorted. tmp: n entries. */
-static int sort_hk(hk *a, hk *tmp, int64_t n) {
-  int bits = 1;
-  while (bits < 16 && ((int64_t)1 << bits) < n / 8) bits++;
-  size_t nb = (size_t)1 << bits;
+/* Sort (hash, row) pairs by hash (equal hashes keep their order): stable
+ * partitions by the next (up to) 12 bits of the hash, most significant
+ * first — each level's buckets are sorted in turn, in cache — down to
+ * insertion sorts of a few pairs. `shift`: the bits not yet used. tmp: n
+ * entries. */
+static int sort_hk_bits(hk *a, hk *tmp, int64_t n, int shift) {
+  if (n <= 24 || shift == 0) {
+    for (int64_t x = 1; x < n; x++) { /* stable insertion sort */
+      hk v = a[x];
+      int64_t y = x;
+      while (y > 0 && a[y - 1].h > v.h) {
+        a[y] = a[y - 1];
+        y--;
+      }
+      a[y] = v;
+    }
+    return 0;
+  }
+  int bits = 1; /* about eight pairs a bucket, at most 4096 buckets */
+  while (bits < 12 && ((int64_t)1 << bits) < n / 8) bits++;
+  if (bits > shift) bits = shift;
+  int low = shift - bits;
+  size_t nb = (size_t)1 << bits, mask = nb - 1;
   int64_t *start = calloc(nb + 1, sizeof *start);
   if (!start) return assay__nomem();
-  for (int64_t i = 0; i < n; i++) start[(a[i].h >> (64 - bits)) + 1]++;
+  for (int64_t i = 0; i < n; i++) start[((a[i].h >> low) & mask) + 1]++;
   for (size_t b = 0; b < nb; b++) start[b + 1] += start[b];
-  int64_t *pos = malloc(nb * sizeof *pos);
-  if (!pos) {
-    free(start);
-    return assay__nomem();
-  }
-  memcpy(pos, start, nb * sizeof *pos);
-  for (int64_t i = 0; i < n; i++) tmp[pos[a[i].h >> (64 - bits)]++] = a[i];
-  free(pos);
-  for (size_t b = 0; b < nb; b++) {
-    int64_t lo = start[b], len = start[b + 1] - lo;
-    hk *p = tmp + lo;
-    if (len <= 1) continue;
-    if (len <= 24) {
-      for (int64_t x = 1; x < len; x++) { /* stable: rows stay ascending */
-        hk v = p[x];
-        int64_t y = x;
-        while (y > 0 && p[y - 1].h > v.h) {
-          p[y] = p[y - 1];
-          y--;
-        }
-        p[y] = v;
-      }
-    } else {
-      qsort(p, (size_t)len, sizeof *p, hk_cmp);
-    }
-  }
-  memcpy(a, tmp, (size_t)n * sizeof *a);
+  for (int64_t i = 0; i < n; i++) tmp[start[(a[i].h >> low) & mask]++] = a[i];
+  memcpy(a, tmp, (size_t)n * sizeof *a); /* start[b] is now bucket b's end */
+  int rc = 0;
+  for (size_t b = 0, lo = 0; b < nb && !rc; lo = (size_t)start[b++])
+    rc = sort_hk_bits(a + lo, tmp, start[b] - (int64_t)lo, low);
   free(start);
-  return 0;
+  return rc;
 }
+
+static int sort_hk(hk *a, hk *tmp, int64_t n) { return sort_hk_bits(a, tmp, n, 64); }
 
 typedef struct dup_job {
   stress_ctx *c;
@@ -248,36 +246,87 @@ static int column_excluded(stress_ctx *c, const json_t *test, const char *name) 
   return 0;
 }
 
-/* Count the rows of f equal to an earlier row over cols. */
-static int count_duplicates(stress_ctx *c, const column *const *cols, int ncols, int64_t n,
-                            int64_t *out) {
+/* Columns hashed first (the rest only for rows sharing their hash). */
+#define DUP_PREFIX 4
+
+/* (hash, row) pairs of rows idx[0..n) (NULL: all n rows) over the columns
+ * order[0..k) (their index in cols: the hash's column salt), sorted. */
+static int hashed_pairs(stress_ctx *c, const column *const *cols, const int *order, int k,
+                        int64_t n, const int64_t *idx, hk **out) {
+  *out = NULL;
   uint64_t *h = malloc((size_t)(n ? n : 1) * sizeof *h);
   hk *pairs = malloc((size_t)(n ? n : 1) * sizeof *pairs);
-  hk *tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
-  int64_t *reps = NULL;
-  size_t reps_cap = 0;
-  int rc = 0;
-  if (!h || !pairs || !tmp) rc = assay__nomem();
+  hk *tmp = NULL;
+  int rc = h && pairs ? 0 : assay__nomem();
   for (int64_t i = 0; !rc && i < n; i++) h[i] = 0x243f6a8885a308d3ull;
-  for (int k = 0; !rc && k < ncols; k++) {
+  for (int q = 0; !rc && q < k; q++) {
     if (stress_cancelled(c)) rc = tu_cancelled();
-    else rc = hash_column(cols[k], k, h, n);
+    else rc = hash_column(cols[order[q]], order[q], h, n, idx);
   }
   if (!rc) {
     for (int64_t i = 0; i < n; i++) {
       pairs[i].h = fx_hash_u64(h[i]);
-      pairs[i].i = i;
+      pairs[i].i = idx ? idx[i] : i;
     }
     free(h);
     h = NULL;
-    rc = sort_hk(pairs, tmp, n);
+    tmp = malloc((size_t)(n ? n : 1) * sizeof *tmp);
+    rc = tmp ? sort_hk(pairs, tmp, n) : assay__nomem();
   }
   free(tmp);
-  tmp = NULL;
+  free(h);
+  if (rc) {
+    free(pairs);
+    return rc;
+  }
+  *out = pairs;
+  return 0;
+}
+
+/* Count the rows of f equal to an earlier row over cols. */
+static int count_duplicates(stress_ctx *c, const column *const *cols, int ncols, int64_t n,
+                            int64_t *out) {
+  *out = 0;
+  /* the columns in hashing order: floating-point, then integers and
+   * times, then the others */
+  int *order = malloc((size_t)(ncols > 0 ? ncols : 1) * sizeof *order);
+  if (!order) return assay__nomem();
+  int k = 0;
+  for (int pass = 0; pass < 3; pass++)
+    for (int q = 0; q < ncols; q++) {
+      col_type t = cols[q]->type;
+      int rank = t == COL_FLOAT64 ? 0 : (t == COL_INT64 || t == COL_TIMESTAMP) ? 1 : 2;
+      if (rank == pass) order[k++] = q;
+    }
+  int nfirst = ncols < DUP_PREFIX ? ncols : DUP_PREFIX;
+  hk *pairs = NULL;
+  int64_t *cand = NULL, np = n;
+  int rc = hashed_pairs(c, cols, order, nfirst, n, NULL, &pairs);
+  if (!rc && nfirst < ncols) {
+    /* the rows sharing their first hash: every duplicate is among them */
+    cand = malloc((size_t)(n ? n : 1) * sizeof *cand);
+    if (!cand) rc = assay__nomem();
+    int64_t m = 0;
+    for (int64_t s = 0; !rc && s < n;) {
+      int64_t e = s + 1;
+      while (e < n && pairs[e].h == pairs[s].h) e++;
+      if (e - s > 1)
+        for (int64_t x = s; x < e; x++) cand[m++] = pairs[x].i;
+      s = e;
+    }
+    free(pairs);
+    pairs = NULL;
+    np = m;
+    if (!rc && m) rc = hashed_pairs(c, cols, order, ncols, m, cand, &pairs);
+  }
+  free(cand);
+  free(order);
+  int64_t *reps = NULL;
+  size_t reps_cap = 0;
   int64_t dups = 0;
-  for (int64_t s = 0; !rc && s < n;) {
+  for (int64_t s = 0; !rc && pairs && s < np;) {
     int64_t e = s + 1;
-    while (e < n && pairs[e].h == pairs[s].h) e++;
+    while (e < np && pairs[e].h == pairs[s].h) e++;
     if (e - s > 1) {
       size_t nreps = 0;
       for (int64_t x = s; x < e; x++) {
@@ -304,7 +353,6 @@ static int count_duplicates(stress_ctx *c, const column *const *cols, int ncols,
     s = e;
   }
   free(reps);
-  free(h);
   free(pairs);
   *out = dups;
   return rc;
@@ -451,16 +499,12 @@ typedef struct leak_job {
   json_t **cases;
 } leak_job;
 
-typedef long long v2i __attribute__((vector_size(16)));
-typedef double v2d_ __attribute__((vector_size(16)));
-
 /* Feature codes of rows [s, s + len) into out (kx - 1: null). Numeric:
- * the bin (the number of edges below the value, as stats_bin_of), counted
- * edge by edge over the chunk two values at a time. buf: TU_CHUNK doubles,
- * cnt: TU_CHUNK long longs. */
+ * the bin (the number of edges below the value, as stats_bin_of; tu_bins).
+ * buf: TU_CHUNK doubles. */
 static void feature_codes(const stress_feature *f, const column *col, const double *edges,
-                          size_t m, int64_t s, int len, int32_t *out, double *buf,
-                          long long *cnt) {
+                          size_t m, const uint8_t *pre, int64_t s, int len, int32_t *out,
+                          double *buf) {
   if (f->categorical) {
     for (int k = 0; k < len; k++) {
       int32_t v = f->ref_codes[s + k];
@@ -468,22 +512,19 @@ static void feature_codes(const stress_feature *f, const column *col, const doub
     }
     return;
   }
-  tu_num_chunk(col, s, len, buf);
-  int even = len & ~1;
-  memset(cnt, 0, (size_t)len * sizeof *cnt);
-  for (size_t e = 0; e < m; e++) {
-    v2d_ ed = {edges[e], edges[e]};
-    for (int k = 0; k < even; k += 2) {
-      v2d_ x;
-      v2i c;
-      memcpy(&x, buf + k, sizeof x);
-      memcpy(&c, cnt + k, sizeof c);
-      c -= (v2i)(x > ed); /* a true comparison is -1 */
-      memcpy(cnt + k, &c, sizeof c);
+  if (pre) { /* the shared per-row bins: infinities in the outer bins, null m + 1 */
+    for (int k = 0; k < len; k++) {
+      uint8_t v = pre[s + k];
+      out[k] = v <= m ? v : v == STRESS_BIN_NEGINF ? 0
+                          : v == STRESS_BIN_POSINF ? (int32_t)m
+                                                   : (int32_t)m + 1;
     }
-    if (even < len) cnt[even] += buf[even] > edges[e];
+    return;
   }
-  for (int k = 0; k < len; k++) out[k] = isnan(buf[k]) ? (int32_t)m + 1 : (int32_t)cnt[k];
+  const double *x = tu_num_view(col, s, len, buf);
+  tu_bins(x, len, edges, m, out);
+  for (int k = 0; k < len; k++)
+    if (isnan(x[k])) out[k] = (int32_t)m + 1;
 }
 
 static int leak_one(void *arg, int i) {
@@ -495,21 +536,25 @@ static int leak_one(void *arg, int i) {
   size_t m = 0;
   double *tmp = NULL;
   const double *edges = NULL;
+  const uint8_t *pre = NULL;
   int32_t kx;
   if (f->categorical) {
     kx = f->ncat_ref + 1;
   } else {
-    size_t ns = 0;
-    stress_sorted(c, f, 0, &ns);
-    if (ns > 0) edges = stress_edges(c, f, j->nbins, &m, &tmp);
+    edges = stress_edges(c, f, j->nbins, &m, &tmp);
     if (!edges) m = 0;
+    if (j->nbins == STRESS_DEFAULT_BINS) {
+      const double *se;
+      size_t sm;
+      pre = stress_bins(c, f, 0, &se, &sm);
+      if (pre && (sm != m || (m && memcmp(se, edges, m * sizeof *se) != 0))) pre = NULL;
+    }
     kx = (int32_t)m + 2;
   }
   int64_t cells = (int64_t)kx * j->ky;
   double *cx = calloc((size_t)kx, sizeof *cx);
   int32_t codes[TU_CHUNK];
   double buf[TU_CHUNK];
-  long long cnt[TU_CHUNK];
   double mi = NAN;
   int rc = 0;
   if (!cx) rc = assay__nomem();
@@ -518,7 +563,7 @@ static int leak_one(void *arg, int i) {
     if (!t) rc = assay__nomem();
     for (int64_t s = 0; !rc && s < n; s += TU_CHUNK) {
       int len = (int)(n - s < TU_CHUNK ? n - s : TU_CHUNK);
-      feature_codes(f, f->ref_col, edges, m, s, len, codes, buf, cnt);
+      feature_codes(f, f->ref_col, edges, m, pre, s, len, codes, buf);
       for (int k = 0; k < len; k++) {
         int32_t y = j->y[s + k];
         if (y >= 0) t[(size_t)codes[k] * (size_t)j->ky + (size_t)y] += 1;
@@ -532,7 +577,7 @@ static int leak_one(void *arg, int i) {
     size_t nk = 0;
     for (int64_t s = 0; !rc && s < n; s += TU_CHUNK) {
       int len = (int)(n - s < TU_CHUNK ? n - s : TU_CHUNK);
-      feature_codes(f, f->ref_col, edges, m, s, len, codes, buf, cnt);
+      feature_codes(f, f->ref_col, edges, m, pre, s, len, codes, buf);
       for (int k = 0; k < len; k++) {
         int32_t y = j->y[s + k];
         if (y >= 0) {
@@ -627,46 +672,70 @@ static int feature_leakage(stress_ctx *c, const test_def *def, const json_t *tes
 
 /* --- feature correlation --------------------------------------------------------------------- */
 
-typedef double v2d __attribute__((vector_size(16)));
-
 #define CB 256          /* rows per block (a multiple of 4) */
 #define STRIPE_ROWS 65536
 
-static inline v2d ld2(const double *p) {
-  v2d v;
-  memcpy(&v, p, sizeof v);
-  return v;
-}
+/* The four lanes of a sum, added in a fixed order. */
+static inline double lanes(const double l[4]) { return (l[0] + l[1]) + (l[2] + l[3]); }
 
-/* Dot product of two blocks of len rows (len a multiple of 4). */
-static double dot(const double *a, const double *b, int len) {
-  v2d s0 = {0, 0}, s1 = {0, 0};
+/* Dot product of two blocks of len rows (len a multiple of 4): lane i sums
+ * the rows k = i (mod 4). */
+STRESS_SIMD static double dot(const double *a, const double *b, int len) {
+  stress_v4d s = {0, 0, 0, 0};
   for (int k = 0; k < len; k += 4) {
-    s0 += ld2(a + k) * ld2(b + k);
-    s1 += ld2(a + k + 2) * ld2(b + k + 2);
+    stress_v4d x, y;
+    STRESS_LOAD4(x, a + k);
+    STRESS_LOAD4(y, b + k);
+    s += x * y;
   }
-  v2d s = s0 + s1;
-  return s[0] + s[1];
+  double l[4];
+  memcpy(l, &s, sizeof l);
+  return lanes(l);
 }
 
-/* Dot products of a with four blocks. */
-static void dot4(const double *a, const double *b0, const double *b1, const double *b2,
-                 const double *b3, int len, double out[4]) {
-  v2d s0 = {0, 0}, s1 = {0, 0}, s2 = {0, 0}, s3 = {0, 0};
-  for (int k = 0; k < len; k += 2) {
-    v2d x = ld2(a + k);
-    s0 += x * ld2(b0 + k);
-    s1 += x * ld2(b1 + k);
-    s2 += x * ld2(b2 + k);
-    s3 += x * ld2(b3 + k);
+/* G[a * p + b] += the dot product of columns a and b of V (p columns of CB
+ * rows, len of them used, a multiple of 4) for every pair a < b: tiles of
+ * two columns by four, eight sums held in registers (lanes as dot()). */
+STRESS_SIMD static void cross_block(const double *V, int p, int len, double *G) {
+  int a = 0;
+  for (; a + 2 <= p; a += 2) {
+    const double *x0 = V + (size_t)a * CB, *x1 = x0 + CB;
+    int b = a + 1;
+    for (; b + 4 <= p; b += 4) {
+      const double *y0 = V + (size_t)b * CB, *y1 = y0 + CB, *y2 = y1 + CB, *y3 = y2 + CB;
+      stress_v4d s00 = {0, 0, 0, 0}, s01 = s00, s02 = s00, s03 = s00;
+      stress_v4d s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+      for (int k = 0; k < len; k += 4) {
+        stress_v4d u0, u1, w0, w1, w2, w3;
+        STRESS_LOAD4(u0, x0 + k);
+        STRESS_LOAD4(u1, x1 + k);
+        STRESS_LOAD4(w0, y0 + k);
+        STRESS_LOAD4(w1, y1 + k);
+        STRESS_LOAD4(w2, y2 + k);
+        STRESS_LOAD4(w3, y3 + k);
+        s00 += u0 * w0, s01 += u0 * w1, s02 += u0 * w2, s03 += u0 * w3;
+        s10 += u1 * w0, s11 += u1 * w1, s12 += u1 * w2, s13 += u1 * w3;
+      }
+      double l[4];
+      double *g0 = G + (size_t)a * (size_t)p + (size_t)b, *g1 = g0 + p;
+#define PUT(g, s) (memcpy(l, &(s), sizeof l), (g) += lanes(l))
+      PUT(g0[0], s00), PUT(g0[1], s01), PUT(g0[2], s02), PUT(g0[3], s03);
+      PUT(g1[0], s10), PUT(g1[1], s11), PUT(g1[2], s12), PUT(g1[3], s13);
+#undef PUT
+    }
+    for (; b < p; b++) {
+      const double *y = V + (size_t)b * CB;
+      G[(size_t)a * (size_t)p + (size_t)b] += dot(x0, y, len);
+      if (b > a + 1) G[(size_t)(a + 1) * (size_t)p + (size_t)b] += dot(x1, y, len);
+    }
   }
-  out[0] = s0[0] + s0[1];
-  out[1] = s1[0] + s1[1];
-  out[2] = s2[0] + s2[1];
-  out[3] = s3[0] + s3[1];
+  for (; a < p; a++)
+    for (int b = a + 1; b < p; b++)
+      G[(size_t)a * (size_t)p + (size_t)b] += dot(V + (size_t)a * CB, V + (size_t)b * CB, len);
 }
 
 typedef struct num_col {
+  stress_feature *f;
   const column *col;
   double shift;            /* mean of the finite values */
   double mn, mx;
@@ -694,11 +763,22 @@ static int colstat_one(void *arg, int i) {
   num_col *nc = &j->cols[i];
   double buf[TU_CHUNK], sum = 0, mn = INFINITY, mx = -INFINITY;
   int64_t present = 0;
+  const stress_numstats *st = stress_ref_stats(j->c, nc->f);
+  if (st) { /* the reference summary has them (the same sum, in row order) */
+    present = (int64_t)st->n;
+    nc->present = present;
+    nc->shift = present ? st->sum / (double)present : 0;
+    if (!isfinite(nc->shift)) nc->shift = 0;
+    nc->mn = present ? st->min : INFINITY;
+    nc->mx = present ? st->max : -INFINITY;
+    nc->masked = present < j->n;
+    return 0;
+  }
   for (int64_t s = 0; s < j->n; s += TU_CHUNK) {
     int len = (int)(j->n - s < TU_CHUNK ? j->n - s : TU_CHUNK);
-    tu_num_chunk(nc->col, s, len, buf);
+    const double *xs = tu_num_view(nc->col, s, len, buf);
     for (int k = 0; k < len; k++) {
-      double x = buf[k];
+      double x = xs[k];
       if (!isfinite(x)) continue;
       sum += x;
       present++;
@@ -730,26 +810,27 @@ static int stripe_one(void *arg, int st) {
   size_t vq = nmasked ? 2 * (size_t)p : (size_t)p;
   double *V = malloc((vq + (size_t)nmasked) * CB * sizeof *V);
   double *sv = malloc((size_t)p * 3 * sizeof *sv); /* per column: sum V, sum V^2, present */
-  if (!V || !sv) {
-    free(slot), free(V), free(sv);
+  double *G = malloc((size_t)p * (size_t)p * sizeof *G); /* a block's cross products */
+  if (!V || !sv || !G) {
+    free(slot), free(V), free(sv), free(G);
     return assay__nomem();
   }
   double *Q = V + (size_t)p * CB, *M = V + vq * CB;
-  double buf[CB], out[4];
+  double buf[CB];
   for (int64_t s = lo; s < hi; s += CB) {
     if (((s - lo) & 16383) == 0 && stress_cancelled(j->c)) {
-      free(slot), free(V), free(sv);
+      free(slot), free(V), free(sv), free(G);
       return tu_cancelled();
     }
     int len = (int)(hi - s < CB ? hi - s : CB);
     int plen = (len + 3) & ~3;
     for (int a = 0; a < p; a++) {
       double *v = V + (size_t)a * CB;
-      tu_num_chunk(j->cols[a].col, s, len, buf);
+      const double *xs = tu_num_view(j->cols[a].col, s, len, buf);
       double shift = j->cols[a].shift, ssum = 0, qsum = 0, cnt = 0;
       if (slot[a] < 0) {
         for (int k = 0; k < len; k++) {
-          double x = buf[k] - shift;
+          double x = xs[k] - shift;
           v[k] = x;
           ssum += x;
           qsum += x * x;
@@ -758,7 +839,7 @@ static int stripe_one(void *arg, int st) {
       } else {
         double *mk = M + (size_t)slot[a] * CB;
         for (int k = 0; k < len; k++) {
-          double x = buf[k];
+          double x = xs[k];
           int ok = isfinite(x);
           x = ok ? x - shift : 0;
           v[k] = x;
@@ -778,20 +859,13 @@ static int stripe_one(void *arg, int st) {
       sv[3 * a + 1] = qsum;
       sv[3 * a + 2] = cnt;
     }
-    /* cross products, four pairs at a time */
+    /* cross products: this block's, one per pair, added to its sum */
+    memset(G, 0, (size_t)p * (size_t)p * sizeof *G);
+    cross_block(V, p, plen, G);
     int pair = 0;
-    for (int a = 0; a < p; a++) {
-      const double *va = V + (size_t)a * CB;
-      int b = a + 1;
-      for (; b + 4 <= p; b += 4) {
-        dot4(va, V + (size_t)b * CB, V + (size_t)(b + 1) * CB, V + (size_t)(b + 2) * CB,
-             V + (size_t)(b + 3) * CB, plen, out);
-        for (int q = 0; q < 4; q++) acc[(size_t)(pair + q) * A_COUNT + A_SAB] += out[q];
-        pair += 4;
-      }
-      for (; b < p; b++, pair++)
-        acc[(size_t)pair * A_COUNT + A_SAB] += dot(va, V + (size_t)b * CB, plen);
-    }
+    for (int a = 0; a < p; a++)
+      for (int b = a + 1; b < p; b++, pair++)
+        acc[(size_t)pair * A_COUNT + A_SAB] += G[(size_t)a * (size_t)p + (size_t)b];
     /* the sums over the rows where both are present */
     pair = 0;
     for (int a = 0; a < p; a++) {
@@ -817,7 +891,7 @@ static int stripe_one(void *arg, int st) {
       }
     }
   }
-  free(slot), free(V), free(sv);
+  free(slot), free(V), free(sv), free(G);
   return 0;
 }
 
@@ -831,14 +905,34 @@ static int cat_pair_one(void *arg, int i) {
   if (ka < 2 || kb < 2) {
     for (int64_t r = 0; r < n; r++) rows += ca[r] >= 0 && cb[r] >= 0;
   } else if (ka * kb <= DENSE_CELLS) {
-    double *t = calloc((size_t)(ka * kb), sizeof *t);
-    if (!t) return assay__nomem();
-    for (int64_t r = 0; r < n; r++) {
-      int32_t x = ca[r], y = cb[r];
-      if (x >= 0 && y >= 0 && x < ka && y < kb) t[(size_t)x * (size_t)kb + (size_t)y] += 1, rows++;
+    /* integer counts in two tables (even and odd rows: a run of one cell
+     * does not chain every row's increment on the last), then added */
+    size_t cells = (size_t)(ka * kb);
+    int64_t *ct = calloc(2 * cells + 1, sizeof *ct);
+    double *t = malloc(cells * sizeof *t);
+    if (!ct || !t) {
+      free(ct), free(t);
+      return assay__nomem();
     }
+    int64_t *c1 = ct + cells, skip = 2 * (int64_t)cells; /* invalid rows count there */
+    int64_t r = 0, bad = 0;
+    for (; r + 2 <= n; r += 2) {
+      int32_t x0 = ca[r], y0 = cb[r], x1 = ca[r + 1], y1 = cb[r + 1];
+      int ok0 = x0 >= 0 && y0 >= 0 && x0 < ka && y0 < kb;
+      int ok1 = x1 >= 0 && y1 >= 0 && x1 < ka && y1 < kb;
+      ct[ok0 ? (int64_t)x0 * kb + y0 : skip]++;
+      c1[ok1 ? (int64_t)x1 * kb + y1 : skip - (int64_t)cells]++;
+    }
+    for (; r < n; r++) {
+      int32_t x = ca[r], y = cb[r];
+      if (x >= 0 && y >= 0 && x < ka && y < kb) ct[(int64_t)x * kb + y]++;
+      else bad++;
+    }
+    bad += ct[skip];
+    for (size_t q = 0; q < cells; q++) t[q] = (double)(ct[q] + c1[q]);
+    rows = (double)(n - bad);
     v = cramers_dense(t, (int32_t)ka, (int32_t)kb);
-    free(t);
+    free(ct), free(t);
   } else {
     double *keys = malloc((size_t)(n ? n : 1) * sizeof *keys);
     double *ma = calloc((size_t)(ka + kb), sizeof *ma);
@@ -887,6 +981,7 @@ static int high_feature_correlation(stress_ctx *c, const test_def *def, const js
       catidx[ncat++] = i;
     } else {
       use[i] = nnum;
+      cols[nnum].f = f;
       cols[nnum].col = f->ref_col;
       numidx[nnum++] = i;
     }

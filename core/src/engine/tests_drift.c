@@ -2,11 +2,13 @@
  * feature drift, label drift, prediction drift, predicted-label drift and
  * nulls-per-feature drift, each as the issue-5 contract defines them.
  *
- * Numeric columns are compared through their sorted non-null values
- * (stress_sorted: shared with the other modules, sorted once): bin counts
- * over the reference quantile edges come from binary searches (O(bins log
- * n)), KS and Wasserstein walk the two sorted arrays. Categorical columns
- * are counted over the unified category codes in one pass per side.
+ * Numeric columns are compared through their counts in the reference's
+ * quantile bins (stress_edges, found by selection): with the default bins
+ * a byte histogram of the shared per-row bins (stress_bins), else one pass
+ * over each side's column; KS and Wasserstein, which need every value in
+ * order, sort the feature's two columns for that feature only (nothing
+ * keeps them). Categorical columns are counted over the unified category
+ * codes in one pass per side.
  * Features run in parallel (stress_parallel); each writes its own case
  * slot, appended afterwards in feature order. */
 #include <math.h>
@@ -71,15 +73,13 @@ static void set_value_metrics(json_t *tc, int st, double value, double pvalue) {
   }
 }
 
-/* The case of a numeric comparison: rs / es the sorted non-null values of
- * the two sides (nr, ne > 0), edges the reference's bin edges. NULL when
- * out of memory. */
-static json_t *numeric_case(const json_t *test, const char *feature, int st, const double *rs,
-                            size_t nr, const double *es, size_t ne, const double *edges,
-                            size_t m) {
-  double rc[MAX_BINS + 1], ec[MAX_BINS + 1];
-  tu_count_sorted(rs, nr, edges, m, rc);
-  tu_count_sorted(es, ne, edges, m, ec);
+/* The case of a numeric comparison: rc / ec the two sides' counts in the
+ * reference's bins (edges[m]; nr, ne > 0 values in all), rs / es their
+ * sorted values (KS and Wasserstein only; else NULL). NULL when out of
+ * memory. */
+static json_t *numeric_case(const json_t *test, const char *feature, int st, const double *rc,
+                            const double *ec, size_t nr, size_t ne, const double *rs,
+                            const double *es, const double *edges, size_t m) {
   double value = NAN, pvalue = NAN;
   switch (st) {
     case ST_PSI: value = stats_psi(rc, ec, m + 1, STATS_PSI_EPS); break;
@@ -109,6 +109,16 @@ static json_t *numeric_case(const json_t *test, const char *feature, int st, con
                                 "reference", shares_array(rc, m + 1, (double)nr), "evaluation",
                                 shares_array(ec, m + 1, (double)ne)));
   return tc;
+}
+
+/* numeric_case from the two sides' sorted values (rs[nr], es[ne]). */
+static json_t *sorted_case(const json_t *test, const char *feature, int st, const double *rs,
+                           size_t nr, const double *es, size_t ne, const double *edges,
+                           size_t m) {
+  double rc[MAX_BINS + 1], ec[MAX_BINS + 1];
+  tu_count_sorted(rs, nr, edges, m, rc);
+  tu_count_sorted(es, ne, edges, m, ec);
+  return numeric_case(test, feature, st, rc, ec, nr, ne, rs, es, edges, m);
 }
 
 /* The case of a categorical comparison over k codes (counts of each side;
@@ -216,24 +226,49 @@ static int numeric_one(void *arg, int i) {
   stress_feature *f = &c->features[j->feat[i]];
   if (stress_cancelled(c)) return tu_cancelled();
   json_t *tc = NULL;
-  size_t nr = 0, ne = 0;
-  const double *rs = NULL, *es = NULL;
   if (!f->eval_col) {
     tc = stress_case_skip(f->name, "the evaluation data has no such column");
+    if (!tc) return assay__nomem();
+    j->cases[i] = tc;
+    return 0;
+  }
+  size_t m = 0, nr = 0, ne = 0;
+  double *tmp = NULL, *rs = NULL, *es = NULL;
+  const double *edges = stress_edges(c, f, j->nbins, &m, &tmp);
+  if (!edges) m = 0;
+  double rc[MAX_BINS + 1], ec[MAX_BINS + 1];
+  int err = 0;
+  if (j->stat == ST_KS || j->stat == ST_WASS) {
+    /* every value in order: sorted here, for this feature only */
+    err = stress_sorted_values(c, f, 0, &rs, &nr);
+    if (!err) err = stress_sorted_values(c, f, 1, &es, &ne);
+    if (!err) {
+      tu_count_sorted(rs, nr, edges, m, rc);
+      tu_count_sorted(es, ne, edges, m, ec);
+    }
   } else {
-    rs = stress_sorted(c, f, 0, &nr);
-    es = stress_sorted(c, f, 1, &ne);
+    /* the bins' counts: from the shared per-row bins when they are of
+     * these edges, else one pass over each side's column */
+    const double *se = NULL;
+    size_t sm = 0;
+    const uint8_t *rb = NULL, *eb = NULL;
+    if (j->nbins == STRESS_DEFAULT_BINS) {
+      rb = stress_bins(c, f, 0, &se, &sm);
+      if (rb && (sm != m || (m && memcmp(se, edges, m * sizeof *se) != 0))) rb = NULL;
+      eb = rb ? stress_bins(c, f, 1, &se, &sm) : NULL;
+    }
+    if (rb) tu_count_bins(rb, c->side[0].n, m, rc, &nr);
+    else tu_count_column(f->ref_col, c->side[0].n, edges, m, rc, &nr);
+    if (eb) tu_count_bins(eb, c->side[1].n, m, ec, &ne);
+    else tu_count_column(f->eval_col, c->side[1].n, edges, m, ec, &ne);
+  }
+  if (!err) {
     if (nr == 0) tc = stress_case_skip(f->name, "the reference has no non-null values");
     else if (ne == 0) tc = stress_case_skip(f->name, "the evaluation has no non-null values");
+    else tc = numeric_case(j->test, f->name, j->stat, rc, ec, nr, ne, rs, es, edges, m);
   }
-  if (!tc && rs && es) {
-    size_t m = 0;
-    double *tmp = NULL;
-    const double *edges = stress_edges(c, f, j->nbins, &m, &tmp);
-    if (!edges) m = 0;
-    tc = numeric_case(j->test, f->name, j->stat, rs, nr, es, ne, edges, m);
-    free(tmp);
-  }
+  free(rs), free(es), free(tmp);
+  if (err) return err;
   if (!tc) return assay__nomem();
   j->cases[i] = tc;
   return 0;
@@ -371,7 +406,7 @@ static json_t *test_for_stat(stress_ctx *c, const json_t *test, int asked, int u
 }
 
 /* Sorted copy of the finite values of v[n] (malloc'ed; *out_n): nulls and
- * infinities are left out, as stress_sorted does for features. */
+ * infinities are left out, as for features. */
 static double *sorted_values(const double *v, int64_t n, size_t *out_n) {
   double *s = malloc(((size_t)n + 1) * sizeof *s);
   if (!s) return NULL;
@@ -420,7 +455,7 @@ static json_t *values_case(stress_ctx *c, const json_t *test, const char *featur
     else {
       double edges[MAX_BINS];
       size_t m = stats_quantile_edges(rs, nr, nbins, edges);
-      tc = numeric_case(t, feature, used, rs, nr, es, ne, edges, m);
+      tc = sorted_case(t, feature, used, rs, nr, es, ne, edges, m);
     }
     if (tc) json_object_set_new(json_object_get(tc, "metrics"), "statistic_used",
                                 json_string(STAT_NAMES[used]));

@@ -13,7 +13,11 @@
  * and shared by all the subset tests (one pass over the rows for the
  * confusion counts or regression sums, one pass over the shared score
  * order for ROC AUC of every subset at once), then each test only reads
- * them. */
+ * them. For binary models the warm-up does it for every feature at once:
+ * one matrix of the features' bins in score order and one walk over it
+ * per group of features (joint_one). Numeric features read their bins
+ * from the shared per-row bins (stress_bins) when the test uses the
+ * default bins. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +120,8 @@ typedef struct subset_cache {
   int64_t nb;       /* subsets: value bins, then null */
   double *edges;    /* numeric: the interior edges (owned copy) */
   size_t nedges;
+  const uint8_t *pre[2]; /* numeric: the shared per-row bins (stress_bins) of each side, or NULL */
+  uint8_t lut[256];      /* ... as subsets: infinities to the outer bins, null to the last */
   side_stats side[2];
 } subset_cache;
 
@@ -171,6 +177,11 @@ static void bins_block(const stress_feature *f, const subset_cache *k, int s, in
   if (f->categorical) {
     const int32_t *codes = (s ? f->eval_codes : f->ref_codes) + i0;
     for (int64_t i = 0; i < len; i++) out[i] = codes[i] < 0 ? null_bin : codes[i];
+    return;
+  }
+  if (k->pre[s]) {
+    const uint8_t *p = k->pre[s] + i0;
+    for (int64_t i = 0; i < len; i++) out[i] = k->lut[p[i]];
     return;
   }
   const column *col = s ? f->eval_col : f->ref_col;
@@ -406,6 +417,18 @@ static int cache_make(stress_ctx *c, stress_feature *f, int nbins, int minsize, 
     k->nedges = m;
     free(tmp);
     k->nb = (int64_t)m + 2;
+    /* the shared per-row bins, when they are of these edges */
+    for (int s = 0; s < 2 && !rc && nbins == STRESS_DEFAULT_BINS; s++) {
+      const double *se;
+      size_t sm;
+      const uint8_t *pre = stress_bins(c, f, s, &se, &sm);
+      if (pre && sm == m && (m == 0 || memcmp(se, k->edges, m * sizeof *se) == 0))
+        k->pre[s] = pre;
+    }
+    for (int v = 0; v < 256; v++)
+      k->lut[v] = (uint8_t)(v <= (int)m ? v : v == STRESS_BIN_NEGINF ? 0
+                                            : v == STRESS_BIN_POSINF ? (int)m
+                                                                     : (int)m + 1);
   }
   for (int s = 0; s < 2 && !rc; s++)
     if (nd.side[s]) rc = side_compute(c, f, k, s);
@@ -479,6 +502,230 @@ static int warm_one(void *arg, int i) {
   return rc;
 }
 
+/* --- binary: every feature's subsets in one walk of the score order ----------------------- */
+
+/* The binary subset statistics of many features at once (the warm-up):
+ * rather than one walk of the score order per feature (binary_side), each
+ * group of up to JOINT_GROUP features gets one matrix of their bins (one
+ * byte each) in score order — each row's bins scattered to its place once
+ * — and one walk over it that updates every feature's per-bin counters.
+ * The counts and sums are the same integers binary_side computes. */
+#define JOINT_GROUP 32
+
+typedef struct jacc {
+  int64_t cnt[4];        /* confusion counts (label * 2 + predicted) */
+  int64_t neg, sum2;     /* negatives so far, 2 x the Mann-Whitney count */
+  int64_t gneg, pad;     /* negatives in the current tie; 64 bytes in all */
+} jacc;
+
+typedef struct joint_task {
+  stress_ctx *c;
+  stress_feature **fs;     /* the group's features */
+  subset_cache **ks;       /* and their caches */
+  int nf, side;
+} joint_task;
+
+/* Fill side s of every cache of the group from its per-bin counters. */
+static int joint_finish(joint_task *t, jacc *acc, const int64_t *off) {
+  for (int f = 0; f < t->nf; f++) {
+    subset_cache *k = t->ks[f];
+    side_stats *st = &k->side[t->side];
+    int64_t nb = k->nb;
+    const jacc *a = acc + off[f];
+    st->size = calloc((size_t)nb, sizeof *st->size);
+    st->slot = malloc((size_t)nb * sizeof *st->slot);
+    if (!st->size || !st->slot) return assay__nomem();
+    st->nslot = 0;
+    for (int64_t b = 0; b < nb; b++) {
+      st->size[b] = a[b].cnt[0] + a[b].cnt[1] + a[b].cnt[2] + a[b].cnt[3];
+      st->slot[b] = st->size[b] >= k->minsize ? (int32_t)st->nslot++ : -1;
+    }
+    size_t ns = (size_t)(st->nslot ? st->nslot : 1);
+    st->auc = malloc(ns * sizeof *st->auc);
+    st->cm = malloc(ns * 4 * sizeof *st->cm);
+    if (!st->auc || !st->cm) return assay__nomem();
+    for (int64_t b = 0; b < nb; b++) {
+      int32_t q = st->slot[b];
+      if (q < 0) continue;
+      const int64_t *x = a[b].cnt;
+      for (int z = 0; z < 4; z++) st->cm[(size_t)q * 4 + (size_t)z] = (double)x[z];
+      double neg = (double)(x[0] + x[1]), pos = (double)(x[2] + x[3]);
+      st->auc[q] = pos > 0 && neg > 0 ? (double)a[b].sum2 / (2 * pos * neg) : NAN;
+    }
+    st->ok = 1;
+  }
+  return ASSAY_OK;
+}
+
+static int joint_one(void *arg, int ti) {
+  joint_task *t = (joint_task *)arg + ti;
+  stress_ctx *c = t->c;
+  if (stress_cancelled(c)) return assay__err(ASSAY_ERR_UNAVAILABLE, "stress test cancelled");
+  const stress_side *sd = &c->side[t->side];
+  int nf = t->nf, s = t->side;
+  size_t m = sd->nscored;
+  int64_t *off = malloc(((size_t)nf + 1) * sizeof *off);
+  if (!off) return assay__nomem();
+  off[0] = 0;
+  for (int f = 0; f < nf; f++) off[f + 1] = off[f] + t->ks[f]->nb;
+  /* rows of the matrix: nf bytes padded to 8, 16 or 32 (copied whole) */
+  size_t w = nf <= 8 ? 8 : nf <= 16 ? 16 : 32;
+  jacc *acc = calloc((size_t)off[nf], sizeof *acc);
+  size_t mat_bytes = (m ? m : 1) * w;
+  uint8_t *mat = stress_big_alloc(mat_bytes);        /* [score position][feature] */
+  uint8_t *blk = calloc((size_t)BLOCK, w);           /* [row in block][feature] */
+  if (!acc || !mat || !blk) {
+    free(off), free(acc), free(blk);
+    stress_big_free(mat);
+    return assay__nomem();
+  }
+  /* each row's bins, to its place in score order */
+  const int32_t *rank = sd->score_rank;
+  int32_t bins[BLOCK];
+  for (int64_t i0 = 0; i0 < sd->n; i0 += BLOCK) {
+    int64_t len = sd->n - i0 < BLOCK ? sd->n - i0 : BLOCK;
+    for (int f = 0; f < nf; f++) {
+      const subset_cache *k = t->ks[f];
+      uint8_t *col = blk + f;
+      if (k->pre[s]) { /* the shared bins, mapped */
+        const uint8_t *p = k->pre[s] + i0;
+        for (int64_t r = 0; r < len; r++) col[(size_t)r * w] = k->lut[p[r]];
+        continue;
+      }
+      bins_block(t->fs[f], k, s, i0, len, bins);
+      for (int64_t r = 0; r < len; r++) col[(size_t)r * w] = (uint8_t)bins[r];
+    }
+#define SCATTER(W)                                                                       \
+  for (int64_t r = 0; r < len; r++) {                                                    \
+    int32_t at = rank[i0 + r];                                                           \
+    if (at >= 0) memcpy(mat + (size_t)at * (W), blk + (size_t)r * (W), (W));             \
+  }
+    if (w == 8) SCATTER(8) else if (w == 16) SCATTER(16) else SCATTER(32)
+#undef SCATTER
+  }
+  free(blk);
+  /* the walk: per row, every feature's bin counters */
+  const int8_t *ys = sd->label_sorted;
+  const double *ss = sd->score_sorted;
+  jacc **base = malloc((size_t)nf * sizeof *base);
+  if (!base) {
+    free(off), free(acc);
+    stress_big_free(mat);
+    return assay__nomem();
+  }
+  for (int f = 0; f < nf; f++) base[f] = acc + off[f];
+  size_t i = 0;
+  while (i < m) {
+    size_t j = i + 1;
+    while (j < m && ss[j] == ss[i]) j++;
+    int pc = ss[i] >= 0.5;
+    if (j == i + 1) { /* a score of its own: the common case */
+      int8_t y = ys[i];
+      const uint8_t *row = mat + i * w;
+      if (y > 0) {
+        for (int f = 0; f < nf; f++) {
+          jacc *a = base[f] + row[f];
+          a->cnt[2 + pc]++;
+          a->sum2 += 2 * a->neg;
+        }
+      } else if (y == 0) {
+        for (int f = 0; f < nf; f++) {
+          jacc *a = base[f] + row[f];
+          a->cnt[pc]++;
+          a->neg++;
+        }
+      }
+    } else { /* tied scores: a tied negative counts one half */
+      for (size_t r = i; r < j; r++) {
+        int8_t y = ys[r];
+        if (y < 0) continue;
+        const uint8_t *row = mat + r * w;
+        for (int f = 0; f < nf; f++) {
+          jacc *a = base[f] + row[f];
+          a->cnt[y * 2 + pc]++;
+          a->gneg += !y;
+        }
+      }
+      for (size_t r = i; r < j; r++) {
+        if (ys[r] <= 0) continue;
+        const uint8_t *row = mat + r * w;
+        for (int f = 0; f < nf; f++) {
+          jacc *a = base[f] + row[f];
+          a->sum2 += 2 * a->neg + a->gneg;
+        }
+      }
+      for (size_t r = i; r < j; r++) {
+        if (ys[r] != 0) continue;
+        const uint8_t *row = mat + r * w;
+        for (int f = 0; f < nf; f++) {
+          jacc *a = base[f] + row[f];
+          a->neg++;
+          a->gneg = 0;
+        }
+      }
+    }
+    i = j;
+  }
+  free(base);
+  stress_big_free(mat);
+  int rc = joint_finish(t, acc, off);
+  free(off), free(acc);
+  return rc;
+}
+
+/* The caches (without their sides) of the features the warm-up covers. */
+static int warm_make(void *arg, int i) {
+  warm *w = arg;
+  if (stress_cancelled(w->c)) return assay__err(ASSAY_ERR_UNAVAILABLE, "stress test cancelled");
+  stress_feature *f = &w->c->features[i];
+  if (f->categorical ? !f->eval_codes : !f->eval_col) return ASSAY_OK;
+  needs none = {{0, 0}};
+  subset_cache *k = NULL;
+  int rc = cache_make(w->c, f, w->nbins, w->minsize, none, &k);
+  if (rc) return rc;
+  /* bins that do not fit a byte: this feature's own walk */
+  for (int s = 0; s < 2 && !rc && k->nb > 256; s++)
+    if (w->nd.side[s]) rc = side_compute(w->c, f, k, s);
+  if (rc) {
+    cache_free(k);
+    return rc;
+  }
+  pthread_mutex_lock(&f->cache_lock);
+  if (f->subset_cache) cache_free(k);
+  else f->subset_cache = k;
+  pthread_mutex_unlock(&f->cache_lock);
+  return ASSAY_OK;
+}
+
+static int warm_binary(stress_ctx *c, warm *w) {
+  int rc = stress_parallel(c, c->nfeatures, warm_make, w);
+  if (rc) return rc;
+  stress_feature **fs = malloc(((size_t)c->nfeatures + 1) * sizeof *fs);
+  subset_cache **ks = malloc(((size_t)c->nfeatures + 1) * sizeof *ks);
+  joint_task *tasks = calloc(2 * ((size_t)c->nfeatures / JOINT_GROUP + 1), sizeof *tasks);
+  if (!fs || !ks || !tasks) {
+    free(fs), free(ks), free(tasks);
+    return assay__nomem();
+  }
+  int n = 0, nt = 0;
+  for (int i = 0; i < c->nfeatures; i++) {
+    subset_cache *k = c->features[i].subset_cache;
+    if (!k || k->nb > 256) continue;
+    fs[n] = &c->features[i];
+    ks[n++] = k;
+  }
+  /* groups of equal size (the tasks take as long as each other) */
+  int ngroups = (n + JOINT_GROUP - 1) / JOINT_GROUP, size = ngroups ? (n + ngroups - 1) / ngroups : 0;
+  for (int s = 0; s < 2; s++) {
+    if (!w->nd.side[s] || !c->side[s].label_sorted) continue;
+    for (int g = 0; g < n; g += size)
+      tasks[nt++] = (joint_task){c, fs + g, ks + g, n - g < size ? n - g : size, s};
+  }
+  rc = stress_parallel(c, nt, joint_one, tasks);
+  free(fs), free(ks), free(tasks);
+  return rc;
+}
+
 int tests_subset_warm(stress_ctx *c) {
   /* the options of the first subset test run; tests with others compute
    * their own */
@@ -491,6 +738,7 @@ int tests_subset_warm(stress_ctx *c) {
     w.nd = needs_of(c, w.nbins, w.minsize);
     if (!side_ready(c, 1)) return ASSAY_OK;
     if (!side_ready(c, 0)) w.nd.side[0] = 0;
+    if (c->task == TASK_BINARY) return warm_binary(c, &w);
     return stress_parallel(c, c->nfeatures, warm_one, &w);
   }
   return ASSAY_OK;

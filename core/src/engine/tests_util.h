@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/stress_internal.h"
@@ -45,6 +46,156 @@ static inline void tu_num_chunk(const column *col, int64_t start, int len, doubl
     for (int k = 0; k < len; k++)
       if (!col_valid(col, start + k)) out[k] = NAN;
   }
+}
+
+/* The same rows without a copy when the column allows it: a float64 column
+ * without nulls is read in place (the pointer into its values), any other
+ * is converted into buf (tu_num_chunk). */
+static inline const double *tu_num_view(const column *col, int64_t start, int len, double *buf) {
+  if (col->type == COL_FLOAT64 && (!col->validity || col->null_count == 0))
+    return (const double *)col->values + start;
+  tu_num_chunk(col, start, len, buf);
+  return buf;
+}
+
+/* Vectors of two doubles / two 64-bit integers (GCC / Clang vector
+ * extensions; one SSE2 register each on x86-64). A comparison gives -1
+ * (all ones) where true. Loads go through memcpy (no alignment needed). */
+typedef double tu_v2d __attribute__((vector_size(16)));
+typedef long long tu_v2l __attribute__((vector_size(16)));
+#define TU_LOAD2(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* out[k] = the number of the m edges strictly below x[k] (stats_bin_of's
+ * bin: (-inf, e1], (e1, e2], ..., (em, +inf)) for len values (NaN: 0;
+ * callers skip NaN themselves). Four values at a time, edge by edge, when
+ * m <= 16; a binary search per value otherwise. */
+static inline void tu_bins(const double *x, int len, const double *e, size_t m, int32_t *out) {
+  int k = 0;
+  if (m <= 16) {
+    tu_v2d ev[16];
+    for (size_t j = 0; j < m; j++) ev[j] = (tu_v2d){e[j], e[j]};
+    for (; k + 4 <= len; k += 4) {
+      tu_v2d a, b;
+      TU_LOAD2(a, x + k);
+      TU_LOAD2(b, x + k + 2);
+      tu_v2l ca = {0, 0}, cb = {0, 0};
+      for (size_t j = 0; j < m; j++) {
+        ca -= (tu_v2l)(a > ev[j]);
+        cb -= (tu_v2l)(b > ev[j]);
+      }
+      out[k] = (int32_t)ca[0];
+      out[k + 1] = (int32_t)ca[1];
+      out[k + 2] = (int32_t)cb[0];
+      out[k + 3] = (int32_t)cb[1];
+    }
+  }
+  for (; k < len; k++) {
+    size_t lo = 0, hi = m;
+    double v = x[k];
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (e[mid] < v) lo = mid + 1;
+      else hi = mid;
+    }
+    out[k] = (int32_t)lo;
+  }
+}
+
+/* Counts of a numeric column's finite values in the bins of the m edges
+ * (counts[m + 1]) and how many there are (*n). Nulls, NaN and infinities
+ * are left out (as in the quantile edges). With m <= 16, no value is
+ * binned: per edge, how many values lie above it (vector compares summed),
+ * and a bin's count is the difference of its two edges' (the finite ones:
+ * +inf lies above every edge, and is taken off). */
+static inline void tu_count_column(const column *col, int64_t rows, const double *edges, size_t m,
+                                   double *counts, size_t *n) {
+  double buf[TU_CHUNK];
+  int64_t total = 0;
+  if (m <= 16) {
+    tu_v2d ev[16];
+    tu_v2l above[16], fin = {0, 0}, pinf = {0, 0};
+    for (size_t j = 0; j < m; j++) {
+      ev[j] = (tu_v2d){edges[j], edges[j]};
+      above[j] = (tu_v2l){0, 0};
+    }
+    const tu_v2d big = {1.7976931348623157e308, 1.7976931348623157e308};
+    const tu_v2d inf = {INFINITY, INFINITY};
+    int64_t gt[17] = {0}, tail_fin = 0, tail_pinf = 0;
+    for (int64_t s = 0; s < rows; s += TU_CHUNK) {
+      int len = (int)(rows - s < TU_CHUNK ? rows - s : TU_CHUNK);
+      const double *x = tu_num_view(col, s, len, buf);
+      int k = 0;
+      for (; k + 2 <= len; k += 2) {
+        tu_v2d v;
+        TU_LOAD2(v, x + k);
+        fin -= (tu_v2l)(v <= big) & (tu_v2l)(v >= -big);
+        pinf -= (tu_v2l)(v == inf);
+        for (size_t j = 0; j < m; j++) above[j] -= (tu_v2l)(v > ev[j]);
+      }
+      for (; k < len; k++) {
+        double v = x[k];
+        tail_fin += isfinite(v);
+        tail_pinf += v == INFINITY;
+        for (size_t j = 0; j < m; j++) gt[j] += v > edges[j];
+      }
+    }
+    int64_t nf = tail_fin + fin[0] + fin[1];
+    int64_t np = tail_pinf + pinf[0] + pinf[1];
+    for (size_t j = 0; j < m; j++) gt[j] += above[j][0] + above[j][1] - np;
+    /* gt[j]: finite values above edge j */
+    int64_t prev = nf;
+    for (size_t j = 0; j < m; j++) {
+      counts[j] = (double)(prev - gt[j]);
+      prev = gt[j];
+    }
+    counts[m] = (double)prev;
+    *n = (size_t)nf;
+    return;
+  }
+  int32_t bins[TU_CHUNK];
+  int64_t *c = calloc(m + 1, sizeof *c);
+  if (!c) { /* cannot happen for the engine's <= 100 bins */
+    *n = 0;
+    memset(counts, 0, (m + 1) * sizeof *counts);
+    return;
+  }
+  for (int64_t s = 0; s < rows; s += TU_CHUNK) {
+    int len = (int)(rows - s < TU_CHUNK ? rows - s : TU_CHUNK);
+    const double *x = tu_num_view(col, s, len, buf);
+    tu_bins(x, len, edges, m, bins);
+    for (int k = 0; k < len; k++) {
+      int ok = isfinite(x[k]);
+      c[ok ? bins[k] : 0] += ok;
+      total += ok;
+    }
+  }
+  for (size_t j = 0; j <= m; j++) counts[j] = (double)c[j];
+  *n = (size_t)total;
+  free(c);
+}
+
+/* Counts of the finite values among n per-row bin codes (stress_bins:
+ * 0..m a bin, other codes null or infinite) into counts[m + 1], and their
+ * total (*total). */
+static inline void tu_count_bins(const uint8_t *b, int64_t n, size_t m, double *counts,
+                                 size_t *total) {
+  int64_t h[4][256];
+  memset(h, 0, sizeof h);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) { /* four tables: no chain through one counter */
+    h[0][b[i]]++;
+    h[1][b[i + 1]]++;
+    h[2][b[i + 2]]++;
+    h[3][b[i + 3]]++;
+  }
+  for (; i < n; i++) h[0][b[i]]++;
+  int64_t t = 0;
+  for (size_t j = 0; j <= m && j < 256; j++) {
+    int64_t v = h[0][j] + h[1][j] + h[2][j] + h[3][j];
+    counts[j] = (double)v;
+    t += v;
+  }
+  *total = (size_t)t;
 }
 
 /* How many of the n sorted values are <= x (NaN x: 0). */
