@@ -4,8 +4,10 @@
  * or taken from the output, regression, predict_dict (a folder model
  * importing a module beside it), model_loading with params (an object, a
  * function, predict_dict; integration_dict passed and its secrets
- * redacted), batches (the model sees batch_size rows at a time; results
- * equal one batch's), output checks (shapes, lengths, non-numbers, None,
+ * redacted; an output column the model's process named after a secret is
+ * reported by position, the name kept out of the error), batches (the
+ * model sees batch_size rows at a time; results equal one batch's), output
+ * checks (shapes, lengths, non-numbers, None,
  * probabilities outside [0, 1], NaN as null), exceptions (in predict_df,
  * in predict_dict naming the row, at import, syntax errors, in the load
  * function), missing functions, configs that cannot run (hugging_face, no
@@ -637,6 +639,65 @@ static void model_integration(void **state) {
   free(integ);
 }
 
+/* A column name the model's process chose (here its integration's secret,
+ * set by patching the runner's writer) never reaches the error: the
+ * column's position and the expected name do. */
+static void secret_column_name(void **state) {
+  fixture *f = *state;
+  char path[256];
+  snprintf(path, sizeof path, "/v1/workspaces/%s/integrations", f->ws);
+  json_t *b = NULL;
+  int st = router_send(f->p, "POST", path, NULL, f->token,
+                       "{\"name\": \"colkey\", \"integration_type\": \"INTEGRATION_TYPE_CUSTOM\", "
+                       "\"integration_schema\": [{\"name\": \"API_KEY\", \"sensitivity\": "
+                       "\"VARIABLE_SENSITIVITY_WORKSPACE_SECRET\", \"value\": "
+                       "\"s3cr3t-column-key\"}]}",
+                       &b);
+  assert_int_equal(st, 201);
+  char *integ = strdup(json_string_value(json_object_get(b, "integration_id")));
+  json_decref(b);
+  char *loc = upload(f, "secretcol", "m.py",
+                     "import sys\n"
+                     "import numpy as np\n"
+                     "def rename(old, key):\n"
+                     "    for m in list(sys.modules.values()):\n"
+                     "        pw = getattr(m, 'PartWriter', None)\n"
+                     "        if isinstance(pw, type) and not getattr(pw, 'patched', False):\n"
+                     "            orig = pw.add\n"
+                     "            def add(self, df, orig=orig):\n"
+                     "                return orig(self, df.rename(columns={old: key}))\n"
+                     "            pw.add = add\n"
+                     "            pw.patched = True\n"
+                     "def load_multi(integration_dict):\n"
+                     "    rename('proba_1', integration_dict['API_KEY'])\n"
+                     "    return lambda df: np.full((len(df), 3), 1 / 3)\n"
+                     "def load_binary(integration_dict):\n"
+                     "    rename('prediction', integration_dict['API_KEY'])\n"
+                     "    return lambda df: df['x'] * 0 + 0.5\n");
+  frame *data = make_frame(6), *out = NULL;
+  run_opts o = {"MODEL_TASK_MULTICLASS_CLASSIFICATION", 3, 0, integ, NULL};
+  json_t *info =
+      json_pack("{s:{s:s, s:s}}", "model_loading", "path", loc, "load_func_name", "load_multi");
+  int rc = predict_with(f, info, data, &o, &out);
+  expect_error(rc, ASSAY_ERR_DATA, "the model runner's column 1 is not named 'proba_1'; "
+                                   "expected the columns 'proba_0'..'proba_2' in order");
+  assert_null(strstr(last_message(), "s3cr3t"));
+  assert_null(out);
+  json_decref(info);
+  info = json_pack("{s:{s:s, s:s}}", "model_loading", "path", loc, "load_func_name", "load_binary");
+  o.task = NULL;
+  o.nclasses = 0;
+  rc = predict_with(f, info, data, &o, &out);
+  expect_error(rc, ASSAY_ERR_DATA, "expected one, 'prediction'");
+  assert_null(strstr(last_message(), "s3cr3t"));
+  assert_null(out);
+  json_decref(info);
+  frame_free(data);
+  free(loc);
+  free(integ);
+  assert_scratch_empty(f);
+}
+
 /* --- batches --------------------------------------------------------------------------- */
 
 static void batches(void **state) {
@@ -962,6 +1023,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(predict_dict_folder, setup, teardown),
       cmocka_unit_test_setup_teardown(model_loading, setup, teardown),
       cmocka_unit_test_setup_teardown(model_integration, setup, teardown),
+      cmocka_unit_test_setup_teardown(secret_column_name, setup, teardown),
       cmocka_unit_test_setup_teardown(batches, setup, teardown),
       cmocka_unit_test_setup_teardown(bad_outputs, setup, teardown),
       cmocka_unit_test_setup_teardown(model_failures, setup, teardown),

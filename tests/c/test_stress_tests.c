@@ -4,7 +4,9 @@
  * values are worked by hand (or, where noted, taken from scipy on the same
  * numbers); edge cases: all-null and constant columns, a single row, an
  * evaluation that lacks a column, empty strings, capitalisation variants,
- * type mismatches, duplicates, thresholds and excluded columns. */
+ * type mismatches, duplicates, thresholds and excluded columns; which
+ * feature pairs high_feature_correlation reports on wide data (the cap,
+ * the fill, the feature limit) and its batch metrics. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -595,6 +597,269 @@ static void test_large_paths(void **state) {
   free(a), free(b), free(c), free(u), free(v);
 }
 
+/* --- high_feature_correlation: which pairs become cases ---------------------------------- */
+
+/* Columns in feature order: numeric (num[i], cat[i] NULL) or categorical
+ * (codes 0..5, cat[i]); all n rows present. */
+typedef struct wide {
+  int nf, n;
+  double **num;
+  int **cat;
+} wide;
+
+typedef struct want_pair {
+  double v;        /* |r| or V; NAN: undefined */
+  int a, b, ord;
+} want_pair;
+
+static double pearson_of(const double *x, const double *y, int n) {
+  double mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
+  for (int i = 0; i < n; i++) mx += x[i], my += y[i];
+  mx /= n, my /= n;
+  for (int i = 0; i < n; i++) {
+    double dx = x[i] - mx, dy = y[i] - my;
+    sxy += dx * dy, sxx += dx * dx, syy += dy * dy;
+  }
+  return sxx == 0 || syy == 0 ? NAN : sxy / sqrt(sxx * syy);
+}
+
+/* scipy.stats.contingency.association(crosstab, method="cramer") */
+static double cramer_of(const int *x, const int *y, int n) {
+  double t[6][6] = {{0}}, ra[6] = {0}, rb[6] = {0};
+  for (int i = 0; i < n; i++) t[x[i]][y[i]]++, ra[x[i]]++, rb[y[i]]++;
+  int r = 0, k = 0;
+  for (int i = 0; i < 6; i++) r += ra[i] > 0, k += rb[i] > 0;
+  if (r < 2 || k < 2) return NAN;
+  double chi2 = 0;
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 6; j++)
+      if (ra[i] > 0 && rb[j] > 0) {
+        double e = ra[i] * rb[j] / n;
+        chi2 += (t[i][j] - e) * (t[i][j] - e) / e;
+      }
+  return sqrt(chi2 / (n * (double)((r < k ? r : k) - 1)));
+}
+
+static int by_value_desc(const void *x, const void *y) {
+  const want_pair *a = x, *b = y;
+  if (a->v != b->v) return a->v > b->v ? -1 : 1;
+  return a->ord - b->ord;
+}
+
+/* Run the cleanliness tests on w (as reference and evaluation) and check
+ * high_feature_correlation against docs/tests.md's rule, worked here from
+ * scratch: every flagged pair (value >= 0.9), at most the 1000 highest;
+ * when fewer than 100, the highest passing pairs, then the undefined ones
+ * in feature order, up to 100; cases in feature order; batch metrics.
+ * Returns how many pairs were flagged. */
+static int64_t check_reported(const wide *w) {
+  json_t *t = json_object();
+  char name[16];
+  for (int f = 0; f < w->nf; f++) {
+    json_t *col = json_array();
+    for (int i = 0; i < w->n; i++) {
+      if (w->cat[f]) {
+        snprintf(name, sizeof name, "k%d", w->cat[f][i]);
+        json_array_append_new(col, json_string(name));
+      } else {
+        json_array_append_new(col, json_real(w->num[f][i]));
+      }
+    }
+    snprintf(name, sizeof name, "f%d", f);
+    json_object_set_new(t, name, col);
+  }
+  char *table = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(t);
+  json_t *doc = run(BIN, table, table, NULL, CLEAN, NULL);
+  free(table);
+  /* every same-kind pair in feature order */
+  int np = 0;
+  want_pair *all = calloc((size_t)w->nf * (size_t)w->nf / 2 + 1, sizeof *all);
+  assert_non_null(all);
+  for (int a = 0; a < w->nf; a++)
+    for (int b = a + 1; b < w->nf; b++) {
+      if (!w->cat[a] != !w->cat[b]) continue;
+      double v = w->cat[a] ? cramer_of(w->cat[a], w->cat[b], w->n)
+                           : fabs(pearson_of(w->num[a], w->num[b], w->n));
+      all[np] = (want_pair){v, a, b, np};
+      np++;
+    }
+  /* the expected cases */
+  want_pair *flag = calloc((size_t)np + 1, sizeof *flag);
+  want_pair *pass = calloc((size_t)np + 1, sizeof *pass);
+  want_pair *undef = calloc((size_t)np + 1, sizeof *undef);
+  want_pair *want = calloc((size_t)np + 1, sizeof *want);
+  assert_true(flag && pass && undef && want);
+  int nflag = 0, npass = 0, nundef = 0, nwant = 0;
+  double maxv = -1;
+  for (int i = 0; i < np; i++) {
+    if (isnan(all[i].v)) {
+      undef[nundef++] = all[i];
+      continue;
+    }
+    /* no value so near the threshold that rounding could move it */
+    if (fabs(all[i].v - 0.9) < 1e-9) fail_msg("pair %d is at the threshold", i);
+    if (all[i].v > maxv) maxv = all[i].v;
+    if (all[i].v >= 0.9) flag[nflag++] = all[i];
+    else pass[npass++] = all[i];
+  }
+  qsort(flag, (size_t)nflag, sizeof *flag, by_value_desc);
+  qsort(pass, (size_t)npass, sizeof *pass, by_value_desc);
+  for (int i = 0; i < nflag && nwant < 1000; i++) want[nwant++] = flag[i];
+  /* equal values rank by feature order; near-equal ones could swap */
+  if (nflag > 1000 && flag[999].v != flag[1000].v && !(flag[999].v - flag[1000].v > 1e-9))
+    fail_msg("a near tie at the cap");
+  int from_pass = 0;
+  for (int i = 0; i < npass && nwant < 100; i++) want[nwant++] = pass[i], from_pass++;
+  if (from_pass > 0 && from_pass < npass && pass[from_pass - 1].v != pass[from_pass].v &&
+      !(pass[from_pass - 1].v - pass[from_pass].v > 1e-9))
+    fail_msg("a near tie at the fill");
+  for (int i = 0; i < nundef && nwant < 100; i++) want[nwant++] = undef[i];
+  /* the document: exactly those, in feature order */
+  json_t *batch = test_batch_of(doc, "high_feature_correlation");
+  json_t *got = json_object_get(batch, "test_cases");
+  assert_int_equal(json_array_size(got), (size_t)nwant);
+  char *mark = calloc((size_t)np + 1, 1);
+  assert_non_null(mark);
+  int last = -1;
+  size_t i;
+  json_t *tc;
+  json_array_foreach(got, i, tc) {
+    json_t *fs = json_object_get(tc, "features");
+    int a = -1, b = -1;
+    assert_int_equal(sscanf(json_string_value(json_array_get(fs, 0)), "f%d", &a), 1);
+    assert_int_equal(sscanf(json_string_value(json_array_get(fs, 1)), "f%d", &b), 1);
+    int k = 0;
+    while (k < np && !(all[k].a == a && all[k].b == b)) k++;
+    assert_true(k < np);
+    assert_true(k > last); /* feature order */
+    last = k;
+    mark[k] = 1;
+    if (isnan(all[k].v)) {
+      assert_string_equal(status(tc), TC_SKIP);
+    } else {
+      assert_true(fabs(metric(tc, "correlation") - all[k].v) < 1e-10);
+      assert_string_equal(severity_of(tc), all[k].v >= 0.95  ? SEV_ALERT
+                                           : all[k].v >= 0.9 ? SEV_WARNING
+                                                             : SEV_PASS);
+    }
+  }
+  for (int k = 0; k < nwant; k++)
+    if (!mark[want[k].ord]) fail_msg("pair f%d, f%d is not reported", want[k].a, want[k].b);
+  json_t *m = json_object_get(batch, "metrics");
+  assert_int_equal(json_integer_value(json_object_get(m, "pairs_checked")), np);
+  assert_int_equal(json_integer_value(json_object_get(m, "pairs_flagged")), nflag);
+  assert_int_equal(json_integer_value(json_object_get(m, "pairs_reported")), nwant);
+  if (maxv < 0) assert_true(json_is_null(json_object_get(m, "max_abs_correlation")));
+  else
+    assert_true(fabs(json_number_value(json_object_get(m, "max_abs_correlation")) - maxv) < 1e-10);
+  /* the batch counts what it reports; failing_features: the flagged ones' */
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(batch, "summary_counts"),
+                                                      "total")),
+                   nwant);
+  json_decref(doc);
+  free(mark), free(all), free(flag), free(pass), free(undef), free(want);
+  return nflag;
+}
+
+/* nnum numeric features (row r of feature f: base[r] + noise * scale(f);
+ * constant: feature `constant`, -1 none) then ncat categorical ones (the
+ * base's sextile, a share `flip(f)` of rows replaced at random). */
+static wide *make_wide(int nnum, int ncat, int n, double s0, double s1, int constant,
+                       uint64_t seed) {
+  wide *w = calloc(1, sizeof *w);
+  w->nf = nnum + ncat;
+  w->n = n;
+  w->num = calloc((size_t)w->nf, sizeof *w->num);
+  w->cat = calloc((size_t)w->nf, sizeof *w->cat);
+  double *base = malloc((size_t)n * sizeof *base);
+  assert_true(w->num && w->cat && base);
+  uint64_t st = seed;
+  for (int r = 0; r < n; r++) base[r] = lcg(&st);
+  for (int f = 0; f < nnum; f++) {
+    w->num[f] = malloc((size_t)n * sizeof **w->num);
+    double scale = s0 + (s1 - s0) * f / (nnum > 1 ? nnum - 1 : 1);
+    for (int r = 0; r < n; r++)
+      w->num[f][r] = f == constant ? 2.5 : base[r] + (lcg(&st) - 0.5) * scale;
+  }
+  for (int f = nnum; f < w->nf; f++) {
+    w->cat[f] = malloc((size_t)n * sizeof **w->cat);
+    double flip = 0.02 + 0.6 * (f - nnum) / (ncat > 1 ? ncat - 1 : 1);
+    for (int r = 0; r < n; r++) {
+      int code = (int)(base[r] * 6);
+      if (lcg(&st) < flip) code = (int)(lcg(&st) * 6);
+      w->cat[f][r] = code > 5 ? 5 : code;
+    }
+  }
+  free(base);
+  return w;
+}
+
+static void free_wide(wide *w) {
+  for (int f = 0; f < w->nf; f++) free(w->num[f]), free(w->cat[f]);
+  free(w->num), free(w->cat), free(w);
+}
+
+static void test_correlation_reported_pairs(void **state) {
+  (void)state;
+  /* 1225 pairs, over 1000 flagged: the 1000 highest */
+  wide *w = make_wide(50, 0, 60, 0.01, 0.35, -1, 7);
+  int64_t flagged = check_reported(w);
+  if (flagged <= 1000) fail_msg("only %lld pairs flagged", (long long)flagged);
+  free_wide(w);
+  /* 1225 pairs of equal columns (|r| = 1 exactly): the first 1000 in
+   * feature order */
+  w = make_wide(50, 0, 20, 0, 0, -1, 3);
+  assert_int_equal(check_reported(w), 1225);
+  free_wide(w);
+  /* 190 pairs (19 undefined: a constant), a few flagged: those and the
+   * highest passing ones, 100 in all */
+  w = make_wide(20, 0, 60, 0.2, 2.0, 4, 11);
+  flagged = check_reported(w);
+  if (flagged < 1 || flagged > 50) fail_msg("%lld pairs flagged", (long long)flagged);
+  free_wide(w);
+  /* 105 pairs, 14 undefined: every defined pair, then the undefined ones in
+   * feature order up to 100 */
+  w = make_wide(15, 0, 60, 0.2, 2.0, 7, 13);
+  check_reported(w);
+  free_wide(w);
+  /* numeric and categorical pairs in one ranking: 45 + 91 pairs */
+  w = make_wide(10, 14, 300, 0.05, 1.5, -1, 17);
+  flagged = check_reported(w);
+  if (flagged < 1) fail_msg("no pair flagged");
+  free_wide(w);
+  /* a kind with more than 2000 features is not paired (one skipped case
+   * says why); the other kind is */
+  json_t *t = json_object();
+  char name[16];
+  for (int f = 0; f < 2001; f++) {
+    snprintf(name, sizeof name, "n%d", f);
+    json_object_set_new(t, name, json_pack("[f, f, f]", 1.0 * f, 2.0, f % 3 + 0.5));
+  }
+  json_object_set_new(t, "c1", json_pack("[s, s, s]", "a", "b", "a"));
+  json_object_set_new(t, "c2", json_pack("[s, s, s]", "x", "y", "x"));
+  char *table = json_dumps(t, JSON_COMPACT);
+  json_decref(t);
+  json_t *doc = run(BIN, table, table, NULL, CLEAN, NULL);
+  free(table);
+  json_t *batch = test_batch_of(doc, "high_feature_correlation");
+  json_t *cs = json_object_get(batch, "test_cases");
+  assert_int_equal(json_array_size(cs), 2);
+  json_t *tc = json_array_get(cs, 0);
+  assert_string_equal(status(tc), TC_SKIP);
+  assert_int_equal(json_array_size(json_object_get(tc, "features")), 0);
+  const char *why = json_string_value(json_object_get(tc, "skip_reason"));
+  assert_non_null(strstr(why, "the model uses 2001 numeric features, more than the limit of 2000"));
+  tc = json_array_get(cs, 1);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(tc, "features"), 0)), "c1");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(tc, "features"), 1)), "c2");
+  NEAR(metric(tc, "cramers_v"), 1);
+  json_t *m = json_object_get(batch, "metrics");
+  assert_int_equal(json_integer_value(json_object_get(m, "pairs_checked")), 1);
+  assert_int_equal(json_integer_value(json_object_get(m, "pairs_reported")), 1);
+  json_decref(doc);
+}
+
 /* --- lookups ------------------------------------------------------------------------------- */
 
 static void test_find(void **state) {
@@ -636,6 +901,7 @@ int main(void) {
       cmocka_unit_test(test_label_imbalance_and_leakage),
       cmocka_unit_test(test_correlation),
       cmocka_unit_test(test_large_paths),
+      cmocka_unit_test(test_correlation_reported_pairs),
       cmocka_unit_test(test_find),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

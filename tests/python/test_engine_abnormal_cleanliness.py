@@ -15,7 +15,9 @@ every case is recomputed here from the same numbers:
   ``scipy.stats.entropy`` of the label counts;
 - correlation: ``scipy.stats.pearsonr`` over the rows where both values are
   finite; ``scipy.stats.contingency.association(method="cramer")`` of the
-  crosstab;
+  crosstab; on wide frames, which pairs are reported (the flagged ones, at
+  most the 1000 highest, filled up to 100 with the highest others) and the
+  batch metrics;
 - label imbalance: the minority class share.
 
 Exact quantities agree to 1e-9.
@@ -31,7 +33,7 @@ stats = pytest.importorskip("scipy.stats")
 contingency = pytest.importorskip("scipy.stats.contingency")
 metrics = pytest.importorskip("sklearn.metrics")
 
-from engine_debug import case, cases, metric, stress  # noqa: E402
+from engine_debug import batch, case, cases, metric, stress  # noqa: E402
 
 TOL = 1e-9
 PARAMS = {"label_col": "y", "pred_col": "p"}
@@ -299,6 +301,86 @@ def test_correlation(doc, frames):
     pairs = [tuple(tc["features"]) for tc in cases(doc, "high_feature_correlation")]
     assert ("x", "city") not in pairs and ("city", "x") not in pairs
     assert pairs[0] == ("x", "ints")
+    # 15 + 3 pairs: every one is a case
+    values = [tc["metrics"].get("correlation", math.nan)
+              for tc in cases(doc, "high_feature_correlation")]
+    m = batch(doc, "high_feature_correlation")["metrics"]
+    assert len(pairs) == 18
+    assert m["pairs_checked"] == m["pairs_reported"] == 18
+    assert m["pairs_flagged"] == sum(v >= 0.9 for v in values if not math.isnan(v)) >= 1
+    assert m["max_abs_correlation"] == max(v for v in values if not math.isnan(v))
+
+
+def correlation_cases(doc):
+    return {tuple(tc["features"]): tc for tc in cases(doc, "high_feature_correlation")}
+
+
+def expected_pairs(values, order):
+    """The documented rule: every pair >= 0.9 (the warning threshold), at
+    most the 1000 highest; fewer than 100: the highest others up to 100."""
+    rank = sorted(values, key=lambda p: (-values[p], order[p]))
+    flagged = [p for p in rank if values[p] >= 0.9]
+    want = flagged[:1000]
+    if len(want) < 100:
+        want += [p for p in rank if values[p] < 0.9][: 100 - len(want)]
+    return sorted(want, key=order.get), len(flagged)
+
+
+def test_correlation_wide_numeric(tmp_path):
+    # 60 numeric features: 1770 pairs, over 1000 of them flagged
+    rng = np.random.default_rng(21)
+    n, k = 300, 60
+    base = rng.normal(0, 1, n)
+    ref = pd.DataFrame({"f%d" % i: base + rng.normal(0, 0.02 + 0.4 * i / k, n) for i in range(k)})
+    doc = stress(tmp_path, ref, ref.iloc[:10], categories=["cleanliness"])
+    values, order = {}, {}
+    for i in range(k):
+        for j in range(i + 1, k):
+            p = ("f%d" % i, "f%d" % j)
+            values[p] = abs(stats.pearsonr(ref[p[0]], ref[p[1]]).statistic)
+            order[p] = len(order)
+    want, nflagged = expected_pairs(values, order)
+    assert nflagged > 1000 and len(want) == 1000
+    got = correlation_cases(doc)
+    assert list(got) == want
+    for p, tc in got.items():
+        assert metric(tc, "correlation") == pytest.approx(values[p], abs=TOL), p
+        assert tc["severity"] != "SEVERITY_PASS"
+    m = batch(doc, "high_feature_correlation")["metrics"]
+    assert m == {"pairs_checked": 1770, "pairs_flagged": nflagged, "pairs_reported": 1000,
+                 "max_abs_correlation": pytest.approx(max(values.values()), abs=TOL)}
+
+
+def test_correlation_wide_categorical(tmp_path):
+    # 20 categorical features: 190 pairs, a few flagged; those and the
+    # highest passing ones, 100 cases, by Cramér's V
+    rng = np.random.default_rng(22)
+    n, k = 2000, 20
+    base = rng.integers(0, 5, n)
+    cols = {}
+    for i in range(k):
+        v = base.copy()
+        flip = rng.random(n) < 0.02 + 0.9 * i / k
+        v[flip] = rng.integers(0, 5, flip.sum())
+        cols["g%d" % i] = np.array(["c%d" % x for x in v], dtype=object)
+    ref = pd.DataFrame(cols)
+    doc = stress(tmp_path, ref, ref.iloc[:10], categories=["cleanliness"])
+    values, order = {}, {}
+    for i in range(k):
+        for j in range(i + 1, k):
+            p = ("g%d" % i, "g%d" % j)
+            table = pd.crosstab(ref[p[0]], ref[p[1]]).to_numpy()
+            values[p] = contingency.association(table, method="cramer")
+            order[p] = len(order)
+    want, nflagged = expected_pairs(values, order)
+    assert 1 <= nflagged < 100 and len(want) == 100
+    got = correlation_cases(doc)
+    assert list(got) == want
+    for p, tc in got.items():
+        assert metric(tc, "cramers_v") == pytest.approx(values[p], abs=TOL), p
+    m = batch(doc, "high_feature_correlation")["metrics"]
+    assert (m["pairs_checked"], m["pairs_flagged"], m["pairs_reported"]) == (190, nflagged, 100)
+    assert m["max_abs_correlation"] == pytest.approx(max(values.values()), abs=TOL)
 
 
 def test_correlation_many_columns_with_nulls(tmp_path):

@@ -215,17 +215,26 @@ static int check_output(const predict_request *req, const char *task, const fram
     for (int j = 0; j < res->ncols; j++) {
       char want[32];
       snprintf(want, sizeof want, "proba_%d", j);
+      /* the name came from the model's process (it may hold a secret the
+       * model was given): say which column, never what it is called */
       if (strcmp(res->cols[j].name, want) != 0)
-        return assay__err(ASSAY_ERR_DATA, "the model runner's column %d is '%s'; expected '%s'",
-                          j, res->cols[j].name, want);
+        return assay__err(ASSAY_ERR_DATA,
+                          "the model runner's column %d is not named '%s'; expected the "
+                          "columns 'proba_0'..'proba_%d' in order",
+                          j, want, res->ncols - 1);
     }
   }
   for (int j = 0; j < res->ncols; j++) {
-    /* a part with no rows, or all null, may come typed otherwise */
+    /* a part with no rows, or all null, may come typed otherwise; the name
+     * (checked above) is quoted as expected, not as the runner wrote it */
+    char want[32];
+    if (multi) snprintf(want, sizeof want, "proba_%d", j);
+    else snprintf(want, sizeof want, "prediction");
     if (res->cols[j].type != COL_FLOAT64 && res->rows > 0 &&
         res->cols[j].null_count < res->rows)
-      return assay__err(ASSAY_ERR_DATA, "the model runner's column '%s' is %s; expected float64",
-                        res->cols[j].name, col_type_name(res->cols[j].type));
+      return assay__err(ASSAY_ERR_DATA, "the model runner's column %d ('%s') is %s; expected "
+                                        "float64",
+                        j, want, col_type_name(res->cols[j].type));
   }
   return ASSAY_OK;
 }

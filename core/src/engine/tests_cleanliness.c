@@ -20,8 +20,13 @@
  * thread count). Nulls and non-finite values are masked: pairs with a
  * masked column also accumulate the masked sums, so each pair's statistic
  * is over the rows where both are present. Cramér's V and mutual
- * information use dense contingency tables when small and sorted sparse
- * cell keys otherwise. */
+ * information use dense contingency tables when small (Cramér's V: also
+ * no more cells than four per row, so a pair costs O(rows)) and sorted
+ * sparse cell keys otherwise. Every pair is computed, but only a bounded
+ * set becomes cases (the flagged ones, at most 1000, filled up to 100 with
+ * the highest others; docs/tests.md), picked with bounded heaps in one
+ * pass, so a wide dataset does not make a document quadratic in its
+ * features; more than 2000 features of a kind are not paired at all. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -750,7 +755,7 @@ typedef struct corr_job {
   num_col *cols;
   int ncols;
   int64_t n, stripe_rows;
-  int npairs;
+  int64_t npairs;
   double *acc;             /* [stripe][pair][A_COUNT] */
   /* categorical pairs */
   stress_feature **cf;     /* per categorical pair: the two features */
@@ -818,7 +823,7 @@ static int stripe_one(void *arg, int st) {
   double *Q = V + (size_t)p * CB, *M = V + vq * CB;
   double buf[CB];
   for (int64_t s = lo; s < hi; s += CB) {
-    if (((s - lo) & 16383) == 0 && stress_cancelled(j->c)) {
+    if (stress_cancelled(j->c)) { /* every block: with many columns one is long */
       free(slot), free(V), free(sv), free(G);
       return tu_cancelled();
     }
@@ -862,15 +867,15 @@ static int stripe_one(void *arg, int st) {
     /* cross products: this block's, one per pair, added to its sum */
     memset(G, 0, (size_t)p * (size_t)p * sizeof *G);
     cross_block(V, p, plen, G);
-    int pair = 0;
+    size_t pair = 0;
     for (int a = 0; a < p; a++)
       for (int b = a + 1; b < p; b++, pair++)
-        acc[(size_t)pair * A_COUNT + A_SAB] += G[(size_t)a * (size_t)p + (size_t)b];
+        acc[pair * A_COUNT + A_SAB] += G[(size_t)a * (size_t)p + (size_t)b];
     /* the sums over the rows where both are present */
     pair = 0;
     for (int a = 0; a < p; a++) {
       for (int b = a + 1; b < p; b++, pair++) {
-        double *ac = acc + (size_t)pair * A_COUNT;
+        double *ac = acc + pair * A_COUNT;
         const double *Ma = slot[a] >= 0 ? M + (size_t)slot[a] * CB : NULL;
         const double *Mb = slot[b] >= 0 ? M + (size_t)slot[b] * CB : NULL;
         if (!Ma && !Mb) {
@@ -904,7 +909,7 @@ static int cat_pair_one(void *arg, int i) {
   double rows = 0, v = NAN;
   if (ka < 2 || kb < 2) {
     for (int64_t r = 0; r < n; r++) rows += ca[r] >= 0 && cb[r] >= 0;
-  } else if (ka * kb <= DENSE_CELLS) {
+  } else if (ka * kb <= DENSE_CELLS && ka * kb <= 4 * n) {
     /* integer counts in two tables (even and odd rows: a run of one cell
      * does not chain every row's increment on the last), then added */
     size_t cells = (size_t)(ka * kb);
@@ -960,6 +965,98 @@ static int cat_pair_one(void *arg, int i) {
   return 0;
 }
 
+/* Pairs of one kind are computed for at most this many in-model features of
+ * that kind (the work and the memory grow with their square). */
+#define CORR_MAX_FEATURES 2000
+/* Cases: the flagged pairs (warning or alert), the highest CORR_MAX_FLAGGED
+ * of them; when that leaves fewer than CORR_MIN_CASES, the highest passing
+ * pairs, then the undefined ones (in feature order), up to CORR_MIN_CASES. */
+#define CORR_MAX_FLAGGED 1000
+#define CORR_MIN_CASES 100
+
+/* One pair's result. */
+typedef struct corr_pick {
+  double value, rows, signed_r; /* value NAN when undefined */
+  const char *why;              /* undefined: why (NULL: stress_case's reason) */
+  int64_t ord;                  /* the pair's place in feature order */
+  int a, b;                     /* feature indices, a before b */
+} corr_pick;
+
+/* Whether x ranks below y: a lower value, or the same value later in
+ * feature order. */
+static int pick_worse(const corr_pick *x, const corr_pick *y) {
+  return x->value < y->value || (x->value == y->value && x->ord > y->ord);
+}
+
+/* The best cap picks offered so far: a heap whose root h[0] ranks lowest. */
+typedef struct pick_heap {
+  corr_pick *h;
+  int n, cap;
+} pick_heap;
+
+static void heap_offer(pick_heap *hp, const corr_pick *p) {
+  int i;
+  if (hp->n < hp->cap) { /* sift up */
+    i = hp->n++;
+    while (i > 0 && pick_worse(p, &hp->h[(i - 1) / 2])) {
+      hp->h[i] = hp->h[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+    hp->h[i] = *p;
+    return;
+  }
+  if (hp->cap == 0 || !pick_worse(&hp->h[0], p)) return;
+  for (i = 0;;) { /* p replaces the root: sift down */
+    int ch = 2 * i + 1;
+    if (ch >= hp->n) break;
+    if (ch + 1 < hp->n && pick_worse(&hp->h[ch + 1], &hp->h[ch])) ch++;
+    if (!pick_worse(&hp->h[ch], p)) break;
+    hp->h[i] = hp->h[ch];
+    i = ch;
+  }
+  hp->h[i] = *p;
+}
+
+static int pick_by_rank(const void *x, const void *y) { /* highest first */
+  const corr_pick *a = x, *b = y;
+  return pick_worse(b, a) ? -1 : pick_worse(a, b) ? 1 : 0;
+}
+static int pick_by_ord(const void *x, const void *y) {
+  const corr_pick *a = x, *b = y;
+  return (a->ord > b->ord) - (a->ord < b->ord);
+}
+
+/* The result of pair (x, y), x < y, of the numeric columns: Pearson over
+ * the rows where both are present, from the stripes' sums. */
+static void numeric_pair(const corr_job *j, int nstripes, int x, int y, corr_pick *p) {
+  int64_t nnum = j->ncols;
+  /* pair index of (x, y) in the row-major upper triangle */
+  int64_t pi = (int64_t)x * nnum - (int64_t)x * (x + 1) / 2 + (y - x - 1);
+  double s[A_COUNT] = {0};
+  for (int st = 0; st < nstripes; st++)
+    for (int k = 0; k < A_COUNT; k++)
+      s[k] += j->acc[((size_t)st * (size_t)j->npairs + (size_t)pi) * A_COUNT + (size_t)k];
+  const num_col *cx = &j->cols[x], *cy = &j->cols[y];
+  double nn = s[A_N];
+  double cov = s[A_SAB] - s[A_SA] * s[A_SB] / nn;
+  double va = s[A_SAA] - s[A_SA] * s[A_SA] / nn;
+  double vb = s[A_SBB] - s[A_SB] * s[A_SB] / nn;
+  p->rows = nn;
+  p->value = p->signed_r = NAN;
+  p->why = NULL;
+  if (nn < 2) p->why = "fewer than 2 rows where both values are present";
+  else if (cx->mn == cx->mx || cy->mn == cy->mx || !(va > 1e-14 * s[A_SAA]) ||
+           !(vb > 1e-14 * s[A_SBB]))
+    p->why = "a feature is constant where both values are present";
+  else {
+    double r = cov / sqrt(va * vb);
+    if (r > 1) r = 1;
+    if (r < -1) r = -1;
+    p->signed_r = r;
+    p->value = fabs(r);
+  }
+}
+
 static int high_feature_correlation(stress_ctx *c, const test_def *def, const json_t *test,
                                     json_t *batch) {
   int nf = c->nfeatures;
@@ -967,10 +1064,11 @@ static int high_feature_correlation(stress_ctx *c, const test_def *def, const js
   num_col *cols = calloc((size_t)nf + 1, sizeof *cols);
   int *numidx = calloc((size_t)nf + 1, sizeof *numidx);
   int *catidx = calloc((size_t)nf + 1, sizeof *catidx);
+  corr_pick *picks = malloc((CORR_MAX_FLAGGED + 2 * CORR_MIN_CASES) * sizeof *picks);
   corr_job j;
   memset(&j, 0, sizeof j);
   int rc = 0, nnum = 0, ncat = 0;
-  if (!use || !cols || !numidx || !catidx) rc = assay__nomem();
+  if (!use || !cols || !numidx || !catidx || !picks) rc = assay__nomem();
   for (int i = 0; !rc && i < nf; i++) {
     stress_feature *f = &c->features[i];
     use[i] = -1;
@@ -986,11 +1084,27 @@ static int high_feature_correlation(stress_ctx *c, const test_def *def, const js
       numidx[nnum++] = i;
     }
   }
+  /* a kind with too many features: its pairs are not computed (one
+   * skipped case says so) */
+  for (int kind = 0; !rc && kind < 2; kind++) {
+    int count = kind ? ncat : nnum;
+    if (count <= CORR_MAX_FEATURES) continue;
+    char why[320];
+    snprintf(why, sizeof why,
+             "not checked: the model uses %d %s features, more than the limit of %d for this "
+             "test (%lld pairs); leave some out with exclude_columns or features_not_in_model",
+             count, kind ? "categorical" : "numeric", CORR_MAX_FEATURES,
+             (long long)count * (count - 1) / 2);
+    rc = append_one(batch, stress_case_skip(NULL, why));
+    for (int q = 0; q < count; q++) use[kind ? catidx[q] : numidx[q]] = -1;
+    if (kind) ncat = 0;
+    else nnum = 0;
+  }
   j.c = c;
   j.cols = cols;
   j.ncols = nnum;
   j.n = c->side[0].n;
-  j.npairs = nnum * (nnum - 1) / 2;
+  j.npairs = (int64_t)nnum * (nnum - 1) / 2;
   int nstripes = 0;
   if (!rc && j.npairs > 0 && j.n > 0) {
     rc = stress_parallel(c, nnum, colstat_one, &j);
@@ -1008,76 +1122,95 @@ static int high_feature_correlation(stress_ctx *c, const test_def *def, const js
       if (!rc) rc = stress_parallel(c, nstripes, stripe_one, &j);
     }
   }
-  int ncpairs = ncat * (ncat - 1) / 2;
+  int64_t ncpairs = (int64_t)ncat * (ncat - 1) / 2;
   if (!rc && ncpairs > 0) {
     j.cf = malloc((size_t)ncpairs * 2 * sizeof *j.cf);
     j.cv = malloc((size_t)ncpairs * 2 * sizeof *j.cv);
     if (!j.cf || !j.cv) rc = assay__nomem();
     else {
       j.crows = j.cv + ncpairs;
-      int q = 0;
+      size_t q = 0;
       for (int a = 0; a < ncat; a++)
         for (int b = a + 1; b < ncat; b++, q++) {
           j.cf[2 * q] = &c->features[catidx[a]];
           j.cf[2 * q + 1] = &c->features[catidx[b]];
         }
-      rc = stress_parallel(c, ncpairs, cat_pair_one, &j);
+      rc = stress_parallel(c, (int)ncpairs, cat_pair_one, &j);
     }
   }
-  /* cases in feature order: pairs (i, k), i < k, of the same kind */
+  /* every pair (i, k), i < k, of the same kind in feature order: counted,
+   * and offered to the flagged or passing picks or kept as undefined */
+  pick_heap flagged = {picks, 0, CORR_MAX_FLAGGED};
+  pick_heap passing = {picks + CORR_MAX_FLAGGED, 0, CORR_MIN_CASES};
+  corr_pick *undef = picks + CORR_MAX_FLAGGED + CORR_MIN_CASES;
+  int nundef = 0;
+  int64_t checked = 0, nflagged = 0;
+  double maxv = NAN;
   for (int a = 0; !rc && a < nf; a++) {
     if (use[a] < 0) continue;
-    stress_feature *fa = &c->features[a];
-    for (int b = a + 1; !rc && b < nf; b++) {
-      stress_feature *fb = &c->features[b];
-      if (use[b] < 0 || !fa->categorical != !fb->categorical) continue;
-      double value, rows, signed_r = NAN;
-      const char *why = NULL;
-      if (!fa->categorical) {
-        int x = use[a], y = use[b];
-        /* pair index of (x, y), x < y, in the row-major upper triangle */
-        int pi = x * nnum - x * (x + 1) / 2 + (y - x - 1);
-        double s[A_COUNT] = {0};
-        for (int st = 0; st < nstripes; st++)
-          for (int k = 0; k < A_COUNT; k++)
-            s[k] += j.acc[((size_t)st * (size_t)j.npairs + (size_t)pi) * A_COUNT + (size_t)k];
-        rows = s[A_N];
-        double nn = s[A_N];
-        double cov = s[A_SAB] - s[A_SA] * s[A_SB] / nn;
-        double va = s[A_SAA] - s[A_SA] * s[A_SA] / nn;
-        double vb = s[A_SBB] - s[A_SB] * s[A_SB] / nn;
-        value = NAN;
-        if (nn < 2) why = "fewer than 2 rows where both values are present";
-        else if (cols[x].mn == cols[x].mx || cols[y].mn == cols[y].mx || !(va > 1e-14 * s[A_SAA]) ||
-                 !(vb > 1e-14 * s[A_SBB]))
-          why = "a feature is constant where both values are present";
-        else {
-          signed_r = cov / sqrt(va * vb);
-          if (signed_r > 1) signed_r = 1;
-          if (signed_r < -1) signed_r = -1;
-          value = fabs(signed_r);
-        }
+    int cat = c->features[a].categorical;
+    int x = use[a], count = cat ? ncat : nnum;
+    const int *idx = cat ? catidx : numidx;
+    for (int y = x + 1; y < count; y++) {
+      corr_pick p;
+      if (!cat) numeric_pair(&j, nstripes, x, y, &p);
+      else {
+        int64_t qi = (int64_t)x * ncat - (int64_t)x * (x + 1) / 2 + (y - x - 1);
+        p.value = j.cv[qi];
+        p.rows = j.crows[qi];
+        p.signed_r = NAN;
+        p.why = isnan(p.value) ? "a feature has fewer than 2 categories where both are present"
+                               : NULL;
+      }
+      p.ord = checked++;
+      p.a = a;
+      p.b = idx[y];
+      if (isnan(p.value)) {
+        if (nundef < CORR_MIN_CASES) undef[nundef++] = p;
+        continue;
+      }
+      if (!(p.value <= maxv)) maxv = p.value;
+      if (test_severity(test, p.value) != SEVERITY_PASS) {
+        nflagged++;
+        heap_offer(&flagged, &p);
       } else {
-        int x = use[a], y = use[b];
-        int qi = x * ncat - x * (x + 1) / 2 + (y - x - 1);
-        value = j.cv[qi];
-        rows = j.crows[qi];
-        if (isnan(value)) why = "a feature has fewer than 2 categories where both are present";
+        heap_offer(&passing, &p);
       }
-      json_t *tc = why ? stress_case_skip(fa->name, why) : stress_case(test, fa->name, value);
-      if (!tc) {
-        rc = assay__nomem();
-        break;
-      }
-      tu_set_pair(tc, fa->name, fb->name);
-      if (!why) {
-        metric_value(tc, def, "correlation", value);
-        if (fa->categorical) stress_metric(tc, "cramers_v", value);
-        else stress_metric(tc, "pearson", signed_r);
-      }
-      stress_metric(tc, "rows", rows);
-      rc = append_one(batch, tc);
     }
+  }
+  /* the reported pairs: the flagged ones, then the passing ones highest
+   * first, then the undefined ones, up to CORR_MIN_CASES */
+  int nrep = flagged.n;
+  if (!rc && nrep < CORR_MIN_CASES) {
+    qsort(passing.h, (size_t)passing.n, sizeof *passing.h, pick_by_rank);
+    for (int i = 0; i < passing.n && nrep < CORR_MIN_CASES; i++) picks[nrep++] = passing.h[i];
+    for (int i = 0; i < nundef && nrep < CORR_MIN_CASES; i++) picks[nrep++] = undef[i];
+  }
+  if (!rc) qsort(picks, (size_t)nrep, sizeof *picks, pick_by_ord);
+  for (int i = 0; !rc && i < nrep; i++) {
+    const corr_pick *p = &picks[i];
+    stress_feature *fa = &c->features[p->a], *fb = &c->features[p->b];
+    json_t *tc =
+        p->why ? stress_case_skip(fa->name, p->why) : stress_case(test, fa->name, p->value);
+    if (!tc) {
+      rc = assay__nomem();
+      break;
+    }
+    tu_set_pair(tc, fa->name, fb->name);
+    if (!isnan(p->value)) {
+      metric_value(tc, def, "correlation", p->value);
+      if (fa->categorical) stress_metric(tc, "cramers_v", p->value);
+      else stress_metric(tc, "pearson", p->signed_r);
+    }
+    stress_metric(tc, "rows", p->rows);
+    rc = append_one(batch, tc);
+  }
+  if (!rc) {
+    json_t *m = tu_batch_metrics(batch);
+    json_object_set_new(m, "pairs_checked", json_integer((json_int_t)checked));
+    json_object_set_new(m, "pairs_flagged", json_integer((json_int_t)nflagged));
+    json_object_set_new(m, "pairs_reported", json_integer((json_int_t)nrep));
+    json_object_set_new(m, "max_abs_correlation", isnan(maxv) ? json_null() : json_real(maxv));
   }
   free(j.acc);
   free(j.cf);
@@ -1086,6 +1219,7 @@ static int high_feature_correlation(stress_ctx *c, const test_def *def, const js
   free(cols);
   free(numidx);
   free(catidx);
+  free(picks);
   return rc;
 }
 
