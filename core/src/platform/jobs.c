@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "platform/access.h"
+#include "platform/files.h"
 #include "platform/handlers.h"
 #include "platform/jobs.h"
 
@@ -1079,4 +1080,43 @@ int h_job_cancel(route_ctx *c) {
   json_decref(job);
   if (rc) return rc;
   return jobs_cancel(c->platform, c->store, c->params[0], &c->resp->body);
+}
+
+/* `text` with every `from` replaced by `to` (a new string; NULL: no memory). */
+static char *replace_all(const char *text, const char *from, const char *to) {
+  size_t nf = strlen(from), nt = strlen(to), n = 0;
+  for (const char *p = text; nf && (p = strstr(p, from)); p += nf) n++;
+  char *out = malloc(strlen(text) + n * (nt > nf ? nt - nf : 0) + 1), *o = out;
+  if (!out) return NULL;
+  for (const char *p = text, *hit; *p;) {
+    if (nf && (hit = strstr(p, from))) {
+      memcpy(o, p, (size_t)(hit - p));
+      o += hit - p;
+      memcpy(o, to, nt);
+      o += nt;
+      p = hit + nf;
+    } else {
+      size_t rest = strlen(p);
+      memcpy(o, p, rest);
+      o += rest;
+      break;
+    }
+  }
+  *o = '\0';
+  return out;
+}
+
+/* A message as the workspace may read it: paths of the platform's home (a
+ * loader's traceback names its file) shown as file locations, or as
+ * $ASSAY_HOME, never as the server's layout. */
+char *jobs_readable_message(job_ctx *j, const char *message) {
+  const char *home = assay_platform_home(j->platform);
+  char *files = NULL;
+  if (!home || !*home) return strdup(message);
+  if (asprintf(&files, "%s/files/%s/", home, j->workspace_id) < 0) return NULL;
+  char *a = replace_all(message, files, FILES_LOCATION_PREFIX);
+  char *b = a ? replace_all(a, home, "$ASSAY_HOME") : NULL;
+  free(files);
+  free(a);
+  return b;
 }

@@ -185,6 +185,12 @@ int jobs_register(const char *type, job_fn fn, job_abandoned_fn abandoned);
  * job_ctx. */
 void jobs_runner_log(void *ctx, const char *stream, const char *line, size_t len);
 
+/* A job's message as the workspace may read it (a new string, NULL when out
+ * of memory): paths into the platform's home — a loader's or model's
+ * traceback names its file — shown as file locations
+ * (assay://files/...) or as $ASSAY_HOME, never as the server's layout. */
+char *jobs_readable_message(job_ctx *j, const char *message);
+
 /* platform/validate.c: the validation jobs. Request {"kind": "dataset" or
  * "predictions", "id": "<entry id>"}: load the data (cache on), check it
  * (rows, label / timestamp / prediction columns, for predictions the row

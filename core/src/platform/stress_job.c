@@ -420,43 +420,13 @@ static void on_log(void *ctx, const char *line) {
 
 /* --- messages -------------------------------------------------------------------------- */
 
-/* `text` with every `from` replaced by `to` (a new string; NULL: no memory). */
-static char *replace_all(const char *text, const char *from, const char *to) {
-  size_t nf = strlen(from), nt = strlen(to), n = 0;
-  for (const char *p = text; nf && (p = strstr(p, from)); p += nf) n++;
-  char *out = malloc(strlen(text) + n * (nt > nf ? nt - nf : 0) + 1), *o = out;
-  if (!out) return NULL;
-  for (const char *p = text, *hit; *p;) {
-    if (nf && (hit = strstr(p, from))) {
-      memcpy(o, p, (size_t)(hit - p));
-      o += hit - p;
-      memcpy(o, to, nt);
-      o += nt;
-      p = hit + nf;
-    } else {
-      size_t rest = strlen(p);
-      memcpy(o, p, rest);
-      o += rest;
-      break;
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
 /* The last error again, with the home's paths shown as file locations or
  * $ASSAY_HOME (a loader's or model's traceback names its file). */
 static int without_home_paths(job_ctx *j, int rc) {
   const assay_error *e = assay_error_last();
-  const char *home = assay_platform_home(j->platform);
-  if (!e || !e->message || !home || !*home) return rc;
-  char *files = NULL;
-  if (asprintf(&files, "%s/files/%s/", home, j->workspace_id) < 0) return rc;
-  char *a = replace_all(e->message, files, FILES_LOCATION_PREFIX);
-  char *b = a ? replace_all(a, home, "$ASSAY_HOME") : NULL;
+  if (!e || !e->message) return rc;
+  char *b = jobs_readable_message(j, e->message);
   if (b && strcmp(b, e->message) != 0) rc = assay__err(rc, "%s", b);
-  free(files);
-  free(a);
   free(b);
   return rc;
 }

@@ -89,46 +89,8 @@ static int verdict_tx(store *s, void *vctx) {
   return rc;
 }
 
-/* `text` with every `from` replaced by `to` (a new string; NULL: no memory). */
-static char *replace_all(const char *text, const char *from, const char *to) {
-  size_t nf = strlen(from), nt = strlen(to), n = 0;
-  for (const char *p = text; nf && (p = strstr(p, from)); p += nf) n++;
-  char *out = malloc(strlen(text) + n * (nt > nf ? nt - nf : 0) + 1), *o = out;
-  if (!out) return NULL;
-  for (const char *p = text, *hit; *p;) {
-    if (nf && (hit = strstr(p, from))) {
-      memcpy(o, p, (size_t)(hit - p));
-      o += hit - p;
-      memcpy(o, to, nt);
-      o += nt;
-      p = hit + nf;
-    } else {
-      size_t rest = strlen(p);
-      memcpy(o, p, rest);
-      o += rest;
-      break;
-    }
-  }
-  *o = '\0';
-  return out;
-}
-
-/* A message as the workspace may read it: paths of the platform's home (a
- * loader's traceback names its file) shown as file locations, or as
- * $ASSAY_HOME, never as the server's layout. */
-static char *without_home_paths(job_ctx *j, const char *message) {
-  const char *home = assay_platform_home(j->platform);
-  char *files = NULL;
-  if (!home || asprintf(&files, "%s/files/%s/", home, j->workspace_id) < 0) return NULL;
-  char *a = replace_all(message, files, FILES_LOCATION_PREFIX);
-  char *b = a ? replace_all(a, home, "$ASSAY_HOME") : NULL;
-  free(files);
-  free(a);
-  return b;
-}
-
 static int record_verdict(job_ctx *j, verdict *v) {
-  char *shown = v->message ? without_home_paths(j, v->message) : NULL;
+  char *shown = v->message ? jobs_readable_message(j, v->message) : NULL;
   if (v->message && !shown) return assay__nomem();
   const char *original = v->message;
   if (shown) v->message = shown;
