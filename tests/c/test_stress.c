@@ -1093,6 +1093,90 @@ static void test_big_buffers(void **state) {
   stress_big_free(NULL);
 }
 
+/* Abnormal-input boundaries worked by hand: a category whose reference share
+ * equals rare_threshold is not rare; empty_strings judges the rise of the
+ * blank share, clamped at 0 when the evaluation has fewer blanks. */
+static void test_abnormal_boundaries(void **state) {
+  (void)state;
+  fixture x;
+  fx_init(&x, BIN,
+          "{\"c\": [\"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"b\"]}",
+          "{\"c\": [\"b\", \"a\"]}", NULL, "[\"TEST_CATEGORY_TYPE_ABNORMAL_INPUTS\"]",
+          "{\"individual_tests_config\": {\"rare_categories\": {\"rare_threshold\": 0.1}}}");
+  json_t *doc = fx_run(&x);
+  json_t *tc = test_case_of(doc, "rare_categories", "c");
+  assert_float_equal(metric(tc, "num_rare_categories"), 0, 0); /* 1/10 is not < 0.1 */
+  assert_float_equal(metric(tc, "share_affected"), 0, 0);
+  assert_float_equal(metric(tc, "rows_affected"), 0, 0);
+  json_decref(doc);
+  fx_free(&x);
+  /* 0.11: "b" (share 0.1) is rare, and is half of the evaluation */
+  fx_init(&x, BIN,
+          "{\"c\": [\"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"a\", \"b\"]}",
+          "{\"c\": [\"b\", \"a\"]}", NULL, "[\"TEST_CATEGORY_TYPE_ABNORMAL_INPUTS\"]",
+          "{\"individual_tests_config\": {\"rare_categories\": {\"rare_threshold\": 0.11}}}");
+  doc = fx_run(&x);
+  tc = test_case_of(doc, "rare_categories", "c");
+  assert_float_equal(metric(tc, "num_rare_categories"), 1, 0);
+  assert_float_equal(metric(tc, "share_affected"), 0.5, 1e-12);
+  json_decref(doc);
+  fx_free(&x);
+  /* blanks: reference 2/4, evaluation 1/4 -> 0 (not -0.25); then 3/4 -> 0.25 */
+  for (int rise = 0; rise < 2; rise++) {
+    fx_init(&x, BIN, "{\"s\": [\"\", \"x\", \" \", \"y\"]}",
+            rise ? "{\"s\": [\"\", \"  \", \"\", \"z\"]}" : "{\"s\": [\"\", \"x\", \"y\", \"z\"]}",
+            NULL, "[\"TEST_CATEGORY_TYPE_ABNORMAL_INPUTS\"]", NULL);
+    doc = fx_run(&x);
+    tc = test_case_of(doc, "empty_strings", "s");
+    assert_float_equal(metric(tc, "ref_share"), 0.5, 1e-12);
+    assert_float_equal(metric(tc, "eval_share"), rise ? 0.75 : 0.25, 1e-12);
+    json_t *m = json_object_get(tc, "metrics");
+    const char *key;
+    json_t *v;
+    int seen = 0;
+    json_object_foreach(m, key, v) {
+      if (strcmp(key, "ref_share") && strcmp(key, "eval_share") && strcmp(key, "rows_affected") &&
+          strstr(key, "share")) {
+        assert_float_equal(json_number_value(v), rise ? 0.25 : 0.0, 1e-12);
+        seen = 1;
+      }
+    }
+    assert_true(seen);
+    assert_string_equal(str(tc, "status"), rise ? "TEST_CASE_STATUS_FAIL" : "TEST_CASE_STATUS_PASS");
+    json_decref(doc);
+    fx_free(&x);
+  }
+}
+
+/* label_imbalance of a multiclass run, by hand: reference labels cat x5,
+ * ant x3, bee x2 and one null; classes sorted ant, bee, cat. */
+static void test_multiclass_label_imbalance(void **state) {
+  (void)state;
+  const char *t = "{\"a\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], \"label\": [\"cat\", \"ant\", "
+                  "\"bee\", \"cat\", \"cat\", null, \"ant\", \"bee\", \"cat\", \"ant\", \"cat\"], "
+                  "\"p0\": [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], "
+                  "\"p1\": [0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2], "
+                  "\"p2\": [0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7]}";
+  fixture x;
+  fx_init(&x, MC, t, t, "{\"label_col\": \"label\", \"pred_col\": [\"p0\", \"p1\", \"p2\"]}",
+          "[\"TEST_CATEGORY_TYPE_DATA_CLEANLINESS\"]", NULL);
+  json_t *doc = fx_run(&x);
+  json_t *tc = test_case_of(doc, "label_imbalance", "label");
+  assert_float_equal(metric(tc, "minority_share"), 0.2, 1e-12);
+  assert_float_equal(metric(tc, "minority_class"), 1, 0);
+  assert_float_equal(metric(tc, "num_classes"), 3, 0);
+  assert_float_equal(metric(tc, "labeled_rows"), 10, 0);
+  assert_string_equal(str(tc, "status"), "TEST_CASE_STATUS_PASS");
+  json_t *d = json_object_get(tc, "details");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(d, "classes"), 1)), "bee");
+  const double shares[3] = {0.3, 0.2, 0.5};
+  for (size_t i = 0; i < 3; i++)
+    assert_float_equal(json_number_value(json_array_get(json_object_get(d, "shares"), i)),
+                       shares[i], 1e-12);
+  json_decref(doc);
+  fx_free(&x);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_hand_checked),
@@ -1113,6 +1197,8 @@ int main(void) {
     cmocka_unit_test(test_debug_stress),
     cmocka_unit_test(test_many_subsets),
     cmocka_unit_test(test_eval_only_predictions),
+    cmocka_unit_test(test_abnormal_boundaries),
+    cmocka_unit_test(test_multiclass_label_imbalance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

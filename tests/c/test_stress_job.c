@@ -752,6 +752,7 @@ static void lifecycle_and_results(void **state) {
   assert_true(json_array_size(rows) > 0);
   json_array_foreach(rows, i, row) {
     json_t *cr = json_array_get(json_object_get(sum, "category_results"), i);
+    assert_null(json_object_get(row, "num_test_cases")); /* metrics only when asked */
     assert_string_equal(str(row, "test_run_id"), run);
     assert_string_equal(str(row, "category"), str(cr, "category"));
     assert_string_equal(str(row, "severity"), str(cr, "severity"));
@@ -763,7 +764,25 @@ static void lifecycle_and_results(void **state) {
   json_decref(b);
   b = callq(f, 200, "GET", pathf("/v1/test-runs/%s/categories", run), "show_metrics=true",
             VIEWER, NULL);
-  assert_true(json_array_size(json_object_get(b, "categories")) > 0);
+  rows = json_object_get(b, "categories");
+  assert_true(json_array_size(rows) > 0);
+  json_array_foreach(rows, i, row) {
+    /* the category's metrics, counted from its summary */
+    json_t *cr = json_array_get(json_object_get(sum, "category_results"), i);
+    json_t *sc = json_object_get(cr, "summary_counts");
+    json_int_t ncase = json_integer_value(json_object_get(sc, "total"));
+    json_int_t bad = json_integer_value(json_object_get(sc, "warning")) +
+                     json_integer_value(json_object_get(sc, "fail"));
+    assert_true(ncase > 0);
+    assert_int_equal(json_integer_value(json_object_get(row, "num_test_cases")), ncase);
+    assert_int_equal(json_integer_value(json_object_get(row, "num_failing_test_cases")), bad);
+    assert_int_equal(json_integer_value(json_object_get(row, "num_test_batches")),
+                     json_array_size(json_object_get(cr, "test_types")));
+    assert_int_equal(json_integer_value(json_object_get(row, "num_failing_test_batches")),
+                     json_array_size(json_object_get(cr, "failing_test_types")));
+    assert_float_equal(json_number_value(json_object_get(row, "share_failing_test_cases")),
+                       (double)bad / (double)ncase, 1e-12);
+  }
   json_decref(b);
 
   /* batches: without cases; one batch with them */

@@ -3,8 +3,9 @@
 -- TestBatch, results as arrays of records (integers stay integers),
 -- values recomputed here (accuracy, label imbalance) and checked against
 -- the run document read back, bad configs as error objects naming the
--- problem, job lists with filters, cancel of a pending and of a finished
--- job, a project's stress test categories, the HTML report.
+-- problem, job lists with filters, cancel of a pending, a running and a
+-- finished job, a project's stress test categories, the HTML report, and a
+-- regression run whose MAE is recomputed here.
 -- One run per platform is shared by the read-only tests of that platform.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local support = dofile(here .. "support.lua")
@@ -368,6 +369,107 @@ for _, mode in ipairs(support.modes) do
       assert.are.equal("JOB_STATUS_SUCCEEDED", wait(j).status, j:error_msg())
       for _, c in ipairs(j:get_test_run():get_test_cases_df()) do
         assert.are.equal(CLEAN, c.category)
+      end
+    end)
+  end)
+
+  describe("running and regression stress tests (" .. mode .. ")", function()
+    it("cancels a running job: CANCELLED within seconds, no test run", function()
+      local env = support.platform(mode)
+      local client = env.client()
+      local ok, err = pcall(function()
+        local project = client:create_project(support.unique("running"), "cancel from lua",
+                                              "MODEL_TASK_BINARY_CLASSIFICATION")
+        local dir = support.tmpdir()
+        -- the stress job's loading sleeps: the job is RUNNING when cancelled
+        support.write_file(dir .. "/slow.py", "import time\nimport pandas as pd\n\n"
+          .. "def load():\n    time.sleep(60)\n"
+          .. "    return pd.DataFrame({'x': [1.0, 2.0], 'label': [0, 1], 'prob': [0.2, 0.8]})\n")
+        local location = client:upload_file(dir .. "/slow.py")
+        local ids = {}
+        for _, which in ipairs({ "ref", "eval" }) do
+          ids[which] = project:register_dataset(which, {
+            connection_info = { data_loading = { path = location, load_func_name = "load" } },
+            data_params = { label_col = "label", pred_col = "prob" } },
+            { skip_validation = true })
+        end
+        local job = client:start_stress_test({ run_name = "running", categories = { DRIFT },
+          model_id = project:register_model("scores"),
+          data_info = { ref_dataset_id = ids.ref, eval_dataset_id = ids.eval } },
+          project.project_id)
+        local status
+        for _ = 1, 300 do
+          status = job:get_status{ verbose = false }.status
+          if status ~= "JOB_STATUS_PENDING" then break end
+          support.sleep(0.1)
+        end
+        assert.are.equal("JOB_STATUS_RUNNING", status)
+        local t0 = support.now()
+        job:cancel()
+        local final = wait(job)
+        assert.are.equal("JOB_STATUS_CANCELLED", final.status)
+        assert.truthy(tostring(job:error_msg()):find("cancelled", 1, true), job:error_msg())
+        assert.is_true(support.now() - t0 < 15)
+        local e = support.expect_error("ConfigError", job.get_test_run, job)
+        assert.truthy(e.message:find("JOB_STATUS_CANCELLED", 1, true), e.message)
+        e = support.expect_error("ConfigError", job.cancel, job)
+        assert.truthy(e.message:find("already finished", 1, true), e.message)
+        assert.are.equal(0, #project:list_test_runs())
+        support.rmtree(dir)
+      end)
+      client:close()
+      env.stop()
+      if not ok then
+        error(err, 0)
+      end
+    end)
+
+    it("runs a regression whose MAE is the one Lua computes", function()
+      local env = support.platform(mode)
+      local client = env.client()
+      local ok, err = pcall(function()
+        local project = client:create_project(support.unique("regression"), "mae from lua",
+                                              "MODEL_TASK_REGRESSION")
+        local r = rng(99)
+        local sides, ids = {}, {}
+        for k, which in ipairs({ "ref", "eval" }) do
+          local x, label, pred = {}, {}, {}
+          for i = 1, 200 do
+            x[i] = round6(r() * 10)
+            label[i] = round6(2 * x[i] + r())
+            pred[i] = round6(2 * x[i] + 0.5 + (r() - 0.5) * k)
+          end
+          sides[which] = { label = label, pred = pred }
+          local location = client:upload_data_frame({ { name = "x", values = x },
+            { name = "label", values = label }, { name = "pred", values = pred } },
+            which .. ".csv")
+          ids[which] = project:register_dataset_from_file(which, location,
+            { data_params = { label_col = "label", pred_col = "pred" } })
+        end
+        local job = client:start_stress_test({ run_name = "regression", categories = { PERF },
+          model_id = project:register_model("values"),
+          data_info = { ref_dataset_id = ids.ref, eval_dataset_id = ids.eval } },
+          project.project_id)
+        assert.are.equal("JOB_STATUS_SUCCEEDED", wait(job).status, job:error_msg())
+        local function mae(side)
+          local s = 0
+          for i, y in ipairs(side.label) do
+            s = s + math.abs(y - side.pred[i])
+          end
+          return s / #side.label
+        end
+        local rows = job:get_test_run():get_test_cases_df(true)
+        local row = find_case(rows, "mae")
+        local want_ref, want_eval = mae(sides.ref), mae(sides.eval)
+        assert.is_true(math.abs(row.reference - want_ref) < 1e-9, tostring(row.reference))
+        assert.is_true(math.abs(row.evaluation - want_eval) < 1e-9, tostring(row.evaluation))
+        assert.is_true(math.abs(row.degradation - (want_eval - want_ref) / want_ref) < 1e-9)
+        assert.is_true(want_eval > want_ref)
+      end)
+      client:close()
+      env.stop()
+      if not ok then
+        error(err, 0)
       end
     end)
   end)

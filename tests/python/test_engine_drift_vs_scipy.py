@@ -21,6 +21,7 @@ on a dataset with 3 of 20 features shifted, exactly those 3 are flagged by
 every statistic.
 """
 
+import json
 import math
 
 import pytest
@@ -272,3 +273,104 @@ def test_edge_cases(tmp_path):
     want = stats.ks_2samp([1.0, 2.0, 3.0], [5.0])
     assert metric(tc, "ks_statistic") == pytest.approx(want.statistic, abs=TOL)
     assert metric(tc, "ks_pvalue") == pytest.approx(want.pvalue, abs=TOL)
+
+
+def test_categorical_details_top_20_and_other(tmp_path):
+    # 25 categories with distinct reference counts: the chart shows the 20 largest of the
+    # reference and "other", whose shares are the sums of ranks 21-25 on each side
+    rng = np.random.default_rng(31)
+    names = ["k%02d" % i for i in range(25)]
+    rcount = [100 - 3 * i for i in range(25)]
+    ecount = [int(x) for x in rng.integers(10, 90, 25)]
+    ref = pd.DataFrame({"c": sum(([nm] * c for nm, c in zip(names, rcount)), [])})
+    ev = pd.DataFrame({"c": sum(([nm] * c for nm, c in zip(names, ecount)), [])})
+    ref = ref.sample(frac=1, random_state=1).reset_index(drop=True)
+    ev = ev.sample(frac=1, random_state=2).reset_index(drop=True)
+    doc = run_drift(tmp_path, ref, ev)
+    tc = case(doc, "categorical_feature_drift", "c")
+    rc, ec = np.array(rcount, float), np.array(ecount, float)
+    assert metric(tc, "psi") == pytest.approx(psi(rc, ec), abs=TOL)
+    d = tc["details"]
+    assert len(d["bins"]) == 21 and d["bins"][:20] == names[:20] and d["bins"][20] == "other"
+    assert d["reference"][:20] == pytest.approx(list(rc[:20] / rc.sum()), abs=1e-12)
+    assert d["evaluation"][:20] == pytest.approx(list(ec[:20] / ec.sum()), abs=1e-12)
+    assert d["reference"][20] == pytest.approx(rc[20:].sum() / rc.sum(), abs=1e-12)
+    assert d["evaluation"][20] == pytest.approx(ec[20:].sum() / ec.sum(), abs=1e-12)
+
+
+def test_multiclass_label_and_predicted_label_drift(tmp_path):
+    rng = np.random.default_rng(32)
+
+    def side(n, p):
+        y = rng.choice(3, n, p=p).astype(float)
+        proba = rng.dirichlet([1, 1, 1], n)
+        return pd.DataFrame({"x": rng.normal(0, 1, n), "y": y, "p0": proba[:, 0],
+                             "p1": proba[:, 1], "p2": proba[:, 2]})
+
+    ref, ev = side(3001, [0.5, 0.3, 0.2]), side(2503, [0.3, 0.3, 0.4])
+    params = {"label_col": "y", "pred_col": ["p0", "p1", "p2"]}
+    doc = stress(tmp_path, ref, ev, task="MODEL_TASK_MULTICLASS_CLASSIFICATION", params=params,
+                 categories=["drift"], tests={"label_drift": {"statistic": "chi_square"},
+                                              "predicted_label_drift": {"statistic": "psi"}})
+    rc = np.bincount(ref["y"].astype(int), minlength=3).astype(float)
+    ec = np.bincount(ev["y"].astype(int), minlength=3).astype(float)
+    shares = np.maximum(rc / rc.sum(), 1e-4)
+    want = stats.chisquare(ec, shares / shares.sum() * ec.sum())
+    tc = case(doc, "label_drift", "y")
+    assert tc["metrics"]["statistic_used"] == "chi_square"
+    assert metric(tc, "chi_square") == pytest.approx(want.statistic, rel=1e-9)
+    assert metric(tc, "chi_square_pvalue") == pytest.approx(want.pvalue, abs=TOL)
+    assert tc["details"]["bins"] == ["0", "1", "2"]
+    assert tc["severity"] == "SEVERITY_ALERT"
+    cols = ["p0", "p1", "p2"]
+    rp = np.bincount(np.argmax(ref[cols].to_numpy(), axis=1), minlength=3)
+    ep = np.bincount(np.argmax(ev[cols].to_numpy(), axis=1), minlength=3)
+    tc = case(doc, "predicted_label_drift")
+    assert tc["metrics"]["statistic_used"] == "psi"
+    assert metric(tc, "psi") == pytest.approx(psi(rp, ep), abs=TOL)
+    doc = stress(tmp_path, ref, ev, task="MODEL_TASK_MULTICLASS_CLASSIFICATION", params=params,
+                 categories=["drift"], tests={"label_drift": {"statistic": "jensen_shannon"},
+                                              "predicted_label_drift": {"statistic": "chi_square"}})
+    assert metric(case(doc, "label_drift", "y"), "jensen_shannon") == \
+        pytest.approx(distance.jensenshannon(rc, ec, base=2), abs=TOL)
+    tc = case(doc, "predicted_label_drift")
+    shares = np.maximum(rp / rp.sum(), 1e-4)
+    want = stats.chisquare(ep, shares / shares.sum() * ep.sum())
+    assert tc["metrics"]["statistic_used"] == "chi_square"
+    assert metric(tc, "chi_square") == pytest.approx(want.statistic, rel=1e-9)
+
+
+def test_binary_prediction_drift_psi_value(tmp_path):
+    rng = np.random.default_rng(33)
+    r = np.round(rng.beta(2, 5, 3001), 3)
+    e = np.round(rng.beta(2.6, 5, 2503), 3)
+    ref = pd.DataFrame({"x": rng.normal(0, 1, len(r)), "y": (r > 0.3).astype(int), "p": r})
+    ev = pd.DataFrame({"x": rng.normal(0, 1, len(e)), "y": (e > 0.3).astype(int), "p": e})
+    doc = stress(tmp_path, ref, ev, params={"label_col": "y", "pred_col": "p"},
+                 categories=["drift"])
+    tc = case(doc, "prediction_drift")
+    edges = edges_of(r, 10)
+    want = psi(bin_counts(r, edges), bin_counts(e, edges))
+    assert tc["metrics"]["statistic_used"] == "psi"
+    assert metric(tc, "psi") == pytest.approx(want, abs=TOL)
+    assert want > 0.01
+
+
+def test_threads_do_not_change_the_document(tmp_path, frames):
+    ref, ev = frames
+    ref, ev = ref.copy(), ev.copy()
+    for df in (ref, ev):
+        x = np.nan_to_num(df["normal"].to_numpy(float))
+        df["y"] = (x > 0.2).astype(int)
+        df["p"] = np.round(1 / (1 + np.exp(-x)), 2)
+    docs = [stress(tmp_path, ref, ev, params={"label_col": "y", "pred_col": "p"},
+                   categories=["drift", "abnormal", "cleanliness"], threads=t) for t in (1, 8)]
+
+    def timeless(x):  # durations are the one thing that may differ
+        if isinstance(x, dict):
+            return {k: timeless(v) for k, v in x.items() if "duration" not in k and "seconds" not in k}
+        return [timeless(v) for v in x] if isinstance(x, list) else x
+
+    a, b = (json.dumps(timeless(d), sort_keys=True) for d in docs)
+    assert a == b
+    assert len(docs[0]["test_batches"]) > 5

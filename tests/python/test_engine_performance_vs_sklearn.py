@@ -558,3 +558,134 @@ def test_bad_labels_and_predictions(tmp_path):
         run(tmp_path, mref, mev, MULTI, mparams)
     with pytest.raises(EngineError, match="array of the k probability columns"):
         run(tmp_path, mref, mev, MULTI, {"label_col": "label", "pred_col": "p0"})
+
+
+def exact_subset(ref, ev, task, rng, size_ev=MIN_SAMPLE, size_ref=MIN_SAMPLE - 1):
+    """c1 = "edge" on exactly size_* rows with a label and a prediction of each side."""
+    for df, size in ((ref, size_ref), (ev, size_ev)):
+        _, _, keep = labeled(df, task)
+        c1 = df["c1"].to_numpy(object)
+        c1[c1 == "edge"] = "red"
+        c1[rng.choice(np.flatnonzero(keep.to_numpy()), size, replace=False)] = "edge"
+        df["c1"] = c1
+
+
+@pytest.mark.parametrize("task", [MULTI, REGR])
+def test_subsets_of_exactly_min_sample_size_and_odd_rows(tmp_path, task):
+    # a subset of exactly min_sample_size rows is judged (>=), one of min - 1 is not; odd row
+    # counts put rows in the scalar tail of the binning, with an edge value on the last row
+    rng = np.random.default_rng(21)
+    make = multiclass_frames if task == MULTI else regression_frames
+    ref, ev = make(rng, n_ref=1203, n_eval=1001)
+    exact_subset(ref, ev, task, rng)
+    r = ref["x2"].to_numpy(float)
+    edges = np.unique(np.quantile(r[np.isfinite(r)], np.arange(1, 10) / 10))
+    for df in (ref, ev):
+        df.loc[len(df) - 1, "x2"] = edges[0]
+        df.loc[len(df) - 2, "x2"] = edges[-1]
+    params = ({"label_col": "label", "pred_col": ["p0", "p1", "p2"]} if task == MULTI
+              else BIN_PARAMS)
+    doc = run(tmp_path, ref, ev, task, params)
+    check_subset_performance(doc, task, ref, ev)
+    check_subset_degradation(doc, task, ref, ev)
+    test_type = next(iter(SUBSET_TESTS[task]))
+    sub = {s["subset"]: s for s in case(doc, test_type, "c1")["details"]["subsets"]}
+    assert sub["edge"]["size"] == MIN_SAMPLE and sub["edge"]["value"] is not None
+    deg = next(iter(DEGRADATION_TESTS[task]))
+    sub = {s["subset"]: s for s in case(doc, deg, "c1")["details"]["subsets"]}
+    assert (sub["edge"]["ref_size"], sub["edge"]["eval_size"]) == (MIN_SAMPLE - 1, MIN_SAMPLE)
+    assert sub["edge"]["reference"] is None and sub["edge"]["evaluation"] is not None
+
+
+def test_constant_and_perfect_reference_predictions(tmp_path):
+    # reference predictions constant and equal to the labels: MAE/RMSE/MAPE/... of the
+    # reference are 0, so their relative rise is skipped; average_prediction falls back to
+    # |evaluation mean - reference mean| when the reference predictions have std 0
+    n = 301
+    ref = pd.DataFrame({"x": np.arange(n, dtype=float), "label": np.full(n, 2.0),
+                        "pred": np.full(n, 2.0)})
+    ev = pd.DataFrame({"x": np.arange(n, dtype=float), "label": np.full(n, 2.0),
+                       "pred": 2.0 + np.linspace(0, 1, n)})
+    doc = run(tmp_path, ref, ev, REGR, BIN_PARAMS, categories=(MP,))
+    for name in ("mae", "mse", "rmse", "mape", "msle"):
+        tc = case(doc, name)
+        assert tc["metrics"]["reference"] == 0.0, name
+        assert tc["status"] == "TEST_CASE_STATUS_SKIP", name
+        assert tc["metrics"]["degradation"] is None, name
+        assert "reference value is 0" in tc["skip_reason"], name
+    tc = case(doc, "average_prediction")
+    want = abs(ev["pred"].mean() - 2.0)
+    assert tc["status"] != "TEST_CASE_STATUS_SKIP"
+    assert_close(tc["metrics"]["degradation"], want, "average_prediction with std 0")
+    assert tc["metrics"]["degradation"] > 0.4
+
+
+def test_single_row_multiclass_and_regression(tmp_path):
+    ref = pd.DataFrame({"x": [1.0], "label": [0.0], "p0": [0.7], "p1": [0.2], "p2": [0.1]})
+    ev = pd.DataFrame({"x": [2.0], "label": [2.0], "p0": [0.6], "p1": [0.3], "p2": [0.1]})
+    params = {"label_col": "label", "pred_col": ["p0", "p1", "p2"]}
+    doc = run(tmp_path, ref, ev, MULTI, params)
+    tc = case(doc, "multiclass_accuracy")
+    assert (tc["metrics"]["reference"], tc["metrics"]["evaluation"]) == (1.0, 0.0)
+    assert tc["metrics"]["degradation"] == 1.0
+    assert case(doc, "multiclass_auc")["status"] == "TEST_CASE_STATUS_SKIP"
+    assert_close(case(doc, "log_loss")["metrics"]["evaluation"], -math.log(0.1), "log loss")
+    assert_close(case(doc, "average_confidence")["metrics"]["degradation"], 0.1, "confidence")
+    for tc in batch(doc, "subset_multiclass_accuracy")["test_cases"]:
+        assert tc["status"] == "TEST_CASE_STATUS_SKIP"
+    ref = pd.DataFrame({"x": [1.0], "label": [2.0], "pred": [2.5]})
+    ev = pd.DataFrame({"x": [2.0], "label": [4.0], "pred": [3.0]})
+    doc = run(tmp_path, ref, ev, REGR, BIN_PARAMS)
+    tc = case(doc, "mae")
+    assert (tc["metrics"]["reference"], tc["metrics"]["evaluation"]) == (0.5, 1.0)
+    assert tc["metrics"]["degradation"] == 1.0
+    assert case(doc, "r2")["status"] == "TEST_CASE_STATUS_SKIP"
+    assert case(doc, "rank_correlation")["status"] == "TEST_CASE_STATUS_SKIP"
+    assert_close(case(doc, "average_prediction")["metrics"]["degradation"], 0.5, "avg pred")
+
+
+def test_infinite_regression_prediction_says_so(tmp_path):
+    ref, ev = regression_frames(np.random.default_rng(22), 300, 300)
+    ev.loc[4, "pred"] = np.inf
+    doc = run(tmp_path, ref, ev, REGR, BIN_PARAMS, categories=(MP,))
+    for name in ("mae", "mse", "rmse", "average_prediction", "prediction_variance"):
+        tc = case(doc, name)
+        assert tc["status"] == "TEST_CASE_STATUS_SKIP", name
+        assert "infinite on the evaluation" in tc["skip_reason"], (name, tc["skip_reason"])
+        assert "no rows with a label" not in tc["skip_reason"]
+
+
+@pytest.mark.parametrize("task", [BINARY, MULTI, REGR])
+def test_subset_bins_other_than_the_shared_ones(tmp_path, task):
+    # num_bins 4 (not the shared 10-bin codes): the rows are binned here, the last ones of
+    # an odd count one by one — with values equal to an edge, which go to the lower bin
+    rng = np.random.default_rng(23)
+    make = {BINARY: binary_frames, MULTI: multiclass_frames, REGR: regression_frames}[task]
+    ref, ev = make(rng, n_ref=1203, n_eval=1001)
+    for feat in ("x1", "x2"):
+        r = ref[feat].to_numpy(float)
+        edges = np.unique(np.quantile(r[np.isfinite(r)], [0.25, 0.5, 0.75]))
+        for df in (ref, ev):
+            on = np.array([edges[-1], edges[0], edges[len(edges) // 2]])
+            assert (on.astype(df[feat].dtype) == on).all()      # x2's edges are integers
+            df.loc[len(df) - 3:, feat] = on.astype(df[feat].dtype)
+            df.loc[len(df) - 3:, "label"] = df.loc[0, "label"] if task != REGR else 1.0
+    params = ({"label_col": "label", "pred_col": ["p0", "p1", "p2"]} if task == MULTI
+              else BIN_PARAMS)
+    test_type, (name, _) = next(iter(SUBSET_TESTS[task].items()))
+    deg = next(iter(DEGRADATION_TESTS[task]))
+    tests = {test_type: {"num_bins": 4}, deg: {"num_bins": 4}}
+    doc = run(tmp_path, ref, ev, task, params, categories=(SP, SD), tests=tests)
+    for feat in ("x1", "x2"):
+        labels, rc, ec = subset_codes(ref, ev, feat, True, nbins=4)
+        subs = per_subset(task, ev, ec, len(labels), name)
+        got = case(doc, test_type, feat)["details"]["subsets"]
+        listed = [(lab, size, v) for lab, (size, v) in zip(labels, subs) if size > 0]
+        assert [(s["subset"], s["size"]) for s in got] == [x[:2] for x in listed], feat
+        for s, (lab, size, v) in zip(got, listed):
+            assert_close(s["value"], v, "%s %s" % (feat, lab))
+        rs = per_subset(task, ref, rc, len(labels), name)
+        got = case(doc, deg, feat)["details"]["subsets"]
+        listed = [(lab, rs[b][0], subs[b][0]) for b, lab in enumerate(labels)
+                  if rs[b][0] or subs[b][0]]
+        assert [(s["subset"], s["ref_size"], s["eval_size"]) for s in got] == listed, feat

@@ -276,6 +276,21 @@ def test_category_results_df(binary):
     assert drift["severity"] == "SEVERITY_ALERT"
     with_metrics = run.get_category_results_df(show_category_results_metrics=True)
     assert len(with_metrics) == len(plain)
+    # the metrics are columns of their own, counted from the cases and batches
+    metrics = ["num_test_batches", "num_failing_test_batches", "num_test_cases",
+               "num_failing_test_cases", "share_failing_test_cases"]
+    assert not set(metrics) & set(plain.columns)
+    assert set(plain.columns) | set(metrics) == set(with_metrics.columns)
+    for _, row in with_metrics.iterrows():
+        mine = cases[cases["category"] == row["category"]]
+        bad = mine["severity"].isin(["SEVERITY_WARNING", "SEVERITY_ALERT"])
+        assert row["num_test_batches"] == len(row["test_types"]) == mine["test_batch_type"].nunique()
+        assert row["num_failing_test_batches"] == len(row["failing_test_types"])
+        assert row["num_test_cases"] == len(mine) == row["summary_counts.total"]
+        assert row["num_failing_test_cases"] == int(bad.sum())
+        assert row["share_failing_test_cases"] == pytest.approx(bad.sum() / len(mine))
+    drift = with_metrics[with_metrics["category"] == DRIFT].iloc[0]
+    assert drift["num_failing_test_batches"] >= 1 and drift["num_failing_test_cases"] >= 1
 
 
 def test_test_batches(binary):
@@ -298,6 +313,12 @@ def test_test_batches(binary):
     assert "test_cases" not in s.index and "metrics" not in s.index
     s_metrics = acc.summary(show_batch_metrics=True)
     assert set(s.index) <= set(s_metrics.index)
+    # batch metrics: the drift batch counts its drifted features ("shifted" of the two)
+    nfd = run.get_test_batch("numeric_feature_drift")
+    assert "num_drifted" not in nfd.summary().index
+    nfd_metrics = nfd.summary(show_batch_metrics=True)
+    assert nfd_metrics["num_drifted"] == 1
+    assert nfd_metrics["share_drifted"] == pytest.approx(0.5)
     one = acc.get_test_cases_df(show_test_case_metrics=True)
     every = run.get_test_cases_df(show_test_case_metrics=True)
     assert one.iloc[0]["reference"] == case_row(every, "accuracy")["reference"]

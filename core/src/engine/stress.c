@@ -2352,11 +2352,13 @@ static json_t *assemble(const stress_ctx *c, batch_run *b, int nb) {
     counts k = {0, 0, 0, 0, 0};
     int worst = 0;
     double ms = 0;
+    json_int_t nbatch = 0, nfailing = 0;
     json_t *types = json_array(), *failing = json_array();
     for (int i = 0; i < nb; i++) {
       if (!b[i].def->category || strcmp(b[i].def->category, cat) != 0) continue;
       json_array_append_new(types, json_string(b[i].def->type));
-      if (b[i].worst > 0) json_array_append_new(failing, json_string(b[i].def->type));
+      nbatch++;
+      if (b[i].worst > 0) json_array_append_new(failing, json_string(b[i].def->type)), nfailing++;
       if (b[i].worst > worst) worst = b[i].worst;
       ms += b[i].ms;
       size_t j;
@@ -2364,11 +2366,19 @@ static json_t *assemble(const stress_ctx *c, batch_run *b, int nb) {
       json_array_foreach(json_object_get(b[i].batch, "test_cases"), j, tc)
         count_status(&k, json_string_value(json_object_get(tc, "status")));
     }
+    /* metrics (show_category_results_metrics): batches and cases, and how many of
+     * them fail (a warning or an alert) */
+    json_int_t ncases = k.total, nbad = k.warning + k.fail;
+    json_t *metrics = json_pack("{s:I,s:I,s:I,s:I,s:f}", "num_test_batches", nbatch,
+                                "num_failing_test_batches", nfailing, "num_test_cases", ncases,
+                                "num_failing_test_cases", nbad, "share_failing_test_cases",
+                                ncases ? (double)nbad / (double)ncases : 0.0);
     json_array_append_new(results,
-                          json_pack("{s:s,s:s,s:o,s:o,s:o,s:I}", "category", cat, "severity",
+                          json_pack("{s:s,s:s,s:o,s:o,s:o,s:I,s:o}", "category", cat, "severity",
                                     sev_names[worst], "summary_counts", counts_json(&k),
                                     "test_types", types, "failing_test_types", failing,
-                                    "duration_in_millis", (json_int_t)llround(ms)));
+                                    "duration_in_millis", (json_int_t)llround(ms), "metrics",
+                                    metrics));
   }
   json_object_set_new(doc, "category_results", results);
   json_object_set_new(doc, "test_batches", batches);

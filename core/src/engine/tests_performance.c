@@ -39,10 +39,15 @@ static double auc_by_order(const stress_side *sd) {
 /* Mean and population variance (two passes) of the non-NaN values of v. */
 static void mean_var(const double *v, int64_t n, double *mean, double *var) {
   double s = 0, comp = 0;
-  int64_t m = 0;
+  int64_t m = 0, pinf = 0, ninf = 0;
   for (int64_t i = 0; i < n; i++) {
     double x = v[i];
     if (isnan(x)) continue;
+    if (isinf(x)) { /* kept out of the compensated sum, which they would turn into NaN */
+      x > 0 ? pinf++ : ninf++;
+      m++;
+      continue;
+    }
     double t = s + x; /* Neumaier */
     comp += fabs(s) >= fabs(x) ? (s - t) + x : (x - t) + s;
     s = t;
@@ -50,6 +55,11 @@ static void mean_var(const double *v, int64_t n, double *mean, double *var) {
   }
   if (!m) {
     *mean = *var = NAN;
+    return;
+  }
+  if (pinf || ninf) { /* infinite predictions: an infinite mean (NaN for both signs) and spread */
+    *mean = pinf && ninf ? NAN : pinf ? INFINITY : -INFINITY;
+    *var = INFINITY;
     return;
   }
   double mu = (s + comp) / (double)m, q = 0;
@@ -305,12 +315,17 @@ static int run_perf(stress_ctx *c, const test_def *def, const json_t *test, json
   if (!tc) return assay__nomem();
   if (isnan(v)) {
     char reason[256];
-    snprintf(reason, sizeof reason,
-             "%s is undefined on the %s (%s)", def->type,
-             !isfinite(a) ? "reference" : !isfinite(b) ? "evaluation" : "reference",
-             !isfinite(a) || !isfinite(b)
-               ? "no rows with a label and a prediction, one class only, or constant values"
-               : "the reference value is 0, so a relative change is undefined");
+    const char *where = !isfinite(a) ? "reference" : !isfinite(b) ? "evaluation" : "reference";
+    double bad = !isfinite(a) ? a : b;
+    if (isinf(bad)) /* an infinite label or prediction: the metric is infinite, not absent */
+      snprintf(reason, sizeof reason,
+               "%s is infinite on the %s (a label or a prediction there is infinite)",
+               def->type, where);
+    else
+      snprintf(reason, sizeof reason, "%s is undefined on the %s (%s)", def->type, where,
+               !isfinite(a) || !isfinite(b)
+                 ? "no rows with a label and a prediction, one class only, or constant values"
+                 : "the reference value is 0, so a relative change is undefined");
     json_object_set_new(tc, "skip_reason", json_string(reason));
   }
   stress_metric(tc, "reference", a);
