@@ -23,7 +23,6 @@ import pytest
 
 import assay
 
-ROOT = Path(__file__).resolve().parents[2]
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
 HOSTILE = "a<b&\"c' </svg></td><script>alert(1)</script><img src=x onerror=alert(2)> \u00e9\u4e2d"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
