@@ -42,11 +42,11 @@ static unsigned radix_histograms(const u64a *k, size_t n, size_t (*hist)[RADIX_S
     uint64_t x = k[i];
     for (int p = 0; p < RADIX_PASSES; p++) hist[p][(x >> (p * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
   }
-  unsigned todo = 0;
+  unsigned passes_needed = 0;
   uint64_t first = k[0];
   for (int p = 0; p < RADIX_PASSES; p++) {
     size_t d = (size_t)((first >> (p * RADIX_BITS)) & (RADIX_SIZE - 1));
-    if (hist[p][d] != n) todo |= 1u << p;
+    if (hist[p][d] != n) passes_needed |= 1u << p;
     size_t sum = 0;
     for (size_t b = 0; b < RADIX_SIZE; b++) { /* counts -> start offsets */
       size_t c = hist[p][b];
@@ -54,7 +54,7 @@ static unsigned radix_histograms(const u64a *k, size_t n, size_t (*hist)[RADIX_S
       sum += c;
     }
   }
-  return todo;
+  return passes_needed;
 }
 
 /* Sort keys (and vals when not NULL) ascending; kbuf/vbuf: n of scratch.
@@ -62,12 +62,12 @@ static unsigned radix_histograms(const u64a *k, size_t n, size_t (*hist)[RADIX_S
 static int radix_sort_kv(u64a *k, uint32_t *v, size_t n, u64a *kbuf, uint32_t *vbuf) {
   size_t(*hist)[RADIX_SIZE] = malloc(sizeof(size_t) * RADIX_SIZE * RADIX_PASSES);
   if (!hist) return -1;
-  unsigned todo = radix_histograms(k, n, hist);
+  unsigned passes_needed = radix_histograms(k, n, hist);
   u64a *src = k, *dst = kbuf;
   uint32_t *vsrc = v, *vdst = vbuf;
   int swapped = 0;
   for (int p = 0; p < RADIX_PASSES; p++) {
-    if (!(todo & (1u << p))) continue;
+    if (!(passes_needed & (1u << p))) continue;
     size_t *off = hist[p];
     int shift = p * RADIX_BITS;
     if (vsrc) {

@@ -189,26 +189,19 @@ static int column_view(const frame *from, const char *const *names, int n, frame
   return ASSAY_OK;
 }
 
-/* "a, b, c" (at most 20) of a frame's columns (caller frees). */
+/* "a, b, c" (at most 20) of a frame's columns (caller frees; NULL: no
+ * memory). */
 static char *column_list(const frame *f) {
-  size_t cap = 64, len = 0;
-  char *out = malloc(cap);
-  if (!out) return NULL;
-  out[0] = '\0';
-  for (int i = 0; i < f->ncols && i < 20; i++) {
-    size_t need = len + strlen(f->cols[i].name) + 8;
-    if (need > cap) {
-      while (cap < need) cap *= 2;
-      char *grown = realloc(out, cap);
-      if (!grown) {
-        free(out);
-        return NULL;
-      }
-      out = grown;
-    }
-    len += (size_t)sprintf(out + len, "%s%s", i ? ", " : "", f->cols[i].name);
+  char *out = NULL;
+  size_t len = 0;
+  FILE *m = open_memstream(&out, &len);
+  if (!m) return NULL;
+  for (int i = 0; i < f->ncols && i < 20; i++) fprintf(m, "%s%s", i ? ", " : "", f->cols[i].name);
+  if (f->ncols > 20) fputs(", ...", m);
+  if (fclose(m) != 0) {
+    free(out);
+    return NULL;
   }
-  if (f->ncols > 20) strcat(out, ", ...");
   return out;
 }
 

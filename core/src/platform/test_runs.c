@@ -276,27 +276,23 @@ int h_test_run_result(route_ctx *c) {
   return ASSAY_OK;
 }
 
-/* The run's test types, "a, b, c" (caller frees). */
+/* The run's test types, "a, b, c" (caller frees; NULL: no memory). */
 static char *test_types_of(const json_t *doc) {
-  size_t cap = 128, len = 0, i;
-  char *out = malloc(cap);
+  char *out = NULL;
+  size_t len = 0, i;
   json_t *b;
-  if (!out) return NULL;
-  out[0] = '\0';
+  FILE *m = open_memstream(&out, &len);
+  if (!m) return NULL;
+  int first = 1;
   json_array_foreach(json_object_get(doc, "test_batches"), i, b) {
     const char *t = text_of(b, "test_type");
     if (!t) continue;
-    size_t need = len + strlen(t) + 3;
-    if (need > cap) {
-      while (cap < need) cap *= 2;
-      char *grown = realloc(out, cap);
-      if (!grown) {
-        free(out);
-        return NULL;
-      }
-      out = grown;
-    }
-    len += (size_t)sprintf(out + len, "%s%s", len ? ", " : "", t);
+    fprintf(m, "%s%s", first ? "" : ", ", t);
+    first = 0;
+  }
+  if (fclose(m) != 0) {
+    free(out);
+    return NULL;
   }
   return out;
 }
